@@ -7,3 +7,5 @@ export * from './frame.js';
 export * from './escape.js';
 export * from './encoder.js';
 export * from './parser.js';
+export * from './heartbeat.js';
+export * from './client-session.js';

@@ -1,0 +1,38 @@
+/**
+ * `npm run bench -- <name>`: runs the benchmark bench/<name>.ts against the
+ * built packages (`tsc -b` first, then this file under tsx without the
+ * `development` condition, so `@vdsm-kit/*` imports load dist/).
+ *
+ * Each benchmark module exports `run(args)`, prints a human-readable table
+ * and, as its last line, one JSON object for machines. Benchmarks report;
+ * they never fail a build on a number.
+ */
+
+/** A benchmark: takes the arguments after its name, prints its results. */
+export interface Benchmark {
+  run(args: readonly string[]): Promise<void>;
+}
+
+/** Known benchmarks and what they measure (the module is loaded on demand). */
+const BENCHMARKS: Record<string, { readonly description: string; load(): Promise<Benchmark> }> = {
+  rpc: {
+    description: 'Host.ping2 calls/s over TCP to fake-vdsm (sequential and 256 pipelined) vs a raw TCP echo baseline',
+    load: () => import('./rpc.js'),
+  },
+};
+
+function usage(): string {
+  const lines = ['usage: npm run bench -- <name> [args...]', '', 'benchmarks:'];
+  for (const [name, { description }] of Object.entries(BENCHMARKS)) lines.push(`  ${name.padEnd(8)} ${description}`);
+  return lines.join('\n');
+}
+
+const [name, ...args] = process.argv.slice(2);
+const benchmark = name !== undefined && Object.hasOwn(BENCHMARKS, name) ? BENCHMARKS[name] : undefined;
+if (benchmark === undefined) {
+  if (name !== undefined) console.error(`unknown benchmark: ${name}\n`);
+  console.error(usage());
+  process.exitCode = 2;
+} else {
+  await (await benchmark.load()).run(args);
+}

@@ -1,0 +1,88 @@
+/**
+ * STOMP frames over any byte stream: `net.Socket`, `tls.TLSSocket`, or the
+ * in-memory pair in unit tests.
+ */
+import { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { ChannelInfo } from './channel.js';
+import { FrameChannelBase } from './frame-channel-base.js';
+import type { FrameChannelOptions } from './frame-channel-base.js';
+
+/** Options of a `StreamChannel`. */
+export interface StreamChannelOptions extends FrameChannelOptions {
+  /**
+   * Bytes already read from the stream (a server's protocol detector may have
+   * consumed them); they are parsed before anything the stream delivers.
+   */
+  readonly head?: Buffer;
+}
+
+/**
+ * A `FrameChannel` over a `Duplex`.
+ *
+ * Reading starts on a later turn of the event loop (`setImmediate`), so
+ * listeners added right after construction, or right after awaiting
+ * `connectChannel`, see every frame, `head` included.
+ *
+ * Writes made in the same tick are corked and leave in one `writev`: a burst
+ * of pipelined requests costs one syscall (and, on TLS, few records) instead
+ * of one per frame, for one `process.nextTick` of latency.
+ *
+ * The peer ending its side (EOF) closes the channel cleanly; a socket error
+ * closes it with that error.
+ */
+export class StreamChannel extends FrameChannelBase {
+  readonly #stream: Duplex;
+  #corked = false;
+
+  constructor(stream: Duplex, info: ChannelInfo, options: StreamChannelOptions = {}) {
+    super(info, options);
+    this.#stream = stream;
+    // Nagle's algorithm would hold a small request back until the previous
+    // one is acknowledged: ruinous for request/response latency.
+    if (stream instanceof Socket) stream.setNoDelay(true);
+
+    // Held paused until start(), so head bytes come first and nothing is
+    // emitted before anyone listens.
+    stream.pause();
+    stream.on('data', (chunk: Buffer) => this.receive(chunk));
+    // The error listener stays for the stream's lifetime: a late error (a
+    // reset while flushing) must never become an uncaught exception.
+    stream.on('error', (error: Error) => this.transportError(error));
+    stream.on('end', () => this.close());
+    stream.on('close', () => this.transportClosed());
+
+    const head = options.head;
+    setImmediate(() => {
+      if (head !== undefined && head.length > 0) this.receive(head);
+      if (stream.destroyed) this.transportClosed(stream.errored ?? undefined);
+      else stream.resume();
+    });
+  }
+
+  protected writeBytes(bytes: Buffer): void {
+    const stream = this.#stream;
+    if (!this.#corked) {
+      this.#corked = true;
+      stream.cork();
+      process.nextTick(this.#uncork);
+    }
+    // Back-pressure is not applied here: callers bound what is in flight
+    // (pending RPC calls), and a slow peer is caught by heart-beats.
+    stream.write(bytes);
+  }
+
+  readonly #uncork = (): void => {
+    this.#corked = false;
+    this.#stream.uncork();
+  };
+
+  protected endTransport(): void {
+    // end() uncorks and flushes first.
+    if (!this.#stream.writableEnded) this.#stream.end();
+  }
+
+  protected destroyTransport(): void {
+    this.#stream.destroy();
+  }
+}

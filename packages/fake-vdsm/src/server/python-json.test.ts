@@ -1,0 +1,31 @@
+import { expect } from 'chai';
+import { pythonJsonDumps } from './python-json.js';
+
+// Every expected string below was printed by CPython 3's json.dumps(...) for the same value.
+describe('pythonJsonDumps', () => {
+  it('widens separators outside strings only, as json.dumps does', () => {
+    const value = { jsonrpc: '2.0', id: 'a,b:c', result: { k: [1, 2.5, true, null, 'x"y,z:w\\\\'], empty: {}, list: [] } };
+    expect(pythonJsonDumps(value)).to.equal(
+      '{"jsonrpc": "2.0", "id": "a,b:c", "result": {"k": [1, 2.5, true, null, "x\\"y,z:w\\\\\\\\"], "empty": {}, "list": []}}',
+    );
+  });
+
+  it('escapes DEL and every non-ASCII character, astral ones as surrogate pairs (ensure_ascii)', () => {
+    expect(pythonJsonDumps({ s: 'é€😀\n\t\u0001\u007f' })).to.equal('{"s": "\\u00e9\\u20ac\\ud83d\\ude00\\n\\t\\u0001\\u007f"}');
+  });
+
+  it('writes arrays, bare strings and key strings that hold separators', () => {
+    expect(pythonJsonDumps([{ a: 1 }, { b: '2' }])).to.equal('[{"a": 1}, {"b": "2"}]');
+    expect(pythonJsonDumps('plain')).to.equal('"plain"');
+    expect(pythonJsonDumps({ 'k,:"': 'v' })).to.equal('{"k,:\\"": "v"}');
+  });
+
+  it('pads one-digit exponents as Python float repr does', () => {
+    expect(pythonJsonDumps({ big: 1e21, small: 1e-7, neg: -0.5 })).to.equal('{"big": 1e+21, "small": 1e-07, "neg": -0.5}');
+    expect(pythonJsonDumps([1.5e-10, 1e100])).to.equal('[1.5e-10, 1e+100]');
+  });
+
+  it('returns undefined for undefined, like JSON.stringify', () => {
+    expect(pythonJsonDumps(undefined)).to.equal(undefined);
+  });
+});

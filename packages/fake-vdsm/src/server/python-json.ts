@@ -1,0 +1,45 @@
+/**
+ * JSON text exactly as VDSM writes it. VDSM encodes every response and event
+ * with Python's `json.dumps(obj)` and its defaults (oVirt/vdsm:
+ * lib/yajsonrpc/__init__.py `JsonRpcResponse.encode`, `Notification.emit`):
+ * `", "` between items, `": "` after keys, and `ensure_ascii=True`, so every
+ * character outside printable ASCII travels as a lowercase `\uXXXX` escape.
+ * Content lengths and bytes then match a real host's.
+ */
+
+// Tokens of JSON.stringify's output that Python writes differently: a string
+// (to skip its inside, or to escape it), a structural comma or colon, and a
+// one-digit exponent (`1e-7`; Python's float repr pads it: `1e-07`).
+const TOKEN = /"(?:[^"\\]|\\.)*"|[,:]|e[+-]\d(?!\d)/g;
+// Python's ensure_ascii escapes everything outside space..tilde; JSON.stringify
+// already escaped the control characters below space the same way.
+const NEEDS_ESCAPE = /[^\x20-\x7e]/;
+const NEEDS_ESCAPE_ALL = /[^\x20-\x7e]/g;
+
+/**
+ * Serializes `value` like Python's `json.dumps(value)`.
+ *
+ * `JSON.stringify` already escapes what Python escapes below U+0020 (the same
+ * `\"`, `\\`, `\b \f \n \r \t` and `\u00XX` forms), so its output only needs
+ * the separators widened, DEL and non-ASCII escaped and short exponents
+ * padded; one regex pass does all of it. (Non-finite numbers, which Python
+ * writes as `NaN`/`Infinity`, come out as `null`: VDSM never sends them.)
+ * Returns `undefined` where `JSON.stringify` does (a bare `undefined`).
+ */
+export function pythonJsonDumps(value: unknown): string | undefined {
+  const json = JSON.stringify(value) as string | undefined;
+  if (json === undefined) return undefined;
+  return json.replace(TOKEN, widenOrEscape);
+}
+
+function widenOrEscape(token: string): string {
+  if (token === ',') return ', ';
+  if (token === ':') return ': ';
+  if (token.charCodeAt(0) === 0x65 /* e */) return `${token.slice(0, 2)}0${token.slice(2)}`;
+  return NEEDS_ESCAPE.test(token) ? token.replace(NEEDS_ESCAPE_ALL, escapeCodeUnit) : token;
+}
+
+/** One UTF-16 code unit as Python writes it; an astral character becomes its two surrogates, as in Python. */
+function escapeCodeUnit(char: string): string {
+  return '\\u' + char.charCodeAt(0).toString(16).padStart(4, '0');
+}

@@ -1,0 +1,250 @@
+/**
+ * JSON-RPC 2.0 as VDSM serves it (oVirt/vdsm:lib/yajsonrpc/__init__.py
+ * `JsonRpcServer._parseMessage`, `_handle_request`; vdsm-wire.md 3): a body
+ * is one request or a batch; each becomes a response `{jsonrpc, id, result}`
+ * or `{jsonrpc, id, error: {code, message}}` with VDSM's codes and Python
+ * `str()` messages; one response goes out as a single object (so a
+ * one-element batch gets an object back), several as `[a,b]`.
+ *
+ * Written plainly rather than on json-rpc-2.0's JSONRPCServer: every
+ * protocol error needs VDSM's own code, message and `id: null`, bodies must be
+ * Python's `json.dumps` text, and a one-element batch must not be re-wrapped,
+ * so the library would be overridden at every step it takes.
+ *
+ * Where VDSM breaks we follow JSON-RPC 2.0 and keep serving: a batch of
+ * several requests gets the array answer (VDSM sends nothing), and a request
+ * without id (a notification) runs and gets no answer (VDSM's server thread
+ * dies and the host stops answering anyone).
+ */
+import { VdsmError, VdsmErrorCode, vdsmMessage } from '@vdsm-kit/client/api';
+import type { PyValue } from '@vdsm-kit/client/api';
+import type { ApiRegistry, CallContext, EmulatedVerb } from '../api/registry.js';
+import type { Logger } from '../logger.js';
+import { pythonJsonDumps } from './python-json.js';
+import type { RpcAnswer, RpcId } from './stomp-broker.js';
+
+/** Options of an `RpcDispatcher`. */
+export interface RpcDispatcherOptions {
+  /** The verbs the fake emulates. */
+  readonly registry: ApiRegistry;
+  /**
+   * Every method VDSM's schema knows. A method here but not in `registry` is
+   * answered with 44 `Not implemented` naming it; one in neither with -32601.
+   */
+  readonly knownMethods: ReadonlySet<string>;
+  /** False while the host is "starting": every request then gets 99 `Recovering from crash or Initializing`. */
+  readonly isReady: () => boolean;
+  /**
+   * Refuse unknown params with -32602, as VDSM does with `[devel]
+   * api_strict_mode = true`. Default false, VDSM's default: they are ignored.
+   */
+  readonly strictParams?: boolean;
+  readonly logger: Logger;
+}
+
+/** A parsed request body: its ids (to remember the reply-to by) and a way to run it. */
+export interface PreparedRequest {
+  /** The ids of the well-formed requests with an id, in body order. */
+  readonly ids: readonly RpcId[];
+  /** Runs every request; resolves with the encoded answer, or undefined when nothing is to be sent. Never rejects. */
+  run(context: CallContext): Promise<RpcAnswer | undefined>;
+}
+
+type Response =
+  | { readonly jsonrpc: '2.0'; readonly id: RpcId | null; readonly result: unknown }
+  | { readonly jsonrpc: '2.0'; readonly id: RpcId | null; readonly error: { readonly code: number; readonly message: string } };
+
+interface Request {
+  readonly id: RpcId | undefined;
+  readonly method: string;
+  readonly params: Record<string, unknown> | unknown[];
+}
+
+/** One element of a body: a request to run, or a response fixed at parse time (an invalid request). */
+type Item = { readonly request: Request } | { readonly response: Response };
+
+const NO_IDS: readonly RpcId[] = [];
+const NOT_EMULATED = 'fake-vdsm does not emulate this verb yet';
+
+/** Dispatches JSON-RPC bodies to the API registry. */
+export class RpcDispatcher {
+  readonly #registry: ApiRegistry;
+  readonly #knownMethods: ReadonlySet<string>;
+  readonly #isReady: () => boolean;
+  readonly #strictParams: boolean;
+  readonly #log: Logger;
+
+  constructor(options: RpcDispatcherOptions) {
+    this.#registry = options.registry;
+    this.#knownMethods = options.knownMethods;
+    this.#isReady = options.isReady;
+    this.#strictParams = options.strictParams ?? false;
+    this.#log = options.logger;
+  }
+
+  /** Parses and checks a request body (a SEND's, as UTF-8 text). Never throws. */
+  prepare(body: string): PreparedRequest {
+    try {
+      return this.#prepare(body);
+    } catch (error) {
+      // E.g. a request nested so deep that wording its error overflows the stack.
+      return answered(this.#internalError(null, error));
+    }
+  }
+
+  #prepare(body: string): PreparedRequest {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return answered(errorResponse(null, VdsmErrorCode.JsonRpcParseError));
+    }
+    if (Array.isArray(parsed) && parsed.length === 0) {
+      return answered(invalidRequest(parsed, 'request batch is empty'));
+    }
+    const items = (Array.isArray(parsed) ? parsed : [parsed]).map(toItem);
+    const ids: RpcId[] = [];
+    for (const item of items) if ('request' in item && item.request.id !== undefined) ids.push(item.request.id);
+    return { ids: ids.length === 0 ? NO_IDS : ids, run: (context) => this.#run(items, context) };
+  }
+
+  async #run(items: readonly Item[], context: CallContext): Promise<RpcAnswer | undefined> {
+    if (items.length === 1) {
+      const response = await this.#settle(items[0] as Item, context);
+      return response === undefined ? undefined : encodeAnswer([response]);
+    }
+    const settled = await Promise.all(items.map((item) => this.#settle(item, context)));
+    const responses = settled.filter((response): response is Response => response !== undefined);
+    return responses.length === 0 ? undefined : encodeAnswer(responses);
+  }
+
+  async #settle(item: Item, context: CallContext): Promise<Response | undefined> {
+    if ('response' in item) return item.response;
+    const { request } = item;
+    let response: Response;
+    try {
+      response = await this.#execute(request, context);
+    } catch (error) {
+      response = this.#internalError(request.id ?? null, error, request.method);
+    }
+    // A notification runs but is never answered.
+    return request.id === undefined ? undefined : response;
+  }
+
+  async #execute(request: Request, context: CallContext): Promise<Response> {
+    const id = request.id ?? null;
+    // VDSM checks readiness before it even looks the method up.
+    if (!this.#isReady()) return errorResponse(id, VdsmErrorCode.RecoveryInProgress);
+    const verb = this.#registry.get(request.method);
+    if (verb === undefined) return this.#unavailable(id, request.method);
+
+    const params = namedParams(verb, request.params);
+    if (typeof params === 'string') return errorResponse(id, VdsmErrorCode.JsonRpcInvalidParamsError, { reason: params });
+    const checked = (this.#strictParams ? verb.strictParams : verb.params).safeParse(params);
+    if (!checked.success) {
+      const reason = checked.error.issues.map((issue) => `${issue.path.join('.') || 'params'}: ${issue.message}`).join('; ');
+      return errorResponse(id, VdsmErrorCode.JsonRpcInvalidParamsError, { reason });
+    }
+    try {
+      const result: unknown = await verb.handler(checked.data, context);
+      // VDSM: `res = True if res is None else res`.
+      return { jsonrpc: '2.0', id, result: result ?? true };
+    } catch (error) {
+      if (error instanceof VdsmError) return { jsonrpc: '2.0', id, error: error.toRpcError() };
+      return this.#internalError(id, error, request.method);
+    }
+  }
+
+  /** Any exception but a `VdsmError` is a bug in the fake; VDSM answers such with -32603 and `str(e)`. */
+  #internalError(id: RpcId | null, error: unknown, method?: string): Response {
+    const reason = error instanceof Error ? error.message : String(error);
+    this.#log.error({ method, err: error instanceof Error ? error.stack : reason }, 'Internal server error');
+    return errorResponse(id, VdsmErrorCode.JsonRpcInternalError, { reason });
+  }
+
+  #unavailable(id: RpcId | null, method: string): Response {
+    if (this.#knownMethods.has(method)) {
+      // VDSM knows the verb, the fake does not emulate it: 44 MethodNotImplemented,
+      // VDSM's own code for "exists but not available here", with a context naming
+      // the verb. -32601 would tell the client its schema is wrong, which it is not.
+      return errorResponse(id, VdsmErrorCode.MethodNotImplemented, { method, reason: NOT_EMULATED });
+    }
+    return errorResponse(id, VdsmErrorCode.JsonRpcMethodNotFoundError, { method });
+  }
+}
+
+/** A body whose answer is known at parse time (a parse error, an empty batch). */
+function answered(response: Response): PreparedRequest {
+  const answer = encodeAnswer([response]);
+  return { ids: NO_IDS, run: () => Promise.resolve(answer) };
+}
+
+/**
+ * Checks one element as VDSM's `JsonRpcRequest.fromRawObject` does. Invalid
+ * elements get their response now, with `id: null` as in VDSM.
+ */
+function toItem(raw: unknown): Item {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    // VDSM: `obj.get` raises AttributeError, caught bare -> JsonRpcInternalError().
+    return { response: errorResponse(null, VdsmErrorCode.JsonRpcInternalError) };
+  }
+  const object = raw as Record<string, unknown>;
+  if (object.jsonrpc !== '2.0') return { response: invalidRequest(object, 'Wrong protocol version') };
+  const { method, id } = object;
+  if (method === undefined || method === null) return { response: invalidRequest(object, 'missing method header in method') };
+  const params = 'params' in object ? object.params : [];
+  if (params === null || typeof params !== 'object') return { response: invalidRequest(object, 'wrong params type') };
+  // VDSM crashes on these two (a non-string method, an unhashable id); JSON-RPC 2.0 calls them invalid requests.
+  if (typeof method !== 'string') return { response: invalidRequest(object, 'wrong method type') };
+  if (id !== undefined && id !== null && typeof id !== 'string' && typeof id !== 'number') {
+    return { response: invalidRequest(object, 'wrong id type') };
+  }
+  return { request: { id: id ?? undefined, method, params: params as Record<string, unknown> | unknown[] } };
+}
+
+/**
+ * Positional params map to names in schema order, as VDSM's
+ * `DynamicBridge._name_args` does. Returns a reason string when they cannot.
+ */
+function namedParams(verb: EmulatedVerb, params: Record<string, unknown> | unknown[]): Record<string, unknown> | string {
+  if (!Array.isArray(params)) return params;
+  const names = Object.keys(verb.params.shape);
+  if (params.length > names.length) {
+    return `${verb.method} takes ${names.length} parameter(s) (${names.join(', ') || 'none'}), ${params.length} given`;
+  }
+  const named: Record<string, unknown> = {};
+  params.forEach((value, index) => {
+    named[names[index] as string] = value;
+  });
+  return named;
+}
+
+/** -32600 with VDSM's context: `{'request': <the element>, 'reason': ...}`. */
+function invalidRequest(request: unknown, reason: string): Response {
+  return errorResponse(null, VdsmErrorCode.JsonRpcInvalidRequestError, { request: request as PyValue, reason });
+}
+
+/** An error response with VDSM's `str()` of the error: the class message, then `: <repr(context)>` when given. */
+function errorResponse(id: RpcId | null, code: number, context?: { readonly [key: string]: PyValue }): Response {
+  return { jsonrpc: '2.0', id, error: { code, message: vdsmMessage(code, context) } };
+}
+
+/** One response alone, several as VDSM's `'[' + ','.join(...) + ']'`. */
+function encodeAnswer(responses: readonly Response[]): RpcAnswer {
+  const ids = responses.map((response) => response.id);
+  if (responses.length === 1) return { ids, body: dumps(responses[0] as Response) };
+  return { ids, body: `[${responses.map(dumps).join(',')}]` };
+}
+
+/**
+ * Encodes one response; a result JSON cannot carry (a BigInt, a cycle) becomes
+ * -32603 for that response alone, as VDSM's `sendReply` does on an encoding error.
+ */
+function dumps(response: Response): string {
+  try {
+    return pythonJsonDumps(response) as string;
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return pythonJsonDumps(errorResponse(response.id, VdsmErrorCode.JsonRpcInternalError, { reason })) as string;
+  }
+}

@@ -1,0 +1,244 @@
+/**
+ * One client connection of the fake's STOMP server, speaking as VDSM's
+ * `StompAdapterImpl` does (oVirt/vdsm:lib/yajsonrpc/stompserver.py,
+ * vdsm-wire.md 2.2-2.4):
+ *
+ * - CONNECT: `accept-version` must be exactly `1.2`, else ERROR `Version
+ *   unsupported` (the connection stays open); heart-beats `cx,cy` clamped to
+ *   >= 1000 ms when non-zero, answered `CONNECTED version:1.2 heart-beat:cy,cx`.
+ * - SUBSCRIBE / UNSUBSCRIBE / SEND / DISCONNECT with VDSM's ERROR texts.
+ * - Any other command (ACK, NACK, BEGIN, STOMP, ...) closes the connection.
+ * - Frames before CONNECT are served like any other: VDSM keeps no
+ *   "connected" state, so a SUBSCRIBE or SEND first works there too.
+ *
+ * Beyond VDSM, as kindnesses: a malformed frame or a SEND without
+ * `destination` (VDSM dies on an AttributeError) gets an ERROR naming the
+ * reason before the close.
+ */
+import type { Clock } from '@vdsm-kit/client/clock';
+import { HeartbeatTimeoutError } from '@vdsm-kit/client/errors';
+import { HeartbeatMonitor, parseHeartbeatHeader } from '@vdsm-kit/client/stomp';
+import type { FrameInit, StompFrame } from '@vdsm-kit/client/stomp';
+import type { FrameChannel } from '@vdsm-kit/client/transport';
+import type { CallContext, ConnectionDescription } from '../api/registry.js';
+import type { Logger } from '../logger.js';
+import type { RpcDispatcher } from './rpc-dispatcher.js';
+import type { MessageSink, StompBroker, Subscription } from './stomp-broker.js';
+
+/** VDSM's floor for a non-zero heart-beat interval (ms): a client asking for faster gets this. */
+export const MIN_HEARTBEAT_MS = 1000;
+
+/**
+ * We drop a client that promised beats after 1.5 x its interval of silence.
+ * VDSM has no grace factor but only looks when its reactor wakes (every 30 s
+ * when idle), so it is both stricter and much later; 1.5 is the engine's
+ * own grace and never drops a healthy client over jitter.
+ */
+export const HEARTBEAT_GRACE_FACTOR = 1.5;
+
+/** VDSM's ERROR bodies (vdsm-wire.md 2.2, 2.4, 12). */
+export const StompErrorText = {
+  VersionUnsupported: 'Version unsupported',
+  MissingSubscribeHeaders: 'Missing destination or subscription id header',
+  SubscriptionIdExists: 'Subscription id already exists',
+  MissingUnsubscribeId: 'Missing id header',
+  SubscriptionNotAvailable: 'Subscription not available',
+} as const;
+
+/** What a connection needs from its server. */
+export interface StompConnectionOptions {
+  readonly broker: StompBroker;
+  readonly dispatcher: RpcDispatcher;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Where the client came from and in on (for `lastClientIface` and logs). */
+  readonly description: ConnectionDescription;
+}
+
+/** Server side of one STOMP connection. */
+export class StompServerConnection implements MessageSink {
+  readonly #channel: FrameChannel;
+  readonly #broker: StompBroker;
+  readonly #dispatcher: RpcDispatcher;
+  readonly #clock: Clock;
+  readonly #log: Logger;
+  readonly #description: ConnectionDescription;
+  /** This connection's subscriptions by id (ids are unique per connection only). */
+  readonly #subscriptions = new Map<string, Subscription>();
+  #heartbeat: HeartbeatMonitor | undefined;
+
+  constructor(channel: FrameChannel, options: StompConnectionOptions) {
+    this.#channel = channel;
+    this.#broker = options.broker;
+    this.#dispatcher = options.dispatcher;
+    this.#clock = options.clock;
+    this.#description = options.description;
+    this.#log = options.logger;
+    channel.onFrame((frame) => this.#onFrame(frame));
+    channel.onData(() => this.#heartbeat?.noteInbound());
+    channel.onProtocolError((error) => {
+      this.#log.warn({ err: error.message }, 'Malformed STOMP input, closing the connection');
+      this.#sendError(error.message);
+    });
+    channel.onClose((error) => this.#closed(error));
+  }
+
+  /** True once the connection is closing; the broker then skips it. */
+  get closed(): boolean {
+    return this.#channel.closed;
+  }
+
+  /** Sends a frame (MESSAGE from the broker, or a reply of ours). */
+  send(frame: FrameInit): void {
+    this.#channel.send(frame);
+    this.#heartbeat?.noteOutbound();
+  }
+
+  /** Closes at once (server shutdown). */
+  destroy(): void {
+    this.#channel.destroy();
+  }
+
+  #onFrame(frame: StompFrame): void {
+    switch (frame.command) {
+      case 'CONNECT':
+        this.#connect(frame);
+        return;
+      case 'SEND':
+        this.#sendFrame(frame);
+        return;
+      case 'SUBSCRIBE':
+        this.#subscribe(frame);
+        return;
+      case 'UNSUBSCRIBE':
+        this.#unsubscribe(frame);
+        return;
+      case 'DISCONNECT':
+        this.#disconnect(frame);
+        return;
+      default:
+        // VDSM: "Unknown command" warning, then handle_error closes the connection.
+        this.#log.warn({ command: frame.command }, 'Unknown command, closing the connection');
+        this.#channel.close();
+    }
+  }
+
+  #connect(frame: StompFrame): void {
+    if (frame.headers.get('accept-version') !== '1.2') {
+      this.#sendError(StompErrorText.VersionUnsupported);
+      return;
+    }
+    const [cx, cy] = parseHeartbeatHeader(frame.headers.get('heart-beat'));
+    const clientSends = clampHeartbeat(cx);
+    const clientWants = clampHeartbeat(cy);
+    this.send({ command: 'CONNECTED', headers: [['version', '1.2'], ['heart-beat', `${clientWants},${clientSends}`]] });
+    // A repeated CONNECT renegotiates, as VDSM's `setHeartBeat` does.
+    this.#heartbeat?.stop();
+    this.#heartbeat = undefined;
+    if (clientWants === 0 && clientSends === 0) return;
+    this.#heartbeat = new HeartbeatMonitor({
+      clock: this.#clock,
+      sendEveryMs: clientWants,
+      expectEveryMs: clientSends,
+      graceFactor: HEARTBEAT_GRACE_FACTOR,
+      send: () => this.#channel.sendHeartbeat(),
+      onTimeout: () => {
+        const waited = clientSends * HEARTBEAT_GRACE_FACTOR;
+        this.#log.info({ expectEveryMs: clientSends }, 'Client heart-beats stopped, dropping the connection');
+        this.#channel.destroy(new HeartbeatTimeoutError(`No heart-beat from the client for ${waited} ms`));
+      },
+    });
+    this.#heartbeat.start();
+  }
+
+  #sendFrame(frame: StompFrame): void {
+    const destination = frame.headers.get('destination');
+    if (destination === undefined) {
+      this.#sendError('Missing destination header');
+      this.#channel.close();
+      return;
+    }
+    const forwarded = this.#broker.forward(frame, destination);
+    if (this.#broker.isRequestDestination(destination)) {
+      this.#request(frame);
+    } else if (forwarded === 0) {
+      this.#sendError(StompErrorText.SubscriptionNotAvailable);
+    }
+  }
+
+  /** A SEND to a request queue: remember its reply-to per request id, run it, route the answer. */
+  #request(frame: StompFrame): void {
+    const request = this.#dispatcher.prepare(frame.body.toString('utf8'));
+    const route = this.#broker.rememberReplyTo(request.ids, frame.headers.get('reply-to'));
+    const context: CallContext = { flowId: frame.headers.get('ovirtCorrelationId'), connection: this.#description };
+    request.run(context).then(
+      (answer) => {
+        if (answer !== undefined) this.#broker.deliverResponse(answer);
+        this.#broker.forgetReplyTo(request.ids, route);
+      },
+      // The dispatcher turns every failure into a JSON-RPC error; reaching here is a bug in the fake.
+      (error: unknown) => {
+        this.#broker.forgetReplyTo(request.ids, route);
+        this.#log.error({ err: String(error) }, 'JSON-RPC dispatch failed unexpectedly');
+      },
+    );
+  }
+
+  #subscribe(frame: StompFrame): void {
+    const destination = frame.headers.get('destination');
+    const id = frame.headers.get('id');
+    // Python's `not value`: an empty header counts as missing.
+    if (!destination || !id) {
+      this.#sendError(StompErrorText.MissingSubscribeHeaders);
+      return;
+    }
+    if (this.#subscriptions.has(id)) {
+      this.#sendError(StompErrorText.SubscriptionIdExists);
+      return;
+    }
+    // `ack` is read by VDSM but only `auto` exists; there is no ACK/NACK and no RECEIPT for SUBSCRIBE.
+    const subscription: Subscription = { id, destination, sink: this };
+    this.#subscriptions.set(id, subscription);
+    this.#broker.subscribe(subscription);
+  }
+
+  #unsubscribe(frame: StompFrame): void {
+    const id = frame.headers.get('id');
+    if (!id) {
+      this.#sendError(StompErrorText.MissingUnsubscribeId);
+      return;
+    }
+    const subscription = this.#subscriptions.get(id);
+    if (subscription === undefined) return;
+    this.#subscriptions.delete(id);
+    this.#broker.unsubscribe(subscription);
+  }
+
+  #disconnect(frame: StompFrame): void {
+    const receipt = frame.headers.get('receipt');
+    if (receipt) this.send({ command: 'RECEIPT', headers: [['receipt-id', receipt]] });
+    // VDSM leaves closing to the client after a RECEIPT (and after an empty
+    // `receipt:`) and closes on a KeyError without the header; STOMP 1.2 has the
+    // server close after DISCONNECT, so we always do.
+    this.#channel.close();
+  }
+
+  /** ERROR with only `content-length` and the reason as body, as VDSM's `_send_error` writes it. */
+  #sendError(text: string): void {
+    this.send({ command: 'ERROR', body: text });
+  }
+
+  #closed(error: Error | undefined): void {
+    this.#heartbeat?.stop();
+    this.#heartbeat = undefined;
+    for (const subscription of this.#subscriptions.values()) this.#broker.unsubscribe(subscription);
+    this.#subscriptions.clear();
+    if (error) this.#log.debug({ err: error.message }, 'Connection closed');
+    else this.#log.debug({}, 'Connection closed');
+  }
+}
+
+/** VDSM's clamp: 0 stays off, anything else is at least 1000 ms. */
+function clampHeartbeat(ms: number): number {
+  return ms === 0 ? 0 : Math.max(ms, MIN_HEARTBEAT_MS);
+}
