@@ -51,6 +51,16 @@ describe('StompClientSession', () => {
       session.close();
     });
 
+    it('is open as soon as CONNECTED is parsed, even with more frames in the same chunk', async () => {
+      const { channel, peer } = scriptedPair();
+      const opening = StompClientSession.open(channel);
+      await peer.next();
+      peer.write(vdsmConnected() + 'ERROR\ncontent-length:26\n\nSubscription not available\0');
+      const session = await opening;
+      expect(session.closed).to.equal(false);
+      session.close();
+    });
+
     it('fails with the ERROR body (Version unsupported) and closes the channel', async () => {
       const { channel, peer } = scriptedPair();
       const opening = StompClientSession.open(channel);

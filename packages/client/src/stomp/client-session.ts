@@ -71,6 +71,8 @@ export class StompClientSession {
   readonly #channel: FrameChannel;
   readonly #clock: Clock;
   readonly #graceFactor: number;
+  /** The `heart-beat` we send in CONNECT. */
+  readonly #localHeartbeat: HeartbeatHeader;
   readonly #subscriptions = new Map<string, { readonly destination: string; readonly onMessage: MessageHandler }>();
   readonly #errorListeners: ((error: Error) => void)[] = [];
   readonly #closeListeners: ((error?: Error) => void)[] = [];
@@ -87,8 +89,9 @@ export class StompClientSession {
   readonly #closed: Promise<void>;
   #resolveClosed!: () => void;
 
-  private constructor(channel: FrameChannel, clock: Clock, graceFactor: number) {
+  private constructor(channel: FrameChannel, clock: Clock, heartbeat: HeartbeatHeader, graceFactor: number) {
     this.#channel = channel;
+    this.#localHeartbeat = heartbeat;
     this.#clock = clock;
     this.#graceFactor = graceFactor;
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve));
@@ -111,8 +114,8 @@ export class StompClientSession {
     const heartbeat = options.heartbeat ?? DEFAULT_CLIENT_HEARTBEAT;
     const clock = options.clock ?? systemClock;
     const connectTimeoutMs = options.connectTimeoutMs ?? DEFAULT_STOMP_CONNECT_TIMEOUT_MS;
-    const session = new StompClientSession(channel, clock, options.graceFactor ?? 1.5);
-    return session.#connect(heartbeat, connectTimeoutMs, options.signal).then(() => session);
+    const session = new StompClientSession(channel, clock, heartbeat, options.graceFactor ?? 1.5);
+    return session.#connect(connectTimeoutMs, options.signal).then(() => session);
   }
 
   /** The negotiated heart-beat intervals (both 0 when off). */
@@ -251,7 +254,7 @@ export class StompClientSession {
     this.#channel.close(error);
   }
 
-  async #connect(heartbeat: HeartbeatHeader, connectTimeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+  async #connect(connectTimeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
     if (signal?.aborted) {
       this.#fail(toError(signal.reason));
       throw signal.reason;
@@ -270,7 +273,7 @@ export class StompClientSession {
           command: 'CONNECT',
           headers: [
             ['accept-version', '1.2'],
-            ['heart-beat', formatHeartbeatHeader(heartbeat)],
+            ['heart-beat', formatHeartbeatHeader(this.#localHeartbeat)],
           ],
         });
       });
@@ -281,9 +284,16 @@ export class StompClientSession {
     }
     // The channel may have closed between CONNECTED and this continuation.
     if (this.#state === 'closed') throw this.#closeError ?? new ConnectionClosedError('The connection closed right after CONNECTED');
-    // CONNECTED arrived: negotiate from its header and start the beats.
-    const serverHeartbeat = parseHeartbeatHeader(this.#connectedHeaders.get('heart-beat'));
-    this.#heartbeat = negotiateHeartbeat(heartbeat, serverHeartbeat);
+  }
+
+  /**
+   * CONNECTED arrived: negotiate from its header and start the beats. Runs
+   * synchronously with the frame, so frames right behind it in the same chunk
+   * already find the session open.
+   */
+  #onConnected(frame: StompFrame): void {
+    this.#connectedHeaders = frame.headers;
+    this.#heartbeat = negotiateHeartbeat(this.#localHeartbeat, parseHeartbeatHeader(frame.headers.get('heart-beat')));
     this.#state = 'open';
     const { sendEveryMs, expectEveryMs } = this.#heartbeat;
     this.#monitor = new HeartbeatMonitor({
@@ -298,6 +308,7 @@ export class StompClientSession {
       },
     });
     this.#monitor.start();
+    this.#connectWaiter?.resolve();
   }
 
   /** Fails a pending connect with `error` (rejecting with `reason` when given) and destroys the channel. */
@@ -353,8 +364,7 @@ export class StompClientSession {
         this.#fail(new StompProtocolError(`The server chose STOMP version ${JSON.stringify(version)}; only 1.2 is supported`));
         return;
       }
-      this.#connectedHeaders = frame.headers;
-      this.#connectWaiter?.resolve();
+      this.#onConnected(frame);
       return;
     }
     if (frame.command === 'ERROR') {

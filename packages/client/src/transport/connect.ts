@@ -91,8 +91,10 @@ export function describeTarget(target: ChannelTarget): string {
  * The socket is destroyed in every failure case.
  *
  * With TLS 1.3 the server checks our certificate after our side of the
- * handshake is done: a server refusing it shows as the returned channel
- * closing at once with the TLS alert as its error, not as a rejection here.
+ * handshake is done, so a server refusing it is not a rejection here: the
+ * returned channel closes at once, with the TLS alert as its error (an
+ * OpenSSL server such as VDSM) or with a bare EOF (a Node server, such as
+ * fake-vdsm, drops the socket without an alert).
  */
 export function connectChannel(target: ChannelTarget, options: ConnectOptions = {}): Promise<FrameChannel> {
   const { signal } = options;
@@ -126,7 +128,10 @@ export function connectChannel(target: ChannelTarget, options: ConnectOptions = 
         if (settle()) resolve(channel);
         else channel.destroy();
       },
-      failed: (error) => fail(withTarget(error, where)),
+      failed: (error) => {
+        // After a timeout or abort, the torn-down socket's error is expected noise.
+        if (!settled) fail(withTarget(error, where));
+      },
     };
     try {
       attempt = target.transport === 'ws' ? openWebSocket(target, options, callbacks) : openStream(target, options, callbacks);

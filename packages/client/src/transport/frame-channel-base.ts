@@ -29,8 +29,8 @@ export interface FrameChannelOptions {
 /** Default of `FrameChannelOptions.closeTimeoutMs`. */
 export const DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 
-/** A heart-beat: one EOL. Shared, since it is never mutated. */
-export const HEARTBEAT_BYTES: Buffer = Buffer.from('\n');
+/** A heart-beat: one EOL. Module-private and shared, since nothing mutates it. */
+const HEARTBEAT_BYTES: Buffer = Buffer.from('\n');
 
 type Listener<A extends unknown[]> = (...args: A) => void;
 

@@ -48,6 +48,37 @@ async function startTlsEchoServer(credentials: TlsCredentials): Promise<TlsEchoS
   };
 }
 
+/** The same echo server over wss:// (https + ws), with the same mutual-TLS options. */
+interface WssEchoServer {
+  readonly url: string;
+  readonly refused: Error[];
+  close(): Promise<void>;
+}
+
+async function startWssEchoServer(credentials: TlsCredentials): Promise<WssEchoServer> {
+  const refused: Error[] = [];
+  const https = createHttpsServer(tlsServerOptions(credentials));
+  https.on('tlsClientError', (error) => refused.push(error));
+  const wss = new WebSocketServer({ server: https });
+  wss.on('connection', (ws) => {
+    const channel = new WebSocketChannel(ws, { transport: 'ws' });
+    channel.onFrame((frame) => channel.send({ command: 'MESSAGE', headers: { destination: 'echo' }, body: frame.body }));
+  });
+  https.listen(0, '127.0.0.1');
+  await once(https, 'listening');
+  return {
+    url: `wss://127.0.0.1:${(https.address() as AddressInfo).port}/stomp`,
+    refused,
+    async close() {
+      for (const client of wss.clients) client.terminate();
+      wss.close();
+      https.closeAllConnections();
+      https.close();
+      await once(https, 'close');
+    },
+  };
+}
+
 function nextFrame(channel: FrameChannel): Promise<StompFrame> {
   return new Promise((resolve) => channel.onFrame(resolve));
 }
@@ -187,54 +218,51 @@ describe('TLS transport (real sockets, mutual TLS)', () => {
   });
 
   describe('over WebSocket (wss://)', () => {
-    let url: string;
-    let closeServer: () => Promise<void>;
-    let refused: Error[];
+    let server: WssEchoServer;
 
     beforeEach(async () => {
-      refused = [];
-      const https = createHttpsServer(tlsServerOptions(pki.server.credentials));
-      https.on('tlsClientError', (error) => refused.push(error));
-      const wss = new WebSocketServer({ server: https });
-      wss.on('connection', (ws) => {
-        const channel = new WebSocketChannel(ws, { transport: 'ws' });
-        channel.onFrame((frame) => channel.send({ command: 'MESSAGE', headers: { destination: 'echo' }, body: frame.body }));
-      });
-      https.listen(0, '127.0.0.1');
-      await once(https, 'listening');
-      url = `wss://127.0.0.1:${(https.address() as AddressInfo).port}/stomp`;
-      closeServer = async () => {
-        for (const client of wss.clients) client.terminate();
-        wss.close();
-        https.closeAllConnections();
-        https.close();
-        await once(https, 'close');
-      };
+      server = await startWssEchoServer(pki.server.credentials);
     });
 
     afterEach(async () => {
-      await closeServer();
+      await server.close();
     });
 
     it('connects with the client certificate, and frames flow', async () => {
-      const channel = await connectChannel({ transport: 'ws', url, tls: pki.client.credentials });
+      const channel = await connectChannel({ transport: 'ws', url: server.url, tls: pki.client.credentials });
       expect(channel.info.transport).to.equal('ws');
       expect(await roundTrip(channel, 'hello over wss')).to.equal('hello over wss');
       channel.destroy();
     });
 
     it('is refused with a client certificate from another CA', async () => {
-      await refusal(connectChannel({ transport: 'ws', url, tls: pki.rogue.credentials }));
-      expect(refused.length).to.equal(1);
+      await refusal(connectChannel({ transport: 'ws', url: server.url, tls: pki.rogue.credentials }));
+      expect(server.refused.length).to.equal(1);
     });
 
     it('refuses the server without our CA', async () => {
-      const error = (await connectChannel({ transport: 'ws', url }).then(
+      const error = (await connectChannel({ transport: 'ws', url: server.url }).then(
         () => expect.fail('trusted a server signed by a private CA'),
         (rejection: unknown) => rejection,
       )) as NodeJS.ErrnoException;
       expect(error.code).to.be.oneOf(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN']);
-      expect(error.message).to.contain(`Cannot connect to ${url}`);
+      expect(error.message).to.contain(`Cannot connect to ${server.url}`);
+    });
+
+    it('skips the hostname check by default and checks it on request, as over TCP', async () => {
+      const nameless = await startWssEchoServer(pki.client.credentials);
+      try {
+        const channel = await connectChannel({ transport: 'ws', url: nameless.url, tls: pki.client.credentials });
+        expect(await roundTrip(channel, 'no name check')).to.equal('no name check');
+        channel.destroy();
+        const error = (await connectChannel({ transport: 'ws', url: nameless.url, tls: pki.client.credentials, verifyHostname: true }).then(
+          () => expect.fail('connected despite a hostname mismatch'),
+          (rejection: unknown) => rejection,
+        )) as NodeJS.ErrnoException;
+        expect(error.code).to.equal('ERR_TLS_CERT_ALTNAME_INVALID');
+      } finally {
+        await nameless.close();
+      }
     });
   });
 });
