@@ -80,8 +80,8 @@ export async function run(args: readonly string[]): Promise<void> {
     client = new VdsmClient({ transport: 'tcp', host: fake.ready.stomp.host, port: fake.ready.stomp.port });
     await client.connect();
     const profiler = settings.profileDir === undefined ? undefined : await startProfiling();
-    const sequential = await measure(settings, () => sequentialCalls(client!));
-    const pipelined = await measure(settings, () => pipelinedCalls(client!, settings.window));
+    const sequential = await measure(settings, '(b) sequential', () => sequentialCalls(client!));
+    const pipelined = await measure(settings, '(c) pipelined', () => pipelinedCalls(client!, settings.window));
     await profiler?.stop(join(settings.profileDir!, 'client.cpuprofile'));
     results = { echo, sequential, pipelined };
   } finally {
@@ -123,8 +123,9 @@ function readSettings(args: readonly string[]): Settings {
 /** A loop that runs until `until` (a `performance.now()` time) and resolves with how many operations it completed. */
 type Loop = (until: number) => Promise<number>;
 
-/** Warms `makeLoop()`'s loop up, then measures it for the set duration. */
-async function measure(settings: Settings, makeLoop: () => Loop): Promise<Rate> {
+/** Warms `makeLoop()`'s loop up, then measures it for the set duration; says what it does on stderr. */
+async function measure(settings: Settings, name: string, makeLoop: () => Loop): Promise<Rate> {
+  process.stderr.write(`${name}: ${settings.warmupMs / 1000} s warm-up, ${settings.durationMs / 1000} s measured\n`);
   const loop = makeLoop();
   await loop(performance.now() + settings.warmupMs);
   const started = performance.now();
@@ -142,7 +143,7 @@ async function measureEcho(server: EchoReady, settings: Settings): Promise<Rate>
   });
   socket.setNoDelay(true);
   try {
-    return await measure(settings, () => echoRoundTrips(socket));
+    return await measure(settings, '(a) echo', () => echoRoundTrips(socket));
   } finally {
     socket.destroy();
   }

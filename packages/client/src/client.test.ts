@@ -16,7 +16,8 @@ import { createTempTestPki } from './test-support/pki.js';
 import { scriptedPair } from './test-support/scripted-peer.js';
 import type { AutoResponder, ScriptedPeer } from './test-support/scripted-peer.js';
 import type { FrameChannel } from './transport/channel.js';
-import { PkiError, tlsServerOptions } from './transport/pki.js';
+import { PkiError } from './errors.js';
+import { tlsServerOptions } from './transport/pki.js';
 import { StreamChannel } from './transport/stream-channel.js';
 
 const TASK = 'c3b2d3a1-6a54-4b43-9d7c-2f0e8a1b4c5d';

@@ -12,8 +12,10 @@
  * | VDSM_ERR_STOMP_HEADER_TOO_LONG    | HeaderTooLongError    | a line over `maxHeaderLength` |
  * | VDSM_ERR_STOMP_ERROR_FRAME        | StompErrorFrameError  | the peer answered with an ERROR frame |
  * | VDSM_ERR_CONNECTION_CLOSED        | ConnectionClosedError | the channel closed |
- * | VDSM_ERR_CONNECT_TIMEOUT          | ConnectTimeoutError   | no CONNECTED in time |
+ * | VDSM_ERR_CONNECT_TIMEOUT          | ConnectTimeoutError   | no connection, TLS handshake or CONNECTED in time |
  * | VDSM_ERR_HEARTBEAT_TIMEOUT        | HeartbeatTimeoutError | the peer went silent past its beat |
+ * | VDSM_ERR_RPC_PROTOCOL             | RpcProtocolError      | a JSON-RPC message VDSM would not send (or `id: null`) |
+ * | VDSM_ERR_PKI                      | PkiError              | a TLS key, certificate or CA file is missing or unreadable |
  */
 export class VdsmKitError extends Error {
   readonly code: string = 'VDSM_ERR';
@@ -65,4 +67,35 @@ export class ConnectTimeoutError extends VdsmKitError {
 export class HeartbeatTimeoutError extends VdsmKitError {
   override readonly code = 'VDSM_ERR_HEARTBEAT_TIMEOUT';
   override name = 'HeartbeatTimeoutError';
+}
+
+/**
+ * A JSON-RPC message that makes no sense: not JSON, not a response, event or
+ * error VDSM would send, or a response VDSM could not tie to a request
+ * (`id: null`, VDSM's answer to unparsable or invalid requests).
+ */
+export class RpcProtocolError extends VdsmKitError {
+  override readonly code = 'VDSM_ERR_RPC_PROTOCOL';
+  override name = 'RpcProtocolError';
+  constructor(
+    message: string,
+    /** The offending message (parsed JSON when it parsed, else the raw text). */
+    readonly payload?: unknown,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** A PKI file is missing, unreadable or not PEM. `path` names the file. */
+export class PkiError extends VdsmKitError {
+  override readonly code = 'VDSM_ERR_PKI';
+  override name = 'PkiError';
+  constructor(
+    message: string,
+    readonly path: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }

@@ -24,3 +24,12 @@ export const REQUEST_QUEUES: readonly Destination[] = [Destination.Requests, Des
 
 /** The nil UUID VDSM uses for "none" (no parent volume, all images, ...). */
 export const BLANK_UUID = '00000000-0000-0000-0000-000000000000';
+
+/** The bodies of the ERROR frames VDSM's STOMP server sends (vdsm-wire.md §2.2, §2.4, §12). */
+export const StompErrorText = {
+  VersionUnsupported: 'Version unsupported',
+  MissingSubscribeHeaders: 'Missing destination or subscription id header',
+  SubscriptionIdExists: 'Subscription id already exists',
+  MissingUnsubscribeId: 'Missing id header',
+  SubscriptionNotAvailable: 'Subscription not available',
+} as const;

@@ -282,7 +282,8 @@ export const VdsmCapabilitiesSchema = z.looseObject({
   lastClientIface: z.string(),
   /** Storage domain versions this VDSM supports. */
   domain_versions: z.array(z.number().int()).optional(),
-  supported_block_size: z.record(z.string(), z.boolean()).optional(),
+  // Storage type -> supported block sizes (0 = auto), e.g. `{NFS: [512], LOCALFS: [0, 512, 4096]}`.
+  supported_block_size: z.record(z.string(), z.array(z.number().int())).optional(),
   backupEnabled: z.boolean().optional(),
 });
 export type VdsmCapabilities = z.output<typeof VdsmCapabilitiesSchema>;

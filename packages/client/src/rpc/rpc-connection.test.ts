@@ -9,7 +9,8 @@ import { scriptedPair } from '../test-support/scripted-peer.js';
 import type { ScriptedPeer } from '../test-support/scripted-peer.js';
 import type { VdsmEvent } from './event-router.js';
 import { EventRouter } from './event-router.js';
-import { RpcConnection, RpcProtocolError } from './rpc-connection.js';
+import { RpcProtocolError } from '../errors.js';
+import { RpcConnection } from './rpc-connection.js';
 import type { RpcConnectionOptions } from './rpc-connection.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;

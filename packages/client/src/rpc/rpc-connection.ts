@@ -20,7 +20,7 @@ import { ConnectionLostError, RpcTimeoutError, vdsmErrorFromRpc } from '../api/e
 import type { RpcErrorObject } from '../api/errors.js';
 import { systemClock } from '../clock.js';
 import type { Clock, TimerHandle } from '../clock.js';
-import { ConnectionClosedError, VdsmKitError } from '../errors.js';
+import { ConnectionClosedError, RpcProtocolError } from '../errors.js';
 import type { DisconnectOptions, StompClientSession } from '../stomp/client-session.js';
 import type { StompFrame } from '../stomp/frame.js';
 import type { CallOptions, RpcCaller } from './caller.js';
@@ -29,23 +29,6 @@ import { EventRouter } from './event-router.js';
 /** The engine's `vdsTimeout`: a call without an answer fails after 180 s. */
 export const DEFAULT_CALL_TIMEOUT_MS = 180_000;
 
-/**
- * A JSON-RPC message that makes no sense: not JSON, not a response, event or
- * error VDSM would send, or a response VDSM could not tie to a request
- * (`id: null`, VDSM's answer to unparsable or invalid requests).
- */
-export class RpcProtocolError extends VdsmKitError {
-  override readonly code = 'VDSM_ERR_RPC_PROTOCOL';
-  override name = 'RpcProtocolError';
-  constructor(
-    message: string,
-    /** The offending message (parsed JSON when it parsed, else the raw text). */
-    readonly payload?: unknown,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
 
 /** Options of `RpcConnection.open`. */
 export interface RpcConnectionOptions {

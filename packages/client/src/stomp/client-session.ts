@@ -384,7 +384,7 @@ export class StompClientSession {
     this.#closeError = error ?? (wasOpen ? new ConnectionClosedError('The server closed the connection') : undefined);
     const waiter = this.#connectWaiter;
     this.#connectWaiter = undefined;
-    waiter?.reject(error ?? new ConnectionClosedError('The connection closed before CONNECTED'));
+    waiter?.reject(error ?? new ConnectionClosedError(closedBeforeConnectedMessage(this.#channel.info.transport)));
     this.#subscriptions.clear();
     this.#resolveClosed();
     for (const listener of this.#closeListeners.splice(0)) {
@@ -418,4 +418,15 @@ export class StompClientSession {
 
 function toError(value: unknown): Error {
   return value instanceof Error ? value : new ConnectionClosedError(`Aborted: ${String(value)}`);
+}
+
+/**
+ * Under TLS 1.3 the server checks the client certificate after the client
+ * thinks the handshake is done, and a server that rejects it may just hang up
+ * without an alert (Node's does, for a certificate from an unknown CA). The
+ * only symptom is then an EOF before CONNECTED, so say what it most likely means.
+ */
+function closedBeforeConnectedMessage(transport: string): string {
+  const message = 'The connection closed before CONNECTED';
+  return transport === 'tls' ? `${message} (over TLS this is how a server refuses our client certificate: check that it is signed by the host's CA)` : message;
 }

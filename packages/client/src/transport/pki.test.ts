@@ -4,7 +4,8 @@ import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTempTestPki } from '../test-support/pki.js';
 import type { TempTestPki } from '../test-support/pki.js';
-import { DEFAULT_PKI_DIR, PKI_LAYOUT, PkiError, loadPki, tlsClientOptions, tlsServerOptions } from './pki.js';
+import { PkiError } from '../errors.js';
+import { DEFAULT_PKI_DIR, PKI_LAYOUT, loadPki, tlsClientOptions, tlsServerOptions } from './pki.js';
 
 describe('VDSM PKI', () => {
   let pki: TempTestPki;

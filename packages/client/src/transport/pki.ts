@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ConnectionOptions, TlsOptions } from 'node:tls';
-import { VdsmKitError } from '../errors.js';
+import { PkiError } from '../errors.js';
 
 /** A key, its certificate and the CA that peers must be signed by (PEM text or bytes). */
 export interface TlsCredentials {
@@ -26,18 +26,6 @@ export const PKI_LAYOUT = {
   ca: 'certs/cacert.pem',
 } as const satisfies Record<keyof TlsCredentials, string>;
 
-/** A PKI file is missing, unreadable or not PEM. `path` names the file. */
-export class PkiError extends VdsmKitError {
-  override readonly code = 'VDSM_ERR_PKI';
-  override name = 'PkiError';
-  constructor(
-    message: string,
-    readonly path: string,
-    options?: ErrorOptions,
-  ) {
-    super(message, options);
-  }
-}
 
 const PART_NAMES: Record<keyof TlsCredentials, string> = { key: 'private key', cert: 'certificate', ca: 'CA certificate' };
 

@@ -123,9 +123,7 @@ export function hostCapabilities(identity: HostIdentity, lastClientIface: string
     domain_versions: [0, 2, 3, 4, 5],
     // Storage type -> block sizes (0 = auto), as lib/vdsm/storage/backends.py
     // `supported_block_size()` and the schema's SupportedBlockSizeMap have it.
-    // The client's VdsmCapabilitiesSchema types the values as booleans, which is
-    // wrong; the cast goes once that is fixed.
-    supported_block_size: SUPPORTED_BLOCK_SIZE as unknown as VdsmCapabilities['supported_block_size'],
+    supported_block_size: Object.fromEntries(Object.entries(SUPPORTED_BLOCK_SIZE).map(([type, sizes]) => [type, [...sizes]])),
     zerocopy_migrations: true,
     netConfigDirty: 'False',
     lastClientIface,

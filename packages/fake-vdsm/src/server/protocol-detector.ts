@@ -12,8 +12,8 @@
  * - anything else: "Unrecognized protocol", closed;
  * - no decision within 10 s: closed.
  *
- * With `tlsOnly` every connection is TLS from the first byte, as on a real
- * host: plain TCP then fails the handshake and is reset.
+ * With `tlsOnly` every connection must be TLS from the first byte, as on a
+ * real host: a plain one is reset at its first byte, as VDSM's is.
  */
 import type { Socket } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
@@ -91,12 +91,11 @@ export class ProtocolDetector {
 
   /** Takes a freshly accepted TCP socket. */
   accept(socket: Socket): void {
-    if (this.#tlsOnly) this.#startTls(socket, undefined);
-    else this.#detect(socket, 'tcp');
+    this.#detect(socket, 'tcp');
   }
 
-  #startTls(socket: Socket, head: Buffer | undefined): void {
-    if (head !== undefined) socket.unshift(head);
+  #startTls(socket: Socket, head: Buffer): void {
+    socket.unshift(head);
     // The TLS server's TLSSocket reads what is buffered on `socket` first.
     (this.#tlsServer as TlsServer).emit('connection', socket);
   }
@@ -130,6 +129,13 @@ export class ProtocolDetector {
       if (transport === 'tcp' && this.#tlsServer !== undefined && head[0] === TLS_HANDSHAKE_RECORD) {
         finish();
         this.#startTls(stream as Socket, head);
+        return;
+      }
+      if (transport === 'tcp' && this.#tlsOnly) {
+        // Real VDSM (ssl = true) resets a plain connection: OpenSSL fails the handshake at the first byte.
+        finish();
+        this.#log.info({ remoteAddress: description.remoteAddress }, 'Plain connection on a TLS-only port: reset');
+        (stream as Socket).resetAndDestroy();
         return;
       }
       if (length < DETECT_BYTES) return;

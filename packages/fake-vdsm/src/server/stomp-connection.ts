@@ -15,6 +15,7 @@
  * `destination` (VDSM dies on an AttributeError) gets an ERROR naming the
  * reason before the close.
  */
+import { StompErrorText } from '@vdsm-kit/client/api';
 import type { Clock } from '@vdsm-kit/client/clock';
 import { HeartbeatTimeoutError } from '@vdsm-kit/client/errors';
 import { HeartbeatMonitor, parseHeartbeatHeader } from '@vdsm-kit/client/stomp';
@@ -36,14 +37,6 @@ export const MIN_HEARTBEAT_MS = 1000;
  */
 export const HEARTBEAT_GRACE_FACTOR = 1.5;
 
-/** VDSM's ERROR bodies (vdsm-wire.md 2.2, 2.4, 12). */
-export const StompErrorText = {
-  VersionUnsupported: 'Version unsupported',
-  MissingSubscribeHeaders: 'Missing destination or subscription id header',
-  SubscriptionIdExists: 'Subscription id already exists',
-  MissingUnsubscribeId: 'Missing id header',
-  SubscriptionNotAvailable: 'Subscription not available',
-} as const;
 
 /** What a connection needs from its server. */
 export interface StompConnectionOptions {
