@@ -43,11 +43,13 @@ export function spawnReady<T>(args: readonly string[], options: { cwd?: string }
       void stop();
       reject(error);
     };
+    const exitedEarly = (code: number | null, signal: NodeJS.Signals | null): void =>
+      fail(new Error(`node ${args.join(' ')} exited (${signal ?? code}) before it was ready`));
     child.once('error', fail);
-    child.once('exit', (code, signal) => fail(new Error(`node ${args.join(' ')} exited (${signal ?? code}) before it was ready`)));
+    child.once('exit', exitedEarly);
     lines.once('line', (line) => {
       clearTimeout(timer);
-      child.removeAllListeners('exit');
+      child.removeListener('exit', exitedEarly);
       child.removeListener('error', fail);
       lines.close();
       // Keep draining stdout so the child never blocks on a full pipe.

@@ -8,19 +8,21 @@
  *  (b) sequential `Host.ping2` through `VdsmClient` to fake-vdsm, one at a time;
  *  (c) pipelined `Host.ping2`, `--window` (256) calls in flight.
  * Both servers run as child processes (a core each, as a host would have);
- * the client runs here. Each measurement warms up, then runs `--duration`.
+ * the client runs here. Everything warms up for `--warmup` first; then (a)
+ * and (b) take turns in 3 rounds (`--duration` in all for each), and (c)
+ * runs `--duration`.
  *
- * Targets: sequential >= 0.30 x echo (the protocol layers cost at most about
- * twice a bare round trip), pipelined >= 40,000 calls/s. The last line is a
- * JSON object with the numbers, ratios and pass/fail; nothing here fails the
- * process on a number. With `--profile DIR` the client (this process) and
- * fake-vdsm record CPU profiles of the measurements and the hottest
- * functions are printed.
+ * Targets: sequential >= 0.30 x echo, pipelined >= 40,000 calls/s. The last
+ * line is a JSON object with the numbers, ratios and pass/fail; nothing here
+ * fails the process on a number. With `--profile DIR`, the client is
+ * profiled in extra passes of (b) and (c) after the measured ones, and
+ * fake-vdsm for its whole life (`--cpu-prof`, which slows it a little: compare
+ * numbers of runs without it); the hottest files and functions are printed.
  */
 import { mkdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -35,6 +37,10 @@ const ECHO_MESSAGE_BYTES = 250;
 
 /** The targets the lead set for the RPC path on 2 cores. */
 const TARGETS = { sequentialVsEcho: 0.3, pipelinedCallsPerS: 40_000 } as const;
+
+/** Profile files with `--profile`: the client's per measurement, fake-vdsm's for its whole life. */
+const CLIENT_PROFILES = { sequential: 'client-sequential.cpuprofile', pipelined: 'client-pipelined.cpuprofile' } as const;
+const FAKE_PROFILE = 'fake-vdsm.cpuprofile';
 
 interface Settings {
   readonly durationMs: number;
@@ -68,23 +74,46 @@ export async function run(args: readonly string[]): Promise<void> {
   const echoServer = await spawnReady<EchoReady>(['--import', 'tsx', 'bench/echo-server.ts'], { cwd: ROOT });
   const fakeArgs = ['packages/fake-vdsm/dist/cli.js', 'serve', '--port', '0', '--log-level', 'warn'];
   // --cpu-prof writes the profile when the process exits; fake-vdsm exits cleanly on SIGTERM.
-  const profileArgs = settings.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', settings.profileDir, '--cpu-prof-name', 'fake-vdsm.cpuprofile', '--cpu-prof-interval', '100'];
+  const profileArgs = settings.profileDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', settings.profileDir, '--cpu-prof-name', FAKE_PROFILE, '--cpu-prof-interval', '100'];
   const fake = await spawnReady<FakeReady>([...profileArgs, ...fakeArgs], { cwd: ROOT });
 
+  let echoSocket: Socket | undefined;
   let client: VdsmClient | undefined;
   let results: { echo: Rate; sequential: Rate; pipelined: Rate };
   try {
-    const echo = await measureEcho(echoServer.ready, settings);
-    await echoServer.stop();
-
+    echoSocket = await connectEcho(echoServer.ready);
     client = new VdsmClient({ transport: 'tcp', host: fake.ready.stomp.host, port: fake.ready.stomp.port });
     await client.connect();
-    const profiler = settings.profileDir === undefined ? undefined : await startProfiling();
-    const sequential = await measure(settings, '(b) sequential', () => sequentialCalls(client!));
-    const pipelined = await measure(settings, '(c) pipelined', () => pipelinedCalls(client!, settings.window));
-    await profiler?.stop(join(settings.profileDir!, 'client.cpuprofile'));
-    results = { echo, sequential, pipelined };
+    const echoLoop = echoRoundTrips(echoSocket);
+    const sequentialLoop = sequentialCalls(client);
+    const pipelinedLoop = pipelinedCalls(client, settings.window);
+
+    progress(`warm-up: ${settings.warmupMs / 1000} s each`);
+    for (const loop of [echoLoop, sequentialLoop, pipelinedLoop]) await loop(performance.now() + settings.warmupMs);
+
+    // (a) and (b) are both latency-bound, so they take turns: whatever the
+    // machine does meanwhile (other load, CPU sleep states) weighs on both
+    // alike and their ratio stays meaningful.
+    const slice = settings.durationMs / ROUNDS;
+    const echo: Rate[] = [];
+    const sequential: Rate[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      progress(`round ${round}/${ROUNDS}: (a) echo then (b) sequential, ${slice / 1000} s each`);
+      echo.push(await timed(echoLoop, slice));
+      sequential.push(await timed(sequentialLoop, slice));
+    }
+    progress(`(c) pipelined, ${settings.window} in flight: ${settings.durationMs / 1000} s`);
+    const pipelined = await timed(pipelinedLoop, settings.durationMs);
+    results = { echo: combine(echo), sequential: combine(sequential), pipelined };
+
+    if (settings.profileDir !== undefined) {
+      // Extra passes, so no reported number comes from a profiled run of the client.
+      progress('profiling the client: (b) then (c)');
+      await profiled(join(settings.profileDir, CLIENT_PROFILES.sequential), () => timed(sequentialLoop, settings.durationMs));
+      await profiled(join(settings.profileDir, CLIENT_PROFILES.pipelined), () => timed(pipelinedLoop, settings.durationMs));
+    }
   } finally {
+    echoSocket?.destroy();
     await client?.close();
     await echoServer.stop();
     // Also makes fake-vdsm write its profile.
@@ -123,30 +152,47 @@ function readSettings(args: readonly string[]): Settings {
 /** A loop that runs until `until` (a `performance.now()` time) and resolves with how many operations it completed. */
 type Loop = (until: number) => Promise<number>;
 
-/** Warms `makeLoop()`'s loop up, then measures it for the set duration; says what it does on stderr. */
-async function measure(settings: Settings, name: string, makeLoop: () => Loop): Promise<Rate> {
-  process.stderr.write(`${name}: ${settings.warmupMs / 1000} s warm-up, ${settings.durationMs / 1000} s measured\n`);
-  const loop = makeLoop();
-  await loop(performance.now() + settings.warmupMs);
+/** How many turns (a) and (b) take; each runs `duration / ROUNDS` per turn. */
+const ROUNDS = 3;
+
+function progress(message: string): void {
+  process.stderr.write(`${message}\n`);
+}
+
+/** Runs `loop` for `ms` and returns its rate. */
+async function timed(loop: Loop, ms: number): Promise<Rate> {
   const started = performance.now();
-  const count = await loop(started + settings.durationMs);
+  const count = await loop(started + ms);
   const seconds = (performance.now() - started) / 1000;
   return { count, seconds, perSecond: count / seconds };
 }
 
+/** The rate over several runs: all operations over all the time. */
+function combine(rates: readonly Rate[]): Rate {
+  const count = rates.reduce((sum, rate) => sum + rate.count, 0);
+  const seconds = rates.reduce((sum, rate) => sum + rate.seconds, 0);
+  return { count, seconds, perSecond: count / seconds };
+}
+
+/** Runs `work` while recording this process's CPU profile into `file`. */
+async function profiled(file: string, work: () => Promise<unknown>): Promise<void> {
+  const profiler = await startProfiling();
+  try {
+    await work();
+  } finally {
+    await profiler.stop(file);
+  }
+}
+
 // ---- (a) echo baseline ----
 
-async function measureEcho(server: EchoReady, settings: Settings): Promise<Rate> {
+async function connectEcho(server: EchoReady): Promise<Socket> {
   const socket = await new Promise<Socket>((resolveSocket, reject) => {
     const s = connect({ host: server.host, port: server.port }, () => resolveSocket(s));
     s.once('error', reject);
   });
   socket.setNoDelay(true);
-  try {
-    return await measure(settings, '(a) echo', () => echoRoundTrips(socket));
-  } finally {
-    socket.destroy();
-  }
+  return socket;
 }
 
 /**
@@ -196,8 +242,9 @@ function sequentialCalls(client: VdsmClient): Loop {
 }
 
 /**
- * `window` calls in flight: each answer starts the next call until `until`;
- * resolves with the answers received by then, after the rest drained.
+ * `window` calls in flight: each answer starts the next call until `until`,
+ * then the last calls drain. Resolves with every answer, drained ones
+ * included, since the drain is inside the time `timed` measures.
  */
 function pipelinedCalls(client: VdsmClient, window: number): Loop {
   return (until) =>
@@ -212,12 +259,9 @@ function pipelinedCalls(client: VdsmClient, window: number): Loop {
       const onAnswer = (): void => {
         inFlight--;
         if (failed) return;
-        if (performance.now() < until) {
-          answered++;
-          start();
-        } else if (inFlight === 0) {
-          resolveCount(answered);
-        }
+        answered++;
+        if (performance.now() < until) start();
+        else if (inFlight === 0) resolveCount(answered);
       };
       const onError = (error: unknown): void => {
         failed = true;
@@ -245,7 +289,11 @@ function report(settings: Settings, echo: Rate, sequential: Rate, pipelined: Rat
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   console.log(`rpc benchmark: Node ${process.version}, ${availableParallelism()} cores (${cpu}), ${settings.warmupMs / 1000} s warm-up + ${settings.durationMs / 1000} s each`);
-  console.log('client in this process; fake-vdsm and the echo server in child processes; TCP on 127.0.0.1\n');
+  console.log('client in this process; fake-vdsm and the echo server in child processes; TCP on 127.0.0.1');
+  // (a) and (b) are latency-bound: on an idle machine each wake-up from a CPU
+  // sleep state adds to every round trip, so both drop together; the ratio
+  // is the figure to compare, and the load says how busy the machine was.
+  console.log(`load average at the end: ${loadavg().map((load) => load.toFixed(2)).join(' ')}\n`);
   for (const row of rows) console.log(row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  '));
   console.log('');
   console.log(
@@ -253,6 +301,7 @@ function report(settings: Settings, echo: Rate, sequential: Rate, pipelined: Rat
       benchmark: 'rpc',
       node: process.version,
       cores: availableParallelism(),
+      loadavg_1m: round(loadavg()[0] ?? 0, 2),
       duration_s: settings.durationMs / 1000,
       echo_message_bytes: ECHO_MESSAGE_BYTES,
       echo_roundtrips_per_s: round(echo.perSecond),
@@ -280,12 +329,17 @@ function round(value: number, digits = 0): number {
 
 /** Prints where both processes spent their CPU time. */
 async function printProfiles(dir: string): Promise<void> {
-  for (const name of ['client', 'fake-vdsm']) {
-    const file = join(dir, `${name}.cpuprofile`);
+  const profiles: [title: string, file: string][] = [
+    ['client, (b) sequential', CLIENT_PROFILES.sequential],
+    ['client, (c) pipelined', CLIENT_PROFILES.pipelined],
+    ['fake-vdsm, whole run (idle during (a))', FAKE_PROFILE],
+  ];
+  for (const [title, name] of profiles) {
+    const file = join(dir, name);
     try {
-      console.log(`${formatProfileSummary(`${name} (${file})`, await summarizeProfile(file, ROOT))}\n`);
+      console.log(`${formatProfileSummary(`${title}: ${file}`, await summarizeProfile(file, ROOT))}\n`);
     } catch (error) {
-      console.log(`${name}: no profile (${(error as Error).message})`);
+      console.log(`${title}: no profile (${(error as Error).message})\n`);
     }
   }
 }

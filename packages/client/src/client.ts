@@ -232,7 +232,11 @@ export class VdsmClient implements RpcCaller {
       });
     } catch (error) {
       if (signal.aborted) throw signal.reason;
-      throw new VdsmNetworkError(`Cannot connect to VDSM at ${where}: ${(error as Error).message}`, { cause: error });
+      // connectChannel already names the target in its errors; say it once.
+      const reason = (error as Error).message;
+      const prefix = `Cannot connect to ${where}: `;
+      const detail = reason.startsWith(prefix) ? reason.slice(prefix.length) : reason;
+      throw new VdsmNetworkError(`Cannot connect to VDSM at ${where}: ${detail}`, { cause: error });
     }
   }
 

@@ -117,6 +117,9 @@ describe('cli/params', () => {
       expect(text).to.match(/^ {2}Host: .*\bping2\b.*\becho\b/m);
       expect(text).to.match(/^ {2}Image: .*\bmove\b/m);
       expect(text).to.match(/^ {2}Task: .*\bgetStatus\b/m);
+      for (const line of text.split('\n')) expect(line.length, line).to.be.at.most(80);
+      // Every verb of every namespace is listed, wrapped lines included.
+      expect(text).to.match(/\bgetStorageDomains\b/).and.match(/\bspmStart\b/);
     });
   });
 });

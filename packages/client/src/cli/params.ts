@@ -4,6 +4,7 @@
  * wire types applied); any other `Namespace.verb` is sent as given, so VDSM
  * answers for itself (-32601 for a method it does not have).
  */
+import { ImageOperation } from '../api/enums.js';
 import { InvalidParamsError, parseVerbParams } from '../api/invalid-params.js';
 import { VERBS, isVdsmMethod } from '../api/verbs/index.js';
 import type { CliParam } from './args.js';
@@ -79,9 +80,10 @@ export function describeInvalidParams(error: InvalidParamsError, params: Readonl
 }
 
 /**
- * One line per known verb's params for messages and help:
- * `imageID, storagepoolID, ..., discard=false`; a param with a default shows
- * it, one that may be left out without a default is shown in brackets.
+ * A known verb's params on one line, in schema order, for messages:
+ * `imageID storagepoolID ... discard=false`. A param with a default shows
+ * it; one that may be left out without a default is shown in brackets.
+ * Undefined for a method the typed API does not know.
  */
 export function describeVerbParams(method: string): string | undefined {
   if (!isVdsmMethod(method)) return undefined;
@@ -107,7 +109,34 @@ export function describeKnownVerbs(): string {
     verbs.push(method.slice(dot + 1));
   }
   const lines = ['Verbs checked locally (params validated, defaults filled in; any other', 'Namespace verb is sent as given):'];
-  for (const [namespace, verbs] of byNamespace) lines.push(`  ${namespace}: ${verbs.join(', ')}`);
-  lines.push('', 'Example:', '  vdsm-client -a host1 Image move imageID=<uuid> storagepoolID=<uuid> \\', '    storagedomainID=<uuid> dstSdUUID=<uuid> operation=1 postZero=false force=false');
+  for (const [namespace, verbs] of byNamespace) lines.push(...wrap(`  ${namespace}: `, verbs, HELP_WIDTH));
+  lines.push(
+    '',
+    `Example (a copy: operation=${ImageOperation.Copy}):`,
+    '  vdsm-client -a host1 Image move imageID=<uuid> storagepoolID=<uuid> \\',
+    `    storagedomainID=<uuid> dstSdUUID=<uuid> operation=${ImageOperation.Copy} postZero=false \\`,
+    '    force=false',
+  );
   return lines.join('\n');
+}
+
+/** The width `--help` is wrapped to (as in args.ts). */
+const HELP_WIDTH = 80;
+
+/** `words` joined by ', ' after `head`, wrapped at `width` with continuation lines under the first word. */
+function wrap(head: string, words: readonly string[], width: number): string[] {
+  const indent = ' '.repeat(head.length);
+  const lines: string[] = [];
+  let line = head;
+  words.forEach((word, index) => {
+    const piece = index < words.length - 1 ? `${word},` : word;
+    if (line.length > indent.length && line.length + 1 + piece.length > width) {
+      lines.push(line);
+      line = indent + piece;
+    } else {
+      line += line === head ? piece : ` ${piece}`;
+    }
+  });
+  lines.push(line);
+  return lines;
 }

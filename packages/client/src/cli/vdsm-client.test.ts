@@ -19,6 +19,8 @@ import { startFakeVdsm } from '@vdsm-kit/fake-vdsm';
 import type { FakeVdsm } from '@vdsm-kit/fake-vdsm';
 import { Destination } from '../api/constants.js';
 import { headerEntries } from '../stomp/frame.js';
+import { createTempTestPki } from '../test-support/pki.js';
+import type { TempTestPki } from '../test-support/pki.js';
 import type { FrameInit } from '../stomp/frame.js';
 import { formatResult } from './output.js';
 
@@ -167,6 +169,12 @@ describe('vdsm-client (child process against fake-vdsm)', function () {
     expect(headerOf(sends[0]!, 'ovirtCorrelationId')).to.equal('flow-42');
   });
 
+  it('calls over STOMP on WebSocket with --ws', async () => {
+    const run = await runCli(['--ws', vdsm.ws, 'Host', 'echo', 'message=over ws']);
+    expect(run).to.include({ stdout: '"over ws"\n', stderr: '', code: 0 });
+    expect(onlyRequest().params).to.deep.equal({ message: 'over ws' });
+  });
+
   it("sends a known verb's text when its schema wants a string (message=123)", async () => {
     const run = await runCli([...target, 'Host', 'echo', 'message=123']);
     expect(run).to.include({ stdout: '"123"\n', code: 0 });
@@ -250,6 +258,39 @@ describe('vdsm-client (child process against fake-vdsm)', function () {
     }
   });
 
+  describe('over mutual TLS (the default)', () => {
+    let pki: TempTestPki;
+    let secure: FakeVdsm;
+
+    before(async () => {
+      pki = await createTempTestPki();
+      secure = await startFakeVdsm({ pkiDir: pki.server.dir, tlsOnly: true });
+    });
+
+    after(async () => {
+      await secure?.close();
+      await pki?.remove();
+    });
+
+    it('calls with the PKI of --pki-dir', async () => {
+      const run = await runCli(['-a', '127.0.0.1', '-p', String(secure.stomp.port), '--pki-dir', pki.client.dir, 'Host', 'echo', 'message=tls']);
+      expect(run).to.include({ stdout: '"tls"\n', stderr: '', code: 0 });
+    });
+
+    it('fails with exit 1 when the server refuses our certificate', async () => {
+      const run = await runCli(['-a', '127.0.0.1', '-p', String(secure.stomp.port), '--pki-dir', pki.rogue.dir, 'Host', 'ping2']);
+      expect(run.code).to.equal(1);
+      expect(run.stdout).to.equal('');
+      expect(errorLine(run).code).to.equal(5022);
+    });
+
+    it('fails with exit 1 when --insecure meets a TLS-only host', async () => {
+      const run = await runCli(['--insecure', '-a', '127.0.0.1', '-p', String(secure.stomp.port), 'Host', 'ping2']);
+      expect(run.code).to.equal(1);
+      expect(errorLine(run).code).to.equal(5022);
+    });
+  });
+
   it('uses mutual TLS by default and names a missing PKI file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vdsm-client-nopki-'));
     try {
@@ -257,7 +298,8 @@ describe('vdsm-client (child process against fake-vdsm)', function () {
       expect(run.code).to.equal(1);
       const error = errorLine(run);
       expect(error.code).to.equal('VDSM_ERR_PKI');
-      expect(error.message).to.include(join(dir, 'keys/vdsmkey.pem')).and.include('is missing');
+      // The three files are read at once: whichever is found missing first is named.
+      expect(error.message).to.match(new RegExp(`${dir}/(keys/vdsmkey|certs/vdsmcert|certs/cacert)\\.pem is missing`));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

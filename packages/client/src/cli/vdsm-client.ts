@@ -109,6 +109,13 @@ function clientOptions(connection: CliConnection, timeoutMs: number): VdsmClient
   }
 }
 
+// `vdsm-client ... | head` closes the pipe early: that is the reader's
+// choice, not an error worth a stack trace.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
