@@ -19,6 +19,10 @@ const BENCHMARKS: Record<string, { readonly description: string; load(): Promise
     description: 'Host.ping2 calls/s over TCP to fake-vdsm (sequential and 256 pipelined) vs a raw TCP echo baseline',
     load: () => import('./rpc.js'),
   },
+  copy: {
+    description: "a 4 GiB sparse RAW volume with 64 MiB of data through the fake's copiers (qemu-img, built-in) vs cp --sparse=always",
+    load: () => import('./copy.js'),
+  },
 };
 
 function usage(): string {
