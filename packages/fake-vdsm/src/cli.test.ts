@@ -5,16 +5,34 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tlsClientOptions } from '@vdsm-kit/client/transport';
+import { TaskResult, TaskState } from '@vdsm-kit/client/api';
+import { VdsmClient } from '@vdsm-kit/client';
 import { expect } from 'chai';
+import { DEFAULT_IDS, defaultFixture } from './index.js';
+import type { FixtureInput } from './index.js';
 import { createTempTestPki } from '../../client/src/test-support/pki.js';
 import { RawConnection, VDSM_CLIENT_CONNECT } from './test-support/raw-connection.js';
 
 const PACKAGE_DIR = dirname(dirname(fileURLToPath(import.meta.url)));
+
+/** A 1 GiB COW disk on the default fixture's block domain (a small file, but 8 extents to wipe). */
+const BLOCK_IMAGE = 'dddddddd-dddd-4ddd-8ddd-dddddddddddd';
+
+function fixtureWithBlockDisk(): FixtureInput {
+  const fixture = defaultFixture();
+  return {
+    ...fixture,
+    disks: [
+      ...(fixture.disks ?? []),
+      { id: BLOCK_IMAGE, domain: DEFAULT_IDS.blockDomain, capacity: '1 GiB', volumes: [{ id: 'eeeeeeee-eeee-4eee-8eee-eeeeeeeeeeee', format: 'COW', allocation: 'SPARSE' }] },
+    ],
+  };
+}
 
 interface Run {
   readonly child: ChildProcessWithoutNullStreams;
@@ -58,8 +76,10 @@ describe('fake-vdsm serve (CLI)', function () {
       try {
         const ready = await readyLine(run);
         const port = (ready.stomp as { port: number }).port;
-        expect(Object.keys(ready)).to.deep.equal(['event', 'stomp', 'ws', 'control', 'state']);
-        expect(ready).to.deep.equal({ event: 'ready', stomp: { host: '127.0.0.1', port }, ws: `ws://127.0.0.1:${port}/`, control: null, state });
+        expect(Object.keys(ready)).to.deep.equal(['event', 'stomp', 'ws', 'control', 'state', 'hosts']);
+        const stomp = { host: '127.0.0.1', port };
+        const ws = `ws://127.0.0.1:${port}/`;
+        expect(ready).to.deep.equal({ event: 'ready', stomp, ws, control: null, state, hosts: [{ id: 1, stomp, ws }] });
 
         const connection = await RawConnection.open(port);
         connection.write(VDSM_CLIENT_CONNECT);
@@ -77,6 +97,108 @@ describe('fake-vdsm serve (CLI)', function () {
       }
     });
   }
+
+  it('serves --hosts N from a --fixture, paces a wipe at --wipe-rate on --time-scale time', async () => {
+    const fixtureFile = join(state, 'fixture.json');
+    await writeFile(fixtureFile, JSON.stringify(fixtureWithBlockDisk()));
+    const run = runCli(['serve', '--port', '0', '--state', join(state, 'dir'), '--hosts', '2', '--fixture', fixtureFile, '--time-scale', '0.001', '--wipe-rate', '1', '--log-level', 'silent']);
+    const clients: VdsmClient[] = [];
+    try {
+      const ready = await readyLine(run);
+      const hosts = ready.hosts as { id: number; stomp: { host: string; port: number }; ws: string }[];
+      expect(hosts.map((host) => host.id)).to.deep.equal([1, 2]);
+      expect(hosts[0]).to.deep.equal({ id: 1, stomp: ready.stomp, ws: ready.ws });
+      const [one, two] = hosts.map((host) => {
+        const client = new VdsmClient({ transport: 'tcp', host: host.stomp.host, port: host.stomp.port });
+        clients.push(client);
+        return client;
+      }) as [VdsmClient, VdsmClient];
+      // Host 2 shares the pool the fixture seeded.
+      expect(await two.StorageDomain.getImages({ storagedomainID: DEFAULT_IDS.blockDomain })).to.deep.equal([BLOCK_IMAGE]);
+
+      // 1 GiB (8 extents) zeroed at 1 MiB/s: 1024 s of storage time, about 1 s of real time at 0.001.
+      const started = Date.now();
+      const taskID = await one.Image.delete({ imageID: BLOCK_IMAGE, storagepoolID: DEFAULT_IDS.pool, storagedomainID: DEFAULT_IDS.blockDomain, postZero: true, force: false });
+      let status = await one.Task.getStatus({ taskID });
+      while (status.taskState !== TaskState.Finished) {
+        if (Date.now() - started > 15_000) throw new Error(`wipe not done: ${JSON.stringify(status)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        status = await one.Task.getStatus({ taskID });
+      }
+      const elapsed = Date.now() - started;
+      expect(status.taskResult).to.equal(TaskResult.Success);
+      expect(elapsed).to.be.at.least(900).and.below(10_000);
+
+      run.child.kill('SIGTERM');
+      expect(await run.exited).to.equal(0);
+    } finally {
+      await Promise.all(clients.map((client) => client.close()));
+      run.child.kill('SIGKILL');
+    }
+  });
+
+  it('on SIGTERM lets go of a running wipe without changing its state; a restart on the same --state recovers it', async () => {
+    const fixtureFile = join(state, 'fixture.json');
+    await writeFile(fixtureFile, JSON.stringify(fixtureWithBlockDisk()));
+    const stateDir = join(state, 'dir');
+    const args = ['serve', '--port', '0', '--state', stateDir, '--fixture', fixtureFile, '--wipe-rate', '1', '--log-level', 'info'];
+    let taskID: string;
+    const first = runCli(args);
+    try {
+      const ready = await readyLine(first);
+      const client = new VdsmClient({ transport: 'tcp', host: '127.0.0.1', port: (ready.stomp as { port: number }).port });
+      try {
+        taskID = await client.Image.delete({ imageID: BLOCK_IMAGE, storagepoolID: DEFAULT_IDS.pool, storagedomainID: DEFAULT_IDS.blockDomain, postZero: true, force: false });
+        // 1024 s of wipe: still running when the signal comes.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        expect(await client.Task.getStatus({ taskID })).to.include({ taskState: TaskState.Running });
+      } finally {
+        await client.close();
+      }
+      first.child.kill('SIGTERM');
+      expect(await first.exited).to.equal(0);
+    } finally {
+      first.child.kill('SIGKILL');
+    }
+
+    const second = runCli(args);
+    try {
+      const ready = await readyLine(second);
+      const client = new VdsmClient({ transport: 'tcp', host: '127.0.0.1', port: (ready.stomp as { port: number }).port });
+      try {
+        expect(await client.Task.getStatus({ taskID })).to.include({ taskState: TaskState.Finished, taskResult: TaskResult.CleanSuccess });
+        expect(Object.keys(await client.Host.getAllTasksStatuses())).to.deep.equal([taskID]);
+        // The image stays deleted (renamed for zeroing before the wipe began).
+        expect(await client.StorageDomain.getImages({ storagedomainID: DEFAULT_IDS.blockDomain })).to.deep.equal([]);
+      } finally {
+        await client.close();
+      }
+      // The second start kept the state: it did not seed again.
+      expect(second.stderr()).to.not.include('seeded from the fixture');
+      second.child.kill('SIGTERM');
+      expect(await second.exited).to.equal(0);
+    } finally {
+      second.child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses bad --hosts, --time-scale and --wipe-rate values', async () => {
+    for (const [flag, value] of [['--hosts', '0'], ['--hosts', 'two'], ['--time-scale', '0'], ['--time-scale', 'fast'], ['--wipe-rate', '-5']]) {
+      const run = runCli(['serve', '--port', '0', flag as string, value as string]);
+      expect(await run.exited).to.not.equal(0);
+      expect(run.stdout()).to.equal('');
+      expect(run.stderr()).to.include(flag as string);
+    }
+  });
+
+  it('exits 1 naming every problem of an invalid --fixture', async () => {
+    const fixtureFile = join(state, 'bad.json');
+    await writeFile(fixtureFile, JSON.stringify({ domains: [{ id: DEFAULT_IDS.fileDomain, kind: 'disk' }] }));
+    const run = runCli(['serve', '--port', '0', '--state', state, '--fixture', fixtureFile]);
+    expect(await run.exited).to.equal(1);
+    expect(run.stdout()).to.equal('');
+    expect(run.stderr()).to.match(/failed to start/).and.include('domains[0].kind');
+  });
 
   it('serves mutual TLS only with --pki-dir and --tls-only', async () => {
     const pki = await createTempTestPki();

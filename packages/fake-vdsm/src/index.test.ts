@@ -1,9 +1,9 @@
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '@vdsm-kit/client/clock';
 import { expect } from 'chai';
-import { startFakeVdsm } from './index.js';
+import { DEFAULT_IDS, FixtureError, defaultFixture, startFakeVdsm } from './index.js';
 import { RawConnection, VDSM_CLIENT_CONNECT, rawFrame } from './test-support/raw-connection.js';
 
 async function exists(path: string): Promise<boolean> {
@@ -30,9 +30,14 @@ describe('startFakeVdsm', () => {
       expect(vdsm.stomp.port).to.be.above(0);
       expect(vdsm.ws).to.equal(`ws://127.0.0.1:${vdsm.stomp.port}/`);
       expect(vdsm.control).to.equal(null);
+      const stomp = { host: '127.0.0.1', port: vdsm.stomp.port };
       expect(JSON.stringify(vdsm.ready)).to.equal(
-        JSON.stringify({ event: 'ready', stomp: { host: '127.0.0.1', port: vdsm.stomp.port }, ws: vdsm.ws, control: null, state: vdsm.state }),
+        JSON.stringify({ event: 'ready', stomp, ws: vdsm.ws, control: null, state: vdsm.state, hosts: [{ id: 1, stomp, ws: vdsm.ws }] }),
       );
+      expect(vdsm.hosts).to.deep.equal([{ id: 1, stomp, ws: vdsm.ws }]);
+      // Seeded with the default fixture; its host 1 is the SPM.
+      expect(vdsm.storage.startup.seeded).to.equal(true);
+      expect(vdsm.storage.store.getPool(DEFAULT_IDS.pool)?.spmHostId).to.equal(1);
     } finally {
       await vdsm.close();
     }
@@ -58,7 +63,7 @@ describe('startFakeVdsm', () => {
     await vdsm.close();
   });
 
-  it('keeps the host uuid across restarts on the same state dir, and leaves that dir in place', async () => {
+  it('keeps the host uuid (the hosts table\'s) across restarts on the same state dir, and leaves that dir in place', async () => {
     const parent = await mkdtemp(join(tmpdir(), 'fake-vdsm-state-'));
     const stateDir = join(parent, 'nested', 'state');
     try {
@@ -75,7 +80,7 @@ describe('startFakeVdsm', () => {
         await vdsm.close();
         expect(await exists(stateDir)).to.equal(true);
       }
-      expect(uuids[0]).to.be.a('string');
+      expect(uuids[0]).to.equal(DEFAULT_IDS.host);
       expect(uuids[1]).to.equal(uuids[0]);
     } finally {
       await rm(parent, { recursive: true, force: true });
@@ -86,6 +91,49 @@ describe('startFakeVdsm', () => {
     expect(String(await rejection(startFakeVdsm({ tlsOnly: true })))).to.match(/tlsOnly needs TLS/);
     expect(String(await rejection(startFakeVdsm({ tls: { cert: 'c', key: 'k', ca: 'a' }, pkiDir: '/nowhere' })))).to.match(/either tls or pkiDir/);
     expect(String(await rejection(startFakeVdsm({ pkiDir: '/nowhere/at/all' })))).to.match(/VDSM PKI .* is missing/);
+  });
+
+  it('refuses contradictory clock options, a bad time scale, a bad host count and ports past 65535', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'fake-vdsm-options-'));
+    try {
+      const stateDir = join(parent, 'state');
+      expect(String(await rejection(startFakeVdsm({ clock: new ManualClock(), timeScale: 0.5 })))).to.match(/either clock or timeScale/);
+      expect(await rejection(startFakeVdsm({ stateDir, timeScale: 0 }))).to.be.instanceOf(RangeError);
+      expect(await rejection(startFakeVdsm({ stateDir, hosts: 0 }))).to.be.instanceOf(RangeError);
+      // The failed starts left the state dir without state: the next start seeds it.
+      const vdsm = await startFakeVdsm({ stateDir });
+      expect(vdsm.storage.startup.seeded).to.equal(true);
+      await vdsm.close();
+      // Ports past 65535 are refused before any host listens (the storage was opened by then).
+      expect(await rejection(startFakeVdsm({ stateDir, port: 65535, hosts: 2 }))).to.be.instanceOf(RangeError);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
+  });
+
+  it('seeds from a fixture file, and refuses an invalid one before creating anything', async () => {
+    const parent = await mkdtemp(join(tmpdir(), 'fake-vdsm-fixture-'));
+    try {
+      const file = join(parent, 'fixture.json');
+      const fixture = defaultFixture();
+      await writeFile(file, JSON.stringify({ ...fixture, pools: [{ id: DEFAULT_IDS.pool, name: 'from-file' }] }));
+      const vdsm = await startFakeVdsm({ fixture: file });
+      try {
+        expect(vdsm.storage.store.getPool(DEFAULT_IDS.pool)?.name).to.equal('from-file');
+      } finally {
+        await vdsm.close();
+      }
+
+      const bad = join(parent, 'bad.json');
+      await writeFile(bad, JSON.stringify({ pools: [{ id: 'not-a-uuid' }] }));
+      const stateDir = join(parent, 'never');
+      const error = await rejection(startFakeVdsm({ fixture: bad, stateDir }));
+      expect(error).to.be.instanceOf(FixtureError);
+      expect(String(error)).to.include(bad).and.match(/pools\[0\]\.id/);
+      expect(await exists(stateDir)).to.equal(false);
+    } finally {
+      await rm(parent, { recursive: true, force: true });
+    }
   });
 
   it('reports a busy port', async () => {

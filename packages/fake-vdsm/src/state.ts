@@ -1,8 +1,9 @@
 /**
- * The fake host's state directory: everything that must survive a restart of
- * the fake lives under it (for now the host's identity; the storage model
- * joins it later). Without one, a fresh temporary directory is used and
- * removed again on close.
+ * The fake's state directory: everything that must survive a restart of the
+ * fake lives under it, the SQLite state (`fake-vdsm.sqlite`: pools, hosts
+ * and their identities, domains, volumes, tasks, locks) and the volume files
+ * (`<sdUUID>/images/<imgUUID>/<volUUID>`). Without one, a fresh temporary
+ * directory is used and removed again on close.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -37,6 +38,10 @@ export async function openStateDir(path: string | undefined): Promise<StateDir> 
 }
 
 /**
+ * A host identity kept in `vdsm.id`. `startFakeVdsm` no longer uses it: each
+ * host's uuid is its row in the hosts table (seeded by the fixture), the one
+ * record of host identities since the storage model arrived.
+ *
  * The host's identity: read from `vdsm.id`, or made up and written there on
  * first use, so the host uuid is stable for as long as the state directory lives.
  *
