@@ -1,0 +1,43 @@
+/**
+ * The seed of the project, end to end on the fake's default fixture: a disk
+ * move is a copy to the destination (`Image.move` operation 1) followed by a
+ * delete of the source (`Image.delete`), each an SPM task waited for with one
+ * `Host.getAllTasksStatuses` per tick. This is the README's client example,
+ * run for real: if it breaks, the README lies.
+ */
+import { TaskWatcher, VdsmClient, copyImage, deleteImage } from '@vdsm-kit/client';
+import { DEFAULT_IDS } from '@vdsm-kit/fake-vdsm';
+import { expect } from 'chai';
+import { startFake } from './support/fake.js';
+import { TeardownHelper } from './support/teardown.js';
+import { TEST_CLIENT_DEFAULTS } from './support/transports.js';
+
+describe('the design: a move is a copy, then a delete of the source', () => {
+  const td = new TeardownHelper();
+  afterEach(() => td.run());
+
+  it('moves the default disk from the NFS domain to the iSCSI domain with the engine-style helpers', async () => {
+    const fake = await startFake(td, {});
+    const spm = td.track(new VdsmClient({ ...TEST_CLIENT_DEFAULTS, transport: 'tcp', host: fake.stomp.host, port: fake.stomp.port }), (c) => c.close());
+    const watcher = td.track(new TaskWatcher({ caller: spm, intervalMs: 20 }), (w) => w.close());
+    const { pool, fileDomain, blockDomain, image, volume } = DEFAULT_IDS;
+    const source = await spm.Volume.getInfo({ volumeID: volume, storagepoolID: pool, storagedomainID: fileDomain, imageID: image });
+
+    const copyTask = await copyImage(spm, { imageID: image, storagepoolID: pool, srcDomainID: fileDomain, dstDomainID: blockDomain });
+    const copied = await watcher.wait(copyTask, { clear: true });
+    expect(copied.kind).to.equal('success');
+
+    // Usable on the target as soon as the copy ends: LEGAL, one generation on.
+    const target = await spm.Volume.getInfo({ volumeID: volume, storagepoolID: pool, storagedomainID: blockDomain, imageID: image });
+    expect(target).to.include({ legality: 'LEGAL', format: source.format, capacity: source.capacity, generation: source.generation + 1 });
+
+    const deleteTask = await deleteImage(spm, { imageID: image, storagepoolID: pool, storagedomainID: fileDomain });
+    const deleted = await watcher.wait(deleteTask, { clear: true });
+    expect(deleted.kind).to.equal('success');
+
+    expect(await spm.StorageDomain.getImages({ storagedomainID: fileDomain })).to.not.include(image);
+    expect(await spm.StorageDomain.getImages({ storagedomainID: blockDomain })).to.include(image);
+    // Both tasks were cleared once waited for: nothing is left on the SPM.
+    expect(await spm.Host.getAllTasksStatuses()).to.deep.equal({});
+  });
+});
