@@ -79,7 +79,8 @@ describe('fake-vdsm serve (CLI)', function () {
         expect(Object.keys(ready)).to.deep.equal(['event', 'stomp', 'ws', 'control', 'state', 'hosts']);
         const stomp = { host: '127.0.0.1', port };
         const ws = `ws://127.0.0.1:${port}/`;
-        expect(ready).to.deep.equal({ event: 'ready', stomp, ws, control: null, state, hosts: [{ id: 1, stomp, ws }] });
+        expect(ready.control).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
+        expect(ready).to.deep.equal({ event: 'ready', stomp, ws, control: ready.control, state, hosts: [{ id: 1, stomp, ws }] });
 
         const connection = await RawConnection.open(port);
         connection.write(VDSM_CLIENT_CONNECT);

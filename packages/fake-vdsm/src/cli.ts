@@ -3,7 +3,7 @@
  * `fake-vdsm serve`: a fake VDSM storage host (or several) as a process. When
  * it is ready it prints exactly one JSON line on stdout,
  *
- *   {"event":"ready","stomp":{"host":"127.0.0.1","port":N},"ws":"ws://...","control":null,"state":"DIR",
+ *   {"event":"ready","stomp":{"host":"127.0.0.1","port":N},"ws":"ws://...","control":"http://127.0.0.1:N","state":"DIR",
  *    "hosts":[{"id":1,"stomp":{"host":"127.0.0.1","port":N},"ws":"ws://..."}, ...]}
  *
  * and nothing else ever goes to stdout: logs are JSON lines on stderr.
@@ -11,15 +11,26 @@
  * changing their persisted state (a restart on the same `--state` recovers
  * them as after a crash) and exit 0; a failure to start exits 1 with the
  * reason on stderr.
+ *
+ * The other subcommands drive a running fake through its control API
+ * (docs/faults.md): `fault add|list|rm|log`, `inspect`, `reset`, `clock
+ * advance`, `crash`, `restart`, `invariants`. They take `--control URL`
+ * (default: $FAKE_VDSM_CONTROL) and `--token T` (default:
+ * $FAKE_VDSM_CONTROL_TOKEN), print the answer as JSON on stdout, and exit 1
+ * with the error on stderr.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
 import type { TlsCredentials } from '@vdsm-kit/client/transport';
 import { readFile } from 'node:fs/promises';
+import { ManualClock } from '@vdsm-kit/client/clock';
 import { startFakeVdsm } from './index.js';
 import type { FakeVdsm } from './index.js';
 import { MAX_HOST_ID } from './host/host-roster.js';
 import { LOG_LEVELS, createStderrLogger } from './logger.js';
 import type { LogLevel, Logger } from './logger.js';
+import { ControlClient } from './control/control-client.js';
+import { readScenarioFile } from './control/scenario.js';
+import type { Scenario } from './control/scenario.js';
 
 interface ServeOptions {
   readonly host: string;
@@ -35,6 +46,11 @@ interface ServeOptions {
   readonly timeScale?: number;
   readonly wipeRate?: number;
   readonly logLevel: LogLevel;
+  readonly scenario?: string;
+  readonly seed?: number;
+  readonly controlPort: number;
+  readonly controlToken?: string;
+  readonly manualClock?: boolean;
 }
 
 const MiB = 1024 * 1024;
@@ -52,6 +68,12 @@ function parseHostCount(value: string): number {
   const count = Number(value);
   if (!/^\d+$/.test(value) || count < 1 || count > MAX_HOST_ID) throw new InvalidArgumentError(`expected a number of hosts 1-${MAX_HOST_ID}`);
   return count;
+}
+
+function parseSeed(value: string): number {
+  const seed = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(seed)) throw new InvalidArgumentError('expected a seed, an integer >= 0');
+  return seed;
 }
 
 /** A finite number greater than 0 (`0.01`, `1e-3`, `250`). */
@@ -81,6 +103,11 @@ program
   .option('--time-scale <factor>', 'run storage time this much faster or slower: 0.01 makes every wait 100x shorter (default 1)', parsePositive)
   .option('--wipe-rate <MiBps>', 'postZero wipe pace on block domains, MiB of volume size per second (default 100)', parsePositive)
   .addOption(new Option('--log-level <level>', 'log level (logs go to stderr)').choices(LOG_LEVELS).default('info'))
+  .addOption(new Option('--scenario <file>', 'scenario JSON: {fixture?, faults?, seed?} (docs/faults.md)').conflicts('fixture'))
+  .option('--seed <n>', 'seed of the fault engine PRNG (overrides the scenario\'s; default: random, logged)', parseSeed)
+  .option('--control-port <port>', 'control API port on 127.0.0.1 (0 picks a free one; the URL is the ready line\'s "control")', parsePort, 0)
+  .option('--control-token <token>', 'bearer token the control API requires')
+  .addOption(new Option('--manual-clock', 'time moves only by `fake-vdsm clock advance` (storage and protocol alike)').conflicts('timeScale'))
   .action(async (options: ServeOptions) => {
     await serve(options);
   });
@@ -89,6 +116,7 @@ async function serve(options: ServeOptions): Promise<void> {
   const logger = createStderrLogger(options.logLevel);
   let vdsm: FakeVdsm;
   try {
+    const scenario: Scenario | undefined = options.scenario === undefined ? undefined : await readScenarioFile(options.scenario);
     vdsm = await startFakeVdsm({
       host: options.host,
       port: options.port,
@@ -97,10 +125,18 @@ async function serve(options: ServeOptions): Promise<void> {
       tls: await tlsFromFiles(options),
       tlsOnly: options.tlsOnly ?? false,
       hosts: options.hosts,
-      fixture: options.fixture,
+      fixture: scenario?.fixture ?? options.fixture,
       timeScale: options.timeScale,
+      ...(options.manualClock ? { clock: new ManualClock(Date.now()) } : {}),
       wipeBytesPerSecond: options.wipeRate === undefined ? undefined : options.wipeRate * MiB,
       logger,
+      controlPort: options.controlPort,
+      controlToken: options.controlToken,
+      // A crash (POST /crash, a {crash: true} fault) kills this process; a supervisor restarts it on the same --state.
+      crashExitsProcess: true,
+      // The same seed fires the same faults (--seed wins over the scenario's).
+      ...(options.seed ?? scenario?.seed) === undefined ? {} : { seed: options.seed ?? scenario?.seed },
+      ...(scenario === undefined ? {} : { faults: scenario.faults }),
     });
   } catch (error) {
     logger.error({ err: error instanceof Error ? error.message : String(error) }, 'fake-vdsm failed to start');
@@ -145,5 +181,120 @@ function stopOnSignals(vdsm: FakeVdsm, logger: Logger): void {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
 }
+
+// ---- control subcommands: a running fake's control API over HTTP ----
+
+interface ControlOptions {
+  readonly control?: string;
+  readonly token?: string;
+}
+
+/** Adds `--control` and `--token` to a control subcommand. */
+function withControl(command: Command): Command {
+  return command
+    .option('--control <url>', 'control API URL (default: $FAKE_VDSM_CONTROL)')
+    .option('--token <token>', 'control API bearer token (default: $FAKE_VDSM_CONTROL_TOKEN)');
+}
+
+/** Runs `operation` on a ControlClient from the command's options; prints its JSON answer, or the error and exit 1. */
+async function runControl(command: Command, operation: (client: ControlClient) => Promise<unknown>): Promise<void> {
+  const options = command.optsWithGlobals<ControlOptions>();
+  const url = options.control ?? process.env['FAKE_VDSM_CONTROL'];
+  if (url === undefined || url === '') {
+    process.stderr.write('fake-vdsm: give --control URL or set FAKE_VDSM_CONTROL (the ready line\'s "control")\n');
+    process.exitCode = 1;
+    return;
+  }
+  const token = options.token ?? process.env['FAKE_VDSM_CONTROL_TOKEN'];
+  const client = new ControlClient(url, token === undefined || token === '' ? {} : { token });
+  try {
+    const result = await operation(client);
+    process.stdout.write(`${JSON.stringify(result ?? { ok: true }, null, 2)}\n`);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    process.stderr.write(`fake-vdsm: ${typeof code === 'string' ? `${code}: ` : ''}${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+function parseJsonArgument(value: string): unknown {
+  try {
+    return JSON.parse(value);
+  } catch {
+    throw new InvalidArgumentError('expected JSON, e.g. \'{"match":{"method":"Image.move"},"action":{"error":851}}\'');
+  }
+}
+
+function parseMs(value: string): number {
+  const ms = Number(value);
+  if (value.trim() === '' || !Number.isFinite(ms) || ms < 0) throw new InvalidArgumentError('expected milliseconds >= 0');
+  return ms;
+}
+
+const fault = program.command('fault').description('fault rules of a running fake');
+withControl(fault.command('add').argument('<rule>', 'one rule as JSON', parseJsonArgument).description('add a fault rule (printed with its id)')).action(
+  async (rule: unknown, _options: unknown, command: Command) => runControl(command, (client) => client.addFault(rule)),
+);
+withControl(fault.command('list').description('the rules, in order')).action(async (_options: unknown, command: Command) =>
+  runControl(command, (client) => client.listFaults()),
+);
+withControl(fault.command('rm').argument('<id>').description('remove a rule')).action(async (id: string, _options: unknown, command: Command) =>
+  runControl(command, async (client) => {
+    if (!(await client.removeFault(id))) throw new Error(`no fault rule ${id}`);
+    return { removed: 1 };
+  }),
+);
+withControl(fault.command('log').description('every firing so far')).action(async (_options: unknown, command: Command) =>
+  runControl(command, (client) => client.faultLog()),
+);
+
+const INSPECT_TARGETS = ['hosts', 'domains', 'images', 'volumes', 'tasks', 'locks'] as const;
+withControl(
+  program
+    .command('inspect')
+    .description('show the fake\'s state')
+    .addArgument(new Argument('<what>').choices(INSPECT_TARGETS))
+    .option('--domain <sdUUID>', 'the domain (images, volumes)')
+    .option('--image <imgUUID>', 'the image (volumes)'),
+).action(async (what: (typeof INSPECT_TARGETS)[number], options: { domain?: string; image?: string }, command: Command) =>
+  runControl(command, async (client) => {
+    switch (what) {
+      case 'hosts':
+        return client.listHosts();
+      case 'domains':
+        return client.listDomains();
+      case 'tasks':
+        return client.listTasks();
+      case 'locks':
+        return client.listLocks();
+      case 'images':
+      case 'volumes': {
+        if (options.domain === undefined) throw new Error(`inspect ${what} needs --domain`);
+        return what === 'images' ? client.listImages(options.domain) : client.listVolumes(options.domain, options.image);
+      }
+    }
+  }),
+);
+withControl(program.command('reset').description('restore the fixture state (everything, or one pool with --pool)').option('--pool <spUUID>')).action(
+  async (options: { pool?: string }, command: Command) => runControl(command, (client) => client.reset(options.pool === undefined ? {} : { pool: options.pool })),
+);
+const clock = program.command('clock').description('the fake\'s manual clock (serve --manual-clock)');
+withControl(clock.command('advance').argument('<ms>', 'milliseconds', parseMs).description('move time forward')).action(
+  async (ms: number, _options: unknown, command: Command) => runControl(command, (client) => client.advanceClock(ms)),
+);
+withControl(program.command('crash').description('crash the fake (under serve: the process SIGKILLs itself)')).action(
+  async (_options: unknown, command: Command) => runControl(command, (client) => client.crash()),
+);
+withControl(program.command('restart').description('start a crashed in-process fake again (recovery runs)')).action(
+  async (_options: unknown, command: Command) => runControl(command, (client) => client.restart()),
+);
+withControl(program.command('invariants').description('check the state; exit 1 when an invariant is violated')).action(
+  async (_options: unknown, command: Command) =>
+    runControl(command, async (client) => {
+      const report = await client.invariants();
+      if (!report.ok) process.exitCode = 1;
+      return report;
+    }),
+);
 
 await program.parseAsync(process.argv);

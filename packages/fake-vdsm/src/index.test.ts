@@ -29,10 +29,10 @@ describe('startFakeVdsm', () => {
       expect(vdsm.stomp.host).to.equal('127.0.0.1');
       expect(vdsm.stomp.port).to.be.above(0);
       expect(vdsm.ws).to.equal(`ws://127.0.0.1:${vdsm.stomp.port}/`);
-      expect(vdsm.control).to.equal(null);
+      expect(vdsm.control).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
       const stomp = { host: '127.0.0.1', port: vdsm.stomp.port };
       expect(JSON.stringify(vdsm.ready)).to.equal(
-        JSON.stringify({ event: 'ready', stomp, ws: vdsm.ws, control: null, state: vdsm.state, hosts: [{ id: 1, stomp, ws: vdsm.ws }] }),
+        JSON.stringify({ event: 'ready', stomp, ws: vdsm.ws, control: vdsm.control, state: vdsm.state, hosts: [{ id: 1, stomp, ws: vdsm.ws }] }),
       );
       expect(vdsm.hosts).to.deep.equal([{ id: 1, stomp, ws: vdsm.ws }]);
       // Seeded with the default fixture; its host 1 is the SPM.

@@ -23,12 +23,20 @@ import { openStorageHost } from './host/storage-host.js';
 import type { StorageHost } from './host/storage-host.js';
 import { silentLogger } from './logger.js';
 import type { Logger } from './logger.js';
+import { defaultFixture } from './model/default-fixture.js';
 import { readFixtureFile } from './model/fixture.js';
 import type { FixtureInput } from './model/fixture.js';
 import type { StompBroker } from './server/stomp-broker.js';
 import { openStateDir } from './state.js';
 import type { StateDir } from './state.js';
 import { ScaledClock } from './time/scaled-clock.js';
+import { FaultEngine } from './faults/engine.js';
+import { ControlError } from './control/control-api.js';
+import type { ControlApi } from './control/control-api.js';
+import { controlMethods } from './control/delegate.js';
+import { startControlServer } from './control/http-server.js';
+import type { ControlServer } from './control/http-server.js';
+import { InProcessControl } from './control/in-process-control.js';
 
 /** Options of `startFakeVdsm`; every one has a default good for tests. */
 export interface FakeVdsmOptions {
@@ -92,6 +100,25 @@ export interface FakeVdsmOptions {
   readonly detectTimeoutMs?: number;
   /** Give up on a TLS handshake after this long (default 10 s). */
   readonly handshakeTimeoutMs?: number;
+  /** Seed of the fault engine's PRNG (default: a random one, readable as `faults.seed`). */
+  readonly seed?: number;
+  /** Fault rules to start with, in order (faults/rule.ts `FaultRule`; a FaultRuleError when invalid). */
+  readonly faults?: readonly unknown[];
+  /**
+   * Address of the control API (docs/faults.md): loopback only, a RangeError
+   * for anything else (default 127.0.0.1, whatever `host` is).
+   */
+  readonly controlHost?: string;
+  /** Port of the control API (default 0: a free one; the URL is `control`). */
+  readonly controlPort?: number;
+  /** Bearer token the control API requires (default: none). */
+  readonly controlToken?: string;
+  /**
+   * `crash()` (and the `/crash` route) SIGKILLs this process instead of
+   * stopping the fake in-process, for `fake-vdsm serve` under a supervisor
+   * (default false).
+   */
+  readonly crashExitsProcess?: boolean;
 }
 
 /**
@@ -104,31 +131,42 @@ export interface ReadyLine {
   readonly stomp: { readonly host: string; readonly port: number };
   /** The WebSocket URL (same port; `wss://` when the server is TLS-only). */
   readonly ws: string;
-  /** The control API's URL; none yet. */
-  readonly control: null;
+  /** The control API's URL (`http://127.0.0.1:PORT`). */
+  readonly control: string;
   /** The state directory. */
   readonly state: string;
   /** Every host, by id: `{id, stomp, ws}`. */
   readonly hosts: readonly HostAddress[];
 }
 
-/** A running fake VDSM. */
-export interface FakeVdsm {
+/**
+ * A running fake VDSM. The control operations (`ControlApi`: faults, reset,
+ * inspect, data, clock, invariants, crash/restart) are methods of it, the
+ * same ones `ControlClient` offers over HTTP at `control`.
+ */
+export interface FakeVdsm extends ControlApi {
   /** Where the first host's STOMP clients connect (plain or TLS, by `tls`/`tlsOnly`). */
   readonly stomp: { readonly host: string; readonly port: number };
   /** The first host's STOMP over WebSocket, on the same port. */
   readonly ws: string;
-  readonly control: null;
+  /** The control API's URL. */
+  readonly control: string;
   /** The state directory. */
   readonly state: string;
   /** Every host, by id. */
   readonly hosts: readonly HostAddress[];
   /** The `ready` line `fake-vdsm serve` prints. */
   readonly ready: ReadyLine;
-  /** The first host's subscriptions and routing (e.g. to publish events). */
+  /** The first host's subscriptions and routing (e.g. to publish events). ControlError 'unavailable' while crashed. */
   readonly broker: StompBroker;
-  /** The shared storage side (store, tasks, locks, clock, startup report), for tests that look inside. */
+  /**
+   * The shared storage side (store, tasks, locks, clock, startup report), for
+   * tests that look inside; a new one after `restart()`. ControlError
+   * 'unavailable' while crashed.
+   */
   readonly storage: StorageHost;
+  /** The process's one fault engine (rules, firing log, seed); kept across crash() and restart(). */
+  readonly faults: FaultEngine;
   /**
    * Closes every host's listener and connections, lets go of running jobs
    * without changing their persisted state (a restart on the same state
@@ -155,13 +193,17 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
   const protocolClock = options.clock ?? systemClock;
   const storageClock = options.clock ?? (options.timeScale !== undefined ? new ScaledClock(options.timeScale) : systemClock);
   const logger = options.logger ?? silentLogger;
+  // One engine for the process, made once so crash()/restart() keep its rules, counters and PRNG.
+  const faults = new FaultEngine({ clock: storageClock, logger, rules: options.faults, ...(options.seed === undefined ? {} : { seed: options.seed }) });
   const fixture = typeof options.fixture === 'string' ? await readFixtureFile(options.fixture) : options.fixture;
 
   const state = await openStateDir(options.stateDir);
   let storage: StorageHost | undefined;
-  const hosts: FakeHost[] = [];
-  try {
-    storage = await openStorageHost({
+  let hosts: FakeHost[] = [];
+  let controlServer: ControlServer | undefined;
+  let api: ControlApi | undefined;
+  const openStorage = (): Promise<StorageHost> =>
+    openStorageHost({
       stateDir: state.path,
       fixture,
       fixtureSource: typeof options.fixture === 'string' ? options.fixture : undefined,
@@ -170,8 +212,11 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
       logger,
       wipeBytesPerSecond: options.wipeBytesPerSecond,
       forceBuiltinCopier: options.forceBuiltinCopier,
+      faults,
+      // A {crash: true} fault: SIGKILL under serve, else this fake's own crash() (declared below, called later).
+      crash: { mode: options.crashExitsProcess ? 'exit' : 'emulate', onCrash: () => crash() },
     });
-    const listen: Omit<HostListenOptions, 'port'> = {
+  const listen: Omit<HostListenOptions, 'port'> = {
       host: options.host ?? '127.0.0.1',
       tls,
       tlsOnly: options.tlsOnly,
@@ -181,13 +226,75 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
       strictParams: options.strictParams,
       detectTimeoutMs: options.detectTimeoutMs,
       handshakeTimeoutMs: options.handshakeTimeoutMs,
-    };
-    // Every port is checked before the first host listens.
-    const ports = storage.hosts.map((_, index) => hostPort(firstPort, index));
-    for (const [index, record] of storage.hosts.entries()) {
-      hosts.push(await FakeHost.start(record, storage.contextFor(record.id), { ...listen, port: ports[index] ?? 0 }));
+  };
+  const startHosts = async (opened: StorageHost, ports: readonly number[], started: FakeHost[]): Promise<void> => {
+    for (const [index, record] of opened.hosts.entries()) {
+      started.push(await FakeHost.start(record, opened.contextFor(record.id), { ...listen, port: ports[index] ?? 0 }));
     }
+  };
+
+  // The running parts; both undefined while crashed (between crash() and restart()).
+  let crashing: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
+  const running = (): { storage: StorageHost; hosts: FakeHost[] } => {
+    if (storage === undefined || closing !== undefined) throw new ControlError('unavailable', 'the fake is crashed or closed (restart() starts it again)');
+    return { storage, hosts };
+  };
+  const crash = async (): Promise<void> => {
+    // Under `serve`: die as a real crash does, nothing flushed, nothing closed.
+    if (options.crashExitsProcess) process.kill(process.pid, 'SIGKILL');
+    if (storage === undefined) return crashing;
+    const [crashedHosts, crashedStorage] = [hosts, storage];
+    storage = undefined;
+    hosts = [];
+    // Hosts drop every socket; the storage lets go of running jobs WITHOUT persisting anything (StorageHost.close).
+    crashing = (async () => {
+      await Promise.all(crashedHosts.map((host) => host.close()));
+      await crashedStorage.close();
+    })();
+    return crashing;
+  };
+
+  try {
+    storage = await openStorage();
+    // Every port is checked before the first host listens.
+    await startHosts(
+      storage,
+      storage.hosts.map((_, index) => hostPort(firstPort, index)),
+      hosts,
+    );
+    const control = new InProcessControl({
+      storage: () => running().storage,
+      faults,
+      fixture: fixture ?? defaultFixture(),
+      clock: storageClock,
+      crash,
+      restart: async () => {
+        await crashing;
+        if (closing !== undefined) throw new ControlError('unavailable', 'the fake is closed');
+        if (storage !== undefined) throw new ControlError('conflict', 'the fake is running: crash() it first');
+        const opened = await openStorage();
+        const started: FakeHost[] = [];
+        try {
+          // The same ports as before, so clients reconnect where they were.
+          await startHosts(opened, addresses.map((address) => address.stomp.port), started);
+        } catch (error) {
+          await Promise.all(started.map((host) => host.close()));
+          await opened.close();
+          throw error;
+        }
+        [storage, hosts] = [opened, started];
+      },
+    });
+    controlServer = await startControlServer(control, {
+      host: options.controlHost,
+      port: options.controlPort,
+      token: options.controlToken,
+      logger,
+    });
+    api = control;
   } catch (error) {
+    await controlServer?.close();
     await closeAll(hosts, storage, state);
     throw error;
   }
@@ -195,19 +302,30 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
   const first = hosts[0] as FakeHost;
   const addresses = hosts.map((host) => host.address);
   const { stomp, ws } = first.address;
-  const ready: ReadyLine = { event: 'ready', stomp, ws, control: null, state: state.path, hosts: addresses };
-  const opened = storage;
-  let closing: Promise<void> | undefined;
+  const controlUrl = controlServer.url;
+  const ready: ReadyLine = { event: 'ready', stomp, ws, control: controlUrl, state: state.path, hosts: addresses };
+  const server = controlServer;
   return {
+    ...controlMethods(api as ControlApi),
     stomp,
     ws,
-    control: null,
+    control: controlUrl,
     state: state.path,
     hosts: addresses,
     ready,
-    broker: first.broker,
-    storage: opened,
-    close: () => (closing ??= closeAll(hosts, opened, state)),
+    get broker() {
+      return (running().hosts[0] as FakeHost).broker;
+    },
+    faults,
+    get storage() {
+      return running().storage;
+    },
+    close: () =>
+      (closing ??= (async () => {
+        await server.close();
+        await crashing;
+        await closeAll(hosts, storage, state);
+      })()),
   };
 }
 
@@ -227,3 +345,9 @@ export type { FixtureInput } from './model/fixture.js';
 export { FixtureError } from './model/fixture.js';
 export { DEFAULT_IDS, defaultFixture } from './model/default-fixture.js';
 export { ScaledClock } from './time/scaled-clock.js';
+export { ControlClient } from './control/control-client.js';
+export type { ControlClientOptions } from './control/control-client.js';
+export { ControlError } from './control/control-api.js';
+export type * from './control/control-api.js';
+export { readScenarioFile, parseScenario, ScenarioError } from './control/scenario.js';
+export type { Scenario } from './control/scenario.js';

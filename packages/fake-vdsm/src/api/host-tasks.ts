@@ -8,7 +8,12 @@
  * and answer only on its SPM: elsewhere, or when not connected, 654
  * `Not SPM: ()` (hsm.py raises `SpmStatusError()` without args). `getAllTasks` lists
  * every task this host holds (SPM tasks on the SPM only, see task.ts).
+ *
+ * `getAllTasksStatuses` meets the status faults (faults/status-faults.ts):
+ * each poll may hide or garble the entries of the tasks a rule matches.
  */
+import { applyStatusFaults, jobParams } from '../faults/status-faults.js';
+import type { StatusTaskInfo } from '../faults/status-faults.js';
 import { connectedPoolId, requireSpm } from '../storage/checks.js';
 import type { StorageContext } from '../storage/context.js';
 import { listStorageDomains } from '../storage/domain-getters.js';
@@ -29,10 +34,16 @@ export function hostTasksApi(ctx: StorageContext): ApiModule {
     const row = ctx.tasks.getRecord(taskId);
     return row !== undefined && isHeldBy(ctx, row);
   };
+  /** What a status rule can match a listed task on: its job's kind and params. */
+  const describeTask = (taskId: string): StatusTaskInfo => {
+    const job = ctx.tasks.getRecord(taskId)?.job;
+    const params = jobParams(job?.params);
+    return { ...(job === undefined ? {} : { kind: job.kind }), ...(params === undefined ? {} : { params }) };
+  };
   return {
     namespace: 'Host',
     verbs: [
-      emulate('Host.getAllTasksStatuses', () => ctx.tasks.getAllStatuses(spmPool())),
+      emulate('Host.getAllTasksStatuses', () => applyStatusFaults(ctx.faults, ctx.hostId, ctx.tasks.getAllStatuses(spmPool()), describeTask)),
       emulate('Host.getAllTasksInfo', () => ctx.tasks.getAllInfo(spmPool())),
       emulate('Host.getAllTasks', () => Object.fromEntries(Object.entries(ctx.tasks.getAllTasks()).filter(([id]) => isHeldTask(id)))),
       emulate('Host.getConnectedStoragePools', () => connectedPools(ctx)),

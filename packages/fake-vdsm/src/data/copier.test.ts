@@ -109,9 +109,11 @@ describe('data/copier', function () {
         await createRaw(dst, GiB);
         const seen: number[] = [];
         await copyVolume({ src: source, dst, srcFormat: RAW, dstFormat: RAW, copier, onProgress: (fraction) => seen.push(fraction) });
-        expect(seen[0]).to.equal(0);
+        // qemu-img's records can arrive several to a chunk under load, and only the
+        // newest of a chunk is reported: the first report need not be 0.
+        expect(seen[0]).to.be.below(1);
         expect(seen.at(-1)).to.equal(1);
-        expect(seen.length).to.be.at.least(3);
+        expect(seen.length).to.be.at.least(2);
         for (let i = 1; i < seen.length; i++) expect(seen[i]).to.be.above(seen[i - 1]!);
       });
 

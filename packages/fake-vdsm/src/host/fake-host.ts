@@ -85,6 +85,9 @@ export class FakeHost {
       strictParams: listen.strictParams,
       detectTimeoutMs: listen.detectTimeoutMs,
       handshakeTimeoutMs: listen.handshakeTimeoutMs,
+      // The process's one engine: its RPC and wire rules meet this host's calls, `match.host` is this id.
+      ...(context.faults === undefined ? {} : { faults: context.faults }),
+      hostId: record.id,
     });
     return new FakeHost(record, context, server, listen.tlsOnly ?? false);
   }

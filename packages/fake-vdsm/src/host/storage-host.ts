@@ -19,6 +19,8 @@
  */
 import type { Clock } from '@vdsm-kit/client/clock';
 import { storageJobs } from '../api/storage.js';
+import { FaultEngine } from '../faults/engine.js';
+import type { CrashOptions } from '../faults/process-faults.js';
 import type { Logger } from '../logger.js';
 import { openStateDatabase } from '../model/db.js';
 import type { StateDatabase } from '../model/db.js';
@@ -53,6 +55,18 @@ export interface StorageHostOptions {
   readonly wipeBytesPerSecond?: number;
   /** Copy with the built-in copier even when qemu-img is installed. */
   readonly forceBuiltinCopier?: boolean;
+  /**
+   * The process's fault engine. Give it to keep rules, counters and the PRNG
+   * across a crash and restart (a new `openStorageHost` on the same folder);
+   * absent, one is created from `seed` and `faultRules`.
+   */
+  readonly faults?: FaultEngine;
+  /** Seed of the created fault engine (default random; ignored with `faults`). */
+  readonly seed?: number;
+  /** Rules the created fault engine starts with, in order (ignored with `faults`). @see FaultRule */
+  readonly faultRules?: readonly unknown[];
+  /** What a `crash` fault does (faults/process-faults.ts; default: emulate in-process). */
+  readonly crash?: CrashOptions;
 }
 
 /** What happened at startup (for logs and tests). */
@@ -72,6 +86,8 @@ export interface StorageHost {
   readonly tasks: TaskManager;
   readonly locks: ResourceLocks;
   readonly clock: Clock;
+  /** The process's one fault engine (also `StorageContext.faults`). */
+  readonly faults: FaultEngine;
   /** The hosts served, by id. */
   readonly hosts: readonly HostRecord[];
   readonly startup: StartupReport;
@@ -90,7 +106,8 @@ export interface StorageHost {
  *
  * @throws FixtureError for an invalid fixture (nothing is written then);
  *   StateDatabaseError / SQLite's error for an unusable database; RangeError
- *   for a bad host count or wipe rate. Nothing stays open after a failure.
+ *   for a bad host count, wipe rate or seed; FaultRuleError for a bad
+ *   `faultRules` entry. Nothing stays open after a failure.
  */
 export async function openStorageHost(options: StorageHostOptions): Promise<StorageHost> {
   const { stateDir, clock } = options;
@@ -100,10 +117,14 @@ export async function openStorageHost(options: StorageHostOptions): Promise<Stor
   }
   if (options.hosts !== undefined) assertHostCount(options.hosts);
   const logger = options.logger.child({ component: 'storage' });
+  // Before the database opens, so a bad rule or seed (FaultRuleError, RangeError) leaves nothing open.
+  const faults =
+    options.faults ??
+    new FaultEngine({ clock, logger: options.logger, rules: options.faultRules, ...(options.seed === undefined ? {} : { seed: options.seed }) });
   const db = openStateDatabase(stateDir);
   const store = new StateStore(db);
   const locks = new ResourceLocks({ db, clock, logger });
-  const tasks = new TaskManager({ db, clock, logger, locks });
+  const tasks = new TaskManager({ db, clock, logger, locks, faults, ...(options.crash === undefined ? {} : { crash: options.crash }) });
   const contexts = new Map<number, StorageContext>();
   const contextFor = (hostId: number): StorageContext => {
     let context = contexts.get(hostId);
@@ -117,6 +138,7 @@ export async function openStorageHost(options: StorageHostOptions): Promise<Stor
         logger: logger.child({ hostId }),
         wipeBytesPerSecond,
         hostId,
+        faults,
         ...(options.forceBuiltinCopier === undefined ? {} : { forceBuiltinCopier: options.forceBuiltinCopier }),
       };
       contexts.set(hostId, context);
@@ -163,6 +185,7 @@ export async function openStorageHost(options: StorageHostOptions): Promise<Stor
       tasks,
       locks,
       clock,
+      faults,
       hosts,
       startup: { seeded, recoveredPools, reconcile },
       contextFor,

@@ -14,6 +14,8 @@ import { StreamChannel, WebSocketChannel } from '@vdsm-kit/client/transport';
 import type { ChannelInfo, FrameChannel, TlsCredentials } from '@vdsm-kit/client/transport';
 import type WebSocket from 'ws';
 import type { ApiRegistry, ConnectionDescription } from '../api/registry.js';
+import type { FaultEngine } from '../faults/engine.js';
+import { WireFaults } from '../faults/wire-faults.js';
 import type { Logger } from '../logger.js';
 import { ProtocolDetector } from './protocol-detector.js';
 import { RpcDispatcher } from './rpc-dispatcher.js';
@@ -42,12 +44,16 @@ export interface FakeVdsmServerOptions {
   readonly handshakeTimeoutMs?: number;
   /** Inbound frame limits (default `DEFAULT_FRAME_LIMITS`). */
   readonly limits?: Partial<FrameLimits>;
+  /** The process's fault engine; its wire rules act on this server's connections and events. */
+  readonly faults?: FaultEngine;
+  /** The VDSM host id this server answers as (what `match.host` compares with; default 1). */
+  readonly hostId?: number;
 }
 
 /** A listening fake VDSM protocol server. */
 export class FakeVdsmServer {
   /** Subscriptions and routing, e.g. to publish events. */
-  readonly broker = new StompBroker();
+  readonly broker: StompBroker;
 
   readonly #clock: Clock;
   readonly #log: Logger;
@@ -60,6 +66,7 @@ export class FakeVdsmServer {
   readonly #sockets = new Set<Socket>();
   readonly #tlsSockets = new Set<TLSSocket>();
   readonly #connections = new Set<StompServerConnection>();
+  readonly #wireFaults: WireFaults | undefined;
   #startupTimer: TimerHandle | undefined;
   #ready = false;
   #closing: Promise<void> | undefined;
@@ -68,6 +75,9 @@ export class FakeVdsmServer {
     this.#options = options;
     this.#clock = options.clock;
     this.#log = options.logger;
+    this.#wireFaults =
+      options.faults === undefined ? undefined : new WireFaults({ engine: options.faults, hostId: options.hostId ?? 1, logger: options.logger });
+    this.broker = new StompBroker({ wireFaults: this.#wireFaults });
     const limits: FrameLimits = { ...DEFAULT_FRAME_LIMITS, ...options.limits };
     // VDSM's parser refuses a raw ':' in a header value; so does ours.
     this.#channelOptions = { limits, rawColonInValue: 'reject', clock: options.clock };
@@ -77,6 +87,8 @@ export class FakeVdsmServer {
       isReady: () => this.#ready,
       strictParams: options.strictParams,
       logger: options.logger,
+      faults: options.faults,
+      hostId: options.hostId ?? 1,
     });
     this.#websockets = new WebSocketEndpoint({
       logger: options.logger,
@@ -205,6 +217,7 @@ export class FakeVdsmServer {
       clock: this.#clock,
       logger,
       description,
+      wireFaults: this.#wireFaults,
     });
     this.#connections.add(connection);
     channel.onClose(() => this.#connections.delete(connection));

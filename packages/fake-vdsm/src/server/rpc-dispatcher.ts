@@ -19,6 +19,8 @@
 import { VdsmError, VdsmErrorCode, vdsmMessage } from '@vdsm-kit/client/api';
 import type { PyValue } from '@vdsm-kit/client/api';
 import type { ApiRegistry, CallContext, EmulatedVerb } from '../api/registry.js';
+import type { FaultEngine } from '../faults/engine.js';
+import { rpcFaultFor, waitUntilAnswer } from '../faults/rpc-faults.js';
 import type { Logger } from '../logger.js';
 import { pythonJsonDumps } from './python-json.js';
 import type { RpcAnswer, RpcId } from './stomp-broker.js';
@@ -40,6 +42,10 @@ export interface RpcDispatcherOptions {
    */
   readonly strictParams?: boolean;
   readonly logger: Logger;
+  /** The process's fault engine: its RPC rules (faults/rpc-faults.ts) act on checked calls. */
+  readonly faults?: FaultEngine;
+  /** The VDSM host id answering (what a rule's `match.host` compares with; default 1). */
+  readonly hostId?: number;
 }
 
 /** A parsed request body: its ids (to remember the reply-to by) and a way to run it. */
@@ -73,6 +79,8 @@ export class RpcDispatcher {
   readonly #isReady: () => boolean;
   readonly #strictParams: boolean;
   readonly #log: Logger;
+  readonly #faults: FaultEngine | undefined;
+  readonly #hostId: number;
 
   constructor(options: RpcDispatcherOptions) {
     this.#registry = options.registry;
@@ -80,6 +88,8 @@ export class RpcDispatcher {
     this.#isReady = options.isReady;
     this.#strictParams = options.strictParams ?? false;
     this.#log = options.logger;
+    this.#faults = options.faults;
+    this.#hostId = options.hostId ?? 1;
   }
 
   /** Parses and checks a request body (a SEND's, as UTF-8 text). Never throws. */
@@ -121,17 +131,18 @@ export class RpcDispatcher {
   async #settle(item: Item, context: CallContext): Promise<Response | undefined> {
     if ('response' in item) return item.response;
     const { request } = item;
-    let response: Response;
+    let response: Response | undefined;
     try {
       response = await this.#execute(request, context);
     } catch (error) {
       response = this.#internalError(request.id ?? null, error, request.method);
     }
-    // A notification runs but is never answered.
+    // A notification runs but is never answered; neither is a call a noAnswer fault took.
     return request.id === undefined ? undefined : response;
   }
 
-  async #execute(request: Request, context: CallContext): Promise<Response> {
+  /** The call's response; undefined when a `noAnswer` fault swallows it. */
+  async #execute(request: Request, context: CallContext): Promise<Response | undefined> {
     const id = request.id ?? null;
     // VDSM checks readiness before it even looks the method up.
     if (!this.#isReady()) return errorResponse(id, VdsmErrorCode.RecoveryInProgress);
@@ -145,13 +156,27 @@ export class RpcDispatcher {
       const reason = checked.error.issues.map((issue) => `${issue.path.join('.') || 'params'}: ${issue.message}`).join('; ');
       return errorResponse(id, VdsmErrorCode.JsonRpcInvalidParamsError, { reason });
     }
+    // Faults act on well-formed calls only: the point names the checked params.
+    const faults = this.#faults;
+    const fault = faults === undefined ? undefined : rpcFaultFor(faults, this.#hostId, request.method, checked.data);
+    if (fault === undefined) return this.#call(verb, id, checked.data, context);
+    if (fault.kind === 'error') return { jsonrpc: '2.0', id, error: { code: fault.code, message: fault.message } };
+    // delay / noAnswer: the verb runs now either way, so its effect (a task) exists when the answer is late or lost.
+    const startedAt = (faults as FaultEngine).clock.now();
+    const response = await this.#call(verb, id, checked.data, context);
+    if (fault.kind === 'noAnswer') return undefined;
+    await waitUntilAnswer(faults as FaultEngine, startedAt, fault.ms);
+    return response;
+  }
+
+  async #call(verb: EmulatedVerb, id: RpcId | null, params: Record<string, unknown>, context: CallContext): Promise<Response> {
     try {
-      const result: unknown = await verb.handler(checked.data, context);
+      const result: unknown = await verb.handler(params, context);
       // VDSM: `res = True if res is None else res`.
       return { jsonrpc: '2.0', id, result: result ?? true };
     } catch (error) {
       if (error instanceof VdsmError) return { jsonrpc: '2.0', id, error: error.toRpcError() };
-      return this.#internalError(id, error, request.method);
+      return this.#internalError(id, error, verb.method);
     }
   }
 

@@ -7,6 +7,7 @@
  */
 import { Destination, REQUEST_QUEUES } from '@vdsm-kit/client/api';
 import type { FrameInit, StompFrame } from '@vdsm-kit/client/stomp';
+import type { WireFaults } from '../faults/wire-faults.js';
 
 /** Where a broker delivers MESSAGE frames: a connection's channel. */
 export interface MessageSink {
@@ -49,9 +50,15 @@ export class StompBroker {
   readonly #byDestination = new Map<string, Subscription[]>();
   readonly #routes = new Map<RpcId, ReplyRoute>();
   readonly #requestQueues: readonly string[];
+  readonly #wireFaults: WireFaults | undefined;
 
-  constructor(options: { requestQueues?: readonly string[] } = {}) {
+  /**
+   * @param options.requestQueues destinations answered by the server (default VDSM's).
+   * @param options.wireFaults the host's wire faults (drop or duplicate events); none: every event is delivered once.
+   */
+  constructor(options: { readonly requestQueues?: readonly string[]; readonly wireFaults?: WireFaults } = {}) {
     this.#requestQueues = options.requestQueues ?? REQUEST_QUEUES;
+    this.#wireFaults = options.wireFaults;
   }
 
   /** Adds a subscription (the caller checked that its id is new on its connection). */
@@ -169,9 +176,17 @@ export class StompBroker {
     if (destination !== undefined) this.publish(destination, answer.body);
   }
 
-  /** Publishes an event (a JSON-RPC notification, already encoded) to `jms.queue.events`. */
-  publishEvent(body: string): void {
-    this.publish(Destination.Events, body);
+  /**
+   * Publishes an event (a JSON-RPC notification, already encoded) to
+   * `jms.queue.events`, unless a `dropEvents` fault fires (a
+   * `duplicateEvents` one sends it twice). Returns how many MESSAGE frames
+   * were sent.
+   */
+  publishEvent(body: string): number {
+    const copies = this.#wireFaults === undefined ? 1 : this.#wireFaults.eventCopies(body);
+    let sent = 0;
+    for (let copy = 0; copy < copies; copy++) sent += this.publish(Destination.Events, body);
+    return sent;
   }
 
   /**

@@ -22,7 +22,9 @@ import { HeartbeatMonitor, parseHeartbeatHeader } from '@vdsm-kit/client/stomp';
 import type { FrameInit, StompFrame } from '@vdsm-kit/client/stomp';
 import type { FrameChannel } from '@vdsm-kit/client/transport';
 import type { CallContext, ConnectionDescription } from '../api/registry.js';
+import type { WireFaultTarget, WireFaults } from '../faults/wire-faults.js';
 import type { Logger } from '../logger.js';
+import { PacedChannel } from './paced-channel.js';
 import type { RpcDispatcher } from './rpc-dispatcher.js';
 import type { MessageSink, StompBroker, Subscription } from './stomp-broker.js';
 
@@ -46,6 +48,8 @@ export interface StompConnectionOptions {
   readonly logger: Logger;
   /** Where the client came from and in on (for `lastClientIface` and logs). */
   readonly description: ConnectionDescription;
+  /** The host's wire faults (close, stop heart-beats, slow bytes on a request's arrival); none: no wire fault. */
+  readonly wireFaults?: WireFaults;
 }
 
 /** Server side of one STOMP connection. */
@@ -59,9 +63,29 @@ export class StompServerConnection implements MessageSink {
   /** This connection's subscriptions by id (ids are unique per connection only). */
   readonly #subscriptions = new Map<string, Subscription>();
   #heartbeat: HeartbeatMonitor | undefined;
+  readonly #wireFaults: WireFaults | undefined;
+  /** What a wire fault may do to this connection (undefined without wire faults). */
+  readonly #faultTarget: WireFaultTarget | undefined;
+  /** Set by a `stopHeartbeats` fault: beats are due but never written. */
+  #heartbeatsStopped = false;
 
   constructor(channel: FrameChannel, options: StompConnectionOptions) {
-    this.#channel = channel;
+    this.#wireFaults = options.wireFaults;
+    if (options.wireFaults === undefined) {
+      this.#channel = channel;
+    } else {
+      // Only a host with faults pays for the pacing hop (slowBytes needs it).
+      const paced = new PacedChannel(channel, options.clock);
+      this.#channel = paced;
+      this.#faultTarget = {
+        connection: `${options.description.transport} ${options.description.remoteAddress}:${options.description.remotePort}`,
+        closeNow: (reason) => paced.destroy(reason),
+        stopHeartbeats: () => {
+          this.#heartbeatsStopped = true;
+        },
+        slowBytes: (bytesPerSecond) => paced.pace(bytesPerSecond),
+      };
+    }
     this.#broker = options.broker;
     this.#dispatcher = options.dispatcher;
     this.#clock = options.clock;
@@ -134,7 +158,9 @@ export class StompServerConnection implements MessageSink {
       sendEveryMs: clientWants,
       expectEveryMs: clientSends,
       graceFactor: HEARTBEAT_GRACE_FACTOR,
-      send: () => this.#channel.sendHeartbeat(),
+      send: () => {
+        if (!this.#heartbeatsStopped) this.#channel.sendHeartbeat();
+      },
       onTimeout: () => {
         const waited = clientSends * HEARTBEAT_GRACE_FACTOR;
         this.#log.info({ expectEveryMs: clientSends }, 'Client heart-beats stopped, dropping the connection');
@@ -161,7 +187,10 @@ export class StompServerConnection implements MessageSink {
 
   /** A SEND to a request queue: remember its reply-to per request id, run it, route the answer. */
   #request(frame: StompFrame): void {
-    const request = this.#dispatcher.prepare(frame.body.toString('utf8'));
+    const body = frame.body.toString('utf8');
+    // A wire fault may close the connection before the request is read: it then never runs.
+    if (this.#faultTarget !== undefined && this.#wireFaults?.onRequest(body, this.#faultTarget) === true) return;
+    const request = this.#dispatcher.prepare(body);
     const route = this.#broker.rememberReplyTo(request.ids, frame.headers.get('reply-to'));
     const context: CallContext = { flowId: frame.headers.get('ovirtCorrelationId'), connection: this.#description };
     request.run(context).then(

@@ -9,6 +9,7 @@
  */
 import { pyTuple, vdsmErrorFromRpc, vdsmMessage, VdsmErrorCode } from '@vdsm-kit/client/api';
 import type { PyValue, VdsmError } from '@vdsm-kit/client/api';
+import { domainConditionFires } from '../faults/domain-faults.js';
 import type { DomainRecord, PoolRecord } from '../model/records.js';
 import type { StorageContext } from './context.js';
 
@@ -55,13 +56,29 @@ export function requireConnectedPool(ctx: StorageContext, spUUID: string): PoolR
  * reachable from this host. Its status (active, attached ...) is not checked,
  * as VDSM does not check it either (§8.1 step 3).
  *
+ * A `domainUnreachable` fault rule in force makes it unreachable.
+ *
  * @throws VdsmError 358 `Storage domain does not exist: ('<sd>',)` when unknown or unreachable.
  */
 export function requireDomain(ctx: StorageContext, sdUUID: string): DomainRecord {
   const domain = ctx.store.getDomain(sdUUID);
-  if (domain === undefined || !domain.reachable) {
+  if (domain === undefined || !domain.reachable || domainConditionFires(ctx, sdUUID, 'domainUnreachable')) {
     throw storageError(VdsmErrorCode.StorageDomainDoesNotExist, pyTuple(sdUUID));
   }
+  return domain;
+}
+
+/**
+ * The domain for a getter that reads its metadata (StorageDomain.getInfo /
+ * getStats): 358 as `requireDomain` for an unknown or unreachable row, and
+ * 379 `Domain is either partially accessible or entirely inaccessible:
+ * ('<sd>',)` while a `domainUnreachable` fault rule is in force (the domain is
+ * known but its metadata cannot be read, vdsm-wire.md §5).
+ */
+export function requireReadableDomain(ctx: StorageContext, sdUUID: string): DomainRecord {
+  const domain = ctx.store.getDomain(sdUUID);
+  if (domain === undefined || !domain.reachable) throw storageError(VdsmErrorCode.StorageDomainDoesNotExist, pyTuple(sdUUID));
+  if (domainConditionFires(ctx, sdUUID, 'domainUnreachable')) throw storageError(VdsmErrorCode.StorageDomainAccessError, pyTuple(sdUUID));
   return domain;
 }
 

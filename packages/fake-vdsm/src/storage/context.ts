@@ -6,6 +6,7 @@
  * handler answers as the SPM on one port and as a plain HSM on another.
  */
 import type { Clock } from '@vdsm-kit/client/clock';
+import type { FaultEngine } from '../faults/engine.js';
 import type { Logger } from '../logger.js';
 import type { StateStore } from '../model/store.js';
 import type { ResourceLocks } from '../tasks/resource-locks.js';
@@ -30,4 +31,6 @@ export interface StorageContext {
   readonly hostId: number;
   /** Copy with the built-in zero-skipping copier even when qemu-img is installed. */
   readonly forceBuiltinCopier?: boolean;
+  /** The process's fault engine (one per fake); absent: no faults. */
+  readonly faults?: FaultEngine;
 }

@@ -186,6 +186,7 @@ async function runCopy(ctx: StorageContext, job: CopyJob): Promise<void> {
     created: () => job.recovery.get()?.created ?? [],
     record: (created) => job.recovery.set({ created }),
   };
+  await job.phase('create', { domain: p.dstSdUUID, image: p.dstImgUUID });
   const target = await createVolume(
     ctx,
     journal,
@@ -204,6 +205,7 @@ async function runCopy(ctx: StorageContext, job: CopyJob): Promise<void> {
     { signal: job.signal },
   );
 
+  await job.phase('copy', { domain: p.dstSdUUID, image: p.dstImgUUID });
   try {
     await copyVolumeData(ctx, { source, target, targetDomain: dst, signal: job.signal, onProgress: (fraction) => job.progress(fraction) });
   } catch (error) {

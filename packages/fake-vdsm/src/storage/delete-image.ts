@@ -108,6 +108,7 @@ async function purgeImage(ctx: StorageContext, job: JobContext<DeleteImageJobPar
   const { sdUUID, imgUUID, discard } = job.params;
   // The job produces the domain again (358 if it went away meanwhile).
   const domain = requireDomain(ctx, sdUUID);
+  await job.phase('delete', { domain: sdUUID, image: imgUUID });
   if (domain.kind === 'file') {
     // fileSD.py purgeImage: the image is already out of the listing, the task fails.
     if (discard) throw discardNotSupportedError(sdUUID);
@@ -122,6 +123,7 @@ async function purgeImage(ctx: StorageContext, job: JobContext<DeleteImageJobPar
 async function zeroImage(ctx: StorageContext, job: JobContext<DeleteImageJobParams, RemovalRecord>): Promise<void> {
   const { sdUUID, imgUUID, discard } = job.params;
   const domain = requireDomain(ctx, sdUUID);
+  await job.phase('zero', { domain: sdUUID, image: imgUUID });
   // image.py-level deletion with postZero: zeroed on block, not on file (349 for discard there).
   await deleteImageNow(
     ctx,
@@ -150,7 +152,12 @@ async function removeImage(
   const dir = removedImageDir(ctx.stateDir, sdUUID, imgUUID);
   if (domain.kind === 'file') {
     // fileSD.py purgeImage: one by one, then rmdir (256 when that fails).
-    for (const volume of volumes) await removeVolume(ctx, volume);
+    for (const [index, volume] of volumes.entries()) {
+      await removeVolume(ctx, volume);
+      job.progress((index + 1) / volumes.length);
+      // A stop or fault between two volumes ends the purge there; the rollback reconciles what is gone.
+      job.signal.throwIfAborted();
+    }
     try {
       await removeEmptyDir(dir);
     } catch (error) {

@@ -20,7 +20,8 @@ import type { BlockStorageDomainStats, FileStorageDomainStats, StorageDomainInfo
 import { sizeOf } from '../data/volume-files.js';
 import type { DomainRecord } from '../model/records.js';
 import { blockFreeSpace, fileFreeSpace } from '../model/space.js';
-import { requireConnectedPool, requireDomain } from './checks.js';
+import { domainConditionActive } from '../faults/domain-faults.js';
+import { requireConnectedPool, requireDomain, requireReadableDomain } from './checks.js';
 import type { StorageContext } from './context.js';
 import { locateVolumeFile } from './volume-locations.js';
 
@@ -53,7 +54,7 @@ export function fileDomainRemotePath(stateDir: string): string {
 
 /** `StorageDomain.getInfo` (sd.py `getInfo` + fileSD/blockSD extras). */
 export function domainInfo(ctx: StorageContext, sdUUID: string): StorageDomainInfo {
-  const domain = requireDomain(ctx, sdUUID);
+  const domain = requireReadableDomain(ctx, sdUUID);
   const info: StorageDomainInfo = {
     uuid: domain.id,
     type: domain.type,
@@ -73,12 +74,13 @@ export function domainInfo(ctx: StorageContext, sdUUID: string): StorageDomainIn
 
 /** `StorageDomain.getStats`: file domains in strings (fileSD.py), block domains in ints (blockSD.py). */
 export async function domainStats(ctx: StorageContext, sdUUID: string): Promise<StorageDomainStats> {
-  const domain = requireDomain(ctx, sdUUID);
+  const domain = requireReadableDomain(ctx, sdUUID);
   return domain.kind === 'file' ? fileDomainStats(ctx, domain) : blockDomainStats(ctx, domain);
 }
 
-/** The free bytes of a domain: extents for block, real allocation for file (model/space.ts). */
+/** The free bytes of a domain: extents for block, real allocation for file (model/space.ts); 0 under a `domainFull` fault. */
 export async function domainFreeBytes(ctx: StorageContext, domain: DomainRecord): Promise<number> {
+  if (domainConditionActive(ctx, domain.id, 'domainFull')) return 0;
   // Removed volumes count: their files or LVs hold space until the purge.
   const volumes = ctx.store.listVolumes(domain.id, undefined, { includeRemoved: true });
   if (domain.kind === 'block') return blockFreeSpace(domain, volumes);

@@ -32,6 +32,7 @@ import { ImageOperation, pyTuple, VdsmError, VdsmErrorCode, VolumeLegality } fro
 import type { TaskId, WireParamsOf } from '@vdsm-kit/client/api';
 import { emulate } from '../api/registry.js';
 import type { EmulatedVerb } from '../api/registry.js';
+import { phasePoint, sourceDeleteFails } from '../faults/task-faults.js';
 import type { JobContext, JobHandler } from '../tasks/job-handler.js';
 import { imageNamespace } from '../tasks/resource-locks.js';
 import { isStorageException } from '../tasks/task-results.js';
@@ -138,12 +139,16 @@ async function runMove(ctx: StorageContext, job: MoveJob): Promise<void> {
   }
 
   const sourceChain = imageChain(ctx, srcSdUUID, imgUUID);
+  await job.phase('create', { domain: dstSdUUID, image: imgUUID });
   const journal: CreationJournal = {
     created: () => job.recovery.get()?.created ?? [],
     record: (created) => job.recovery.set({ created }),
   };
   const targets = await createTargetImage(ctx, job, journal, srcSdUUID, dst, sourceChain, VolumeLegality.Illegal);
+  await job.phase('copy', { domain: dstSdUUID, image: imgUUID });
   await copyChainData(ctx, job, dst, sourceChain, targets);
+  // A stop or fault that came as the last bytes landed: the copy does not count (the rollback removes it).
+  job.signal.throwIfAborted();
   for (const target of targets) markCopied(ctx, target);
   // The copy is complete: whatever happens next, it stays (VDSM's clearRecoveries).
   job.recovery.clear();
@@ -160,8 +165,13 @@ async function runMove(ctx: StorageContext, job: MoveJob): Promise<void> {
  */
 async function removeSource(ctx: StorageContext, job: MoveJob): Promise<void> {
   const { srcSdUUID, dstSdUUID, imgUUID, postZero, discard } = job.params;
+  await job.phase('delete', { domain: srcSdUUID, image: imgUUID });
   try {
     const src = requireDomain(ctx, srcSdUUID);
+    if (sourceDeleteFails(ctx.faults, phasePoint({ taskId: job.taskId, kind: MOVE_IMAGE_JOB, verb: 'Image.move' }, 'delete', { domain: srcSdUUID, image: imgUUID }))) {
+      // A `failSourceDelete` fault: the delete fails before removing anything, as an unreachable LV or NFS error would.
+      throw storageError(VdsmErrorCode.ImageDeleteError, pyTuple(`${imgUUID} source delete failed (fault rule)`));
+    }
     await deleteImageNow(ctx, removalJob(job), src, imgUUID, { postZero, discard });
     job.recovery.clear();
   } catch (error) {

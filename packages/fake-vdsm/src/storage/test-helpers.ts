@@ -17,6 +17,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '@vdsm-kit/client/clock';
+import type { FaultEngine } from '../faults/engine.js';
+import type { CrashOptions } from '../faults/process-faults.js';
 import { fixtureFiles } from '../host/fixture-files.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
@@ -112,6 +114,10 @@ export interface StorageTestBedOptions {
   readonly wipeBytesPerSecond?: number;
   readonly forceBuiltinCopier?: boolean;
   readonly logger?: Logger;
+  /** A fault engine for the task manager and every context (fault tests). */
+  readonly faults?: FaultEngine;
+  /** What a `crash` fault does (default: emulated). */
+  readonly crash?: CrashOptions;
 }
 
 /** What `createStorageTestBed` gives. */
@@ -156,7 +162,14 @@ export async function createStorageTestBed(options: StorageTestBedOptions = {}):
   const db = openStateDatabase(stateDir);
   const store = new StateStore(db);
   const locks = new ResourceLocks({ db, clock, logger });
-  const tasks = new TaskManager({ db, clock, logger, locks });
+  const tasks = new TaskManager({
+    db,
+    clock,
+    logger,
+    locks,
+    ...(options.faults === undefined ? {} : { faults: options.faults }),
+    ...(options.crash === undefined ? {} : { crash: options.crash }),
+  });
   let plan: FixturePlan;
   try {
     plan = await applyFixture(store, options.fixture ?? defaultFixture(), fixtureFiles(stateDir));
@@ -177,6 +190,7 @@ export async function createStorageTestBed(options: StorageTestBedOptions = {}):
     wipeBytesPerSecond: options.wipeBytesPerSecond ?? DEFAULT_WIPE_BYTES_PER_SECOND,
     hostId,
     ...(options.forceBuiltinCopier === undefined ? {} : { forceBuiltinCopier: options.forceBuiltinCopier }),
+    ...(options.faults === undefined ? {} : { faults: options.faults }),
   });
   const ctx = contextFor(1);
   for (const jobs of options.jobs ?? []) {

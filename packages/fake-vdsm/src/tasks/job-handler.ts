@@ -9,6 +9,8 @@
  * side effect still finds it, and `rollback` runs with it on the next SPM.
  */
 import type { Clock } from '@vdsm-kit/client/clock';
+import type { TaskPhase } from '../faults/rule.js';
+import type { PhaseTarget } from '../faults/task-faults.js';
 import type { Logger } from '../logger.js';
 import type { LockHandle, LockMode } from './resource-locks.js';
 
@@ -53,6 +55,13 @@ export interface JobContext<P = unknown, R = unknown> {
   readonly logger: Logger;
   /** Reports progress 0..1; persisted, at most once a second of clock time (and at 1). */
   progress(fraction: number): void;
+  /**
+   * The job enters `phase` (working on `target`): where the fault engine's
+   * task rules apply (faults/task-faults.ts). Resolves at once without a
+   * rule; may wait (phaseDelayMs, hang) or reject with the error that ends
+   * the job, which the job must let through. A no-op during rollback.
+   */
+  phase(phase: TaskPhase, target?: PhaseTarget): Promise<void>;
   readonly recovery: RecoveryRecord<R>;
   readonly locks: TaskLocks;
 }

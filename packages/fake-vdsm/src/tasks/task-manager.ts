@@ -17,12 +17,24 @@
  * directory). Reads come from the database, so every host of the process
  * sees the same tasks. Jobs run at most `threadPoolSize` at a time (VDSM's
  * `[irs] thread_pool_size = 10`); the rest wait in `queued`.
+ *
+ * Fault injection (issue 4): a job entering a phase (`ctx.phase`) meets the
+ * fault engine's task rules, and its progress their `failAt`
+ * (faults/task-faults.ts, faults/process-faults.ts).
  */
 import { randomUUID } from 'node:crypto';
 import type { StateDatabase } from '../model/db.js';
 import { TASK_STATE_ON_WIRE, TaskTag } from '@vdsm-kit/client/api';
-import type { TaskDetails, TaskInfo, TaskInternalState, TaskStatus } from '@vdsm-kit/client/api';
+import type { TaskDetails, TaskInfo, TaskInternalState, TaskStatus, VdsmError } from '@vdsm-kit/client/api';
+import { sleep } from '@vdsm-kit/client/clock';
 import type { Clock } from '@vdsm-kit/client/clock';
+import type { FaultEngine } from '../faults/engine.js';
+import { crashProcess } from '../faults/process-faults.js';
+import type { CrashOptions } from '../faults/process-faults.js';
+import type { TaskPhase } from '../faults/rule.js';
+import { DEFAULT_FINISH_ERROR, faultError, moveSpmRole, phasePoint, TASK_PHASE_ACTIONS, untilAborted } from '../faults/task-faults.js';
+import type { PhaseTarget } from '../faults/task-faults.js';
+import { StateStore } from '../model/store.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import type { JobContext, JobHandler } from './job-handler.js';
@@ -55,6 +67,10 @@ export interface TaskManagerOptions {
   /** Shared lock table; by default the manager makes (and on close, closes) its own. */
   readonly locks?: ResourceLocks;
   readonly threadPoolSize?: number;
+  /** The process's fault engine: jobs entering a phase meet its task rules (faults/task-faults.ts). */
+  readonly faults?: FaultEngine;
+  /** What a `crash` fault does (faults/process-faults.ts; default: emulate in-process). */
+  readonly crash?: CrashOptions;
 }
 
 /** Options of `scheduleSpmTask` / `scheduleHsmTask`. */
@@ -74,6 +90,9 @@ interface LiveTask {
   readonly id: string;
   readonly poolId: string | null;
   readonly tag: string;
+  /** Job kind and task verb, for fault points. */
+  readonly kind: string;
+  readonly verb: string;
   readonly handler: JobHandler;
   readonly params: unknown;
   readonly logger: Logger;
@@ -89,6 +108,12 @@ interface LiveTask {
   /** Progress not yet written, and when the last write happened (clock time). */
   pendingProgress?: number;
   progressWrittenAt: number;
+  /** An armed `failAt` fault: the job fails with `error` once its progress reaches `fraction`. */
+  failAt?: { readonly fraction: number; readonly error: VdsmError };
+  /** The error a task fault failed the job with; it replaces whatever the job threw. */
+  faultError?: VdsmError;
+  /** A `finish: cleanFailure` fault: the rollback is made to fail. */
+  failRollback?: boolean;
 }
 
 /**
@@ -103,6 +128,9 @@ export class TaskManager {
   readonly #locks: ResourceLocks;
   readonly #ownsLocks: boolean;
   readonly #threadPoolSize: number;
+  readonly #faults: FaultEngine | undefined;
+  readonly #crash: CrashOptions;
+  readonly #db: StateDatabase;
   readonly #handlers = new Map<string, JobHandler>();
   readonly #live = new Map<string, LiveTask>();
   /** Tasks waiting for a worker, oldest first. */
@@ -111,8 +139,11 @@ export class TaskManager {
   #pump: NodeJS.Immediate | undefined;
   #closed = false;
 
-  constructor({ db, clock, logger = silentLogger, locks, threadPoolSize = DEFAULT_THREAD_POOL_SIZE }: TaskManagerOptions) {
+  constructor({ db, clock, logger = silentLogger, locks, threadPoolSize = DEFAULT_THREAD_POOL_SIZE, faults, crash = {} }: TaskManagerOptions) {
     this.#repo = new TaskRepo(db);
+    this.#db = db;
+    this.#faults = faults;
+    this.#crash = crash;
     this.#clock = clock;
     this.#logger = logger.child({ component: 'tasks' });
     this.#locks = locks ?? new ResourceLocks({ db, clock, logger });
@@ -330,18 +361,29 @@ export class TaskManager {
     // VDSM walks init -> preparing -> acquiring -> queued inside the verb; the
     // first state anyone can see after it returned is queued.
     this.#repo.insertTask({ id, poolId, verb, tag, state: 'queued', ...INITIAL_RESULT, job: stored, now: Date.now() });
-    const live = this.#newLive(id, poolId, tag, handler, stored.params, 'queued');
+    const live = this.#newLive(id, poolId, tag, kind, verb, handler, stored.params, 'queued');
     this.#runQueue.push(live);
     this.#schedulePump();
     live.logger.debug({ verb, kind }, 'task queued');
     return id;
   }
 
-  #newLive(id: string, poolId: string | null, tag: string, handler: JobHandler, params: unknown, phase: LiveTask['phase']): LiveTask {
+  #newLive(
+    id: string,
+    poolId: string | null,
+    tag: string,
+    kind: string,
+    verb: string,
+    handler: JobHandler,
+    params: unknown,
+    phase: LiveTask['phase'],
+  ): LiveTask {
     const live: LiveTask = {
       id,
       poolId,
       tag,
+      kind,
+      verb,
       handler,
       params,
       logger: this.#logger.child({ task: id }),
@@ -362,7 +404,7 @@ export class TaskManager {
    */
   #adopt(row: TaskRow): LiveTask {
     const handler = this.#handlers.get(row.job.kind) ?? missingHandler(row.job.kind);
-    return this.#newLive(row.id, row.poolId, row.tag, handler, row.job.params, 'recovering');
+    return this.#newLive(row.id, row.poolId, row.tag, row.job.kind, row.verb, handler, row.job.params, 'recovering');
   }
 
   /** Keeps `work` as the task's work in flight; an internal error is logged, never left unhandled. */
@@ -402,19 +444,20 @@ export class TaskManager {
     let threw = false;
     let error: unknown;
     try {
-      await live.handler.run(this.#context(live, live.jobAbort.signal));
+      await live.handler.run(this.#context(live, live.jobAbort.signal, 'job'));
     } catch (caught) {
       threw = true;
       error = caught;
     }
     if (live.detached) return;
-    if (!live.abortRequested && !threw) {
+    // A job that got past a fault (it ended before noticing the abort) still fails with it.
+    if (!live.abortRequested && !threw && live.faultError === undefined) {
       this.#move(live, 'finished', SUCCESS_RESULT);
       live.logger.debug({}, 'task finished');
       this.#done(live);
       return;
     }
-    const result = live.abortRequested ? stoppedResult(live.id, threw) : jobErrorResult(error);
+    const result = live.abortRequested ? stoppedResult(live.id, threw) : jobErrorResult(live.faultError ?? error);
     live.logger.info({ code: result.code, error: describeError(error) }, 'job failed or stopped, rolling back');
     // VDSM's _run calls stop() on a failure: abort callbacks fire for whatever is still running.
     live.jobAbort.abort(new Error(`task ${live.id} failed`));
@@ -442,11 +485,15 @@ export class TaskManager {
     live.phase = 'recovering';
     const record = this.#repo.getTask(live.id)?.recovery ?? null;
     let failed = false;
-    if (record !== null) {
+    if (live.failRollback === true) {
+      // A `finish: cleanFailure` fault: the rollback fails before undoing anything.
+      failed = true;
+      live.logger.warn({ cause }, 'rollback failed (fault rule)');
+    } else if (record !== null) {
       live.rollbackAbort = new AbortController();
       live.logger.debug({ cause }, 'rollback started');
       try {
-        await live.handler.rollback(this.#context(live, live.rollbackAbort.signal));
+        await live.handler.rollback(this.#context(live, live.rollbackAbort.signal, 'rollback'));
       } catch (error) {
         failed = true;
         live.logger.warn({ cause, error: describeError(error) }, 'rollback failed');
@@ -536,10 +583,12 @@ export class TaskManager {
     return moved;
   }
 
-  #context(live: LiveTask, signal: AbortSignal): JobContext {
+  #context(live: LiveTask, signal: AbortSignal, role: 'job' | 'rollback'): JobContext {
     const repo = this.#repo;
     const guard = (): void => {
       if (live.detached) throw live.jobAbort.signal.reason;
+      // A job a fault failed makes no further change its rollback would not know of.
+      if (role === 'job' && live.faultError !== undefined) throw live.faultError;
     };
     return {
       taskId: live.id,
@@ -549,6 +598,7 @@ export class TaskManager {
       clock: this.#clock,
       logger: live.logger,
       progress: (fraction) => this.#progress(live, fraction),
+      phase: (name, target) => (role === 'job' ? this.#enterPhase(live, name, target) : Promise.resolve()),
       recovery: {
         get: () => {
           const text = repo.getTask(live.id)?.recovery ?? null;
@@ -573,8 +623,16 @@ export class TaskManager {
 
   /** Keeps the latest fraction; writes it when a second of clock time has passed since the last write, or at 1. */
   #progress(live: LiveTask, fraction: number): void {
-    if (live.detached || !Number.isFinite(fraction)) return;
-    const value = Math.min(1, Math.max(0, fraction));
+    if (live.detached || live.faultError !== undefined || !Number.isFinite(fraction)) return;
+    let value = Math.min(1, Math.max(0, fraction));
+    if (live.failAt !== undefined && value >= live.failAt.fraction) {
+      // The work stops where the rule said: the fraction reached is what the row keeps.
+      value = live.failAt.fraction;
+      this.#failByFault(live, live.failAt.error);
+      this.#repo.setProgress(live.id, value, Date.now());
+      live.pendingProgress = undefined;
+      return;
+    }
     const now = this.#clock.now();
     if (value < 1 && now - live.progressWrittenAt < PROGRESS_WRITE_INTERVAL_MS) {
       live.pendingProgress = value;
@@ -583,6 +641,80 @@ export class TaskManager {
     this.#repo.setProgress(live.id, value, Date.now());
     live.pendingProgress = undefined;
     live.progressWrittenAt = now;
+  }
+
+  // ---- task faults (faults/task-faults.ts) ----
+
+  /**
+   * The job enters `phase`: asks the engine once for a task action and
+   * applies it (see faults/task-faults.ts). Rejects when the action ends
+   * the job (the job lets the error through).
+   */
+  async #enterPhase(live: LiveTask, phase: TaskPhase, target: PhaseTarget | undefined): Promise<void> {
+    const engine = this.#faults;
+    if (engine === undefined || engine.empty || live.detached) return;
+    const signal = live.jobAbort.signal;
+    signal.throwIfAborted();
+    const fired = engine.fire(phasePoint({ taskId: live.id, kind: live.kind, verb: live.verb }, phase, target), TASK_PHASE_ACTIONS);
+    if (fired === undefined) return;
+    const { action } = fired;
+    live.logger.info({ ruleId: fired.ruleId, phase, action }, 'Task fault');
+    if ('failAt' in action) {
+      live.failAt = { fraction: action.failAt, error: faultError(action.error) };
+      if (action.failAt === 0) this.#progress(live, 0);
+      signal.throwIfAborted();
+    } else if ('phaseDelayMs' in action) {
+      await sleep(this.#clock, action.phaseDelayMs, signal);
+    } else if ('hang' in action) {
+      await untilAborted(signal);
+    } else if ('finish' in action) {
+      live.failRollback = action.finish === 'cleanFailure';
+      const error = faultError(action.error ?? DEFAULT_FINISH_ERROR);
+      this.#failByFault(live, error);
+      throw error;
+    } else if ('loseSpm' in action) {
+      await this.#loseSpm(live, action.toHost);
+    } else if ('crash' in action) {
+      throw crashProcess(this.#crash, () => this.#crashed(), (error) => this.#logger.error({ error: describeError(error) }, 'crash callback failed'));
+    }
+  }
+
+  /** Fails the job with a fault's `error`: the job's signal fires, its later writes throw it. */
+  #failByFault(live: LiveTask, error: VdsmError): void {
+    if (live.faultError !== undefined) return;
+    live.faultError = error;
+    live.jobAbort.abort(error);
+  }
+
+  /**
+   * `loseSpm`: the role moves (faults/task-faults.ts `moveSpmRole`) and, when
+   * another host took it, the pool's tasks are recovered as that host's
+   * spmStart recovers them; this job is let go of by that recovery. With no
+   * other host the job is let go of and its row stays as it is, to be
+   * recovered by whichever host starts the SPM next.
+   */
+  async #loseSpm(live: LiveTask, toHost: number | undefined): Promise<void> {
+    const poolId = live.poolId;
+    if (poolId === null) return;
+    const moved = moveSpmRole(new StateStore(this.#db), poolId, toHost);
+    live.logger.warn({ moved }, 'SPM role lost (fault rule)');
+    if (moved?.to === null || moved === undefined) {
+      this.#detach(live, new Error(`task ${live.id} abandoned: SPM of pool ${poolId} lost`));
+    } else {
+      // On a later turn: recover() waits for this job, which must have returned by then.
+      setImmediate(() => {
+        void this.recover(poolId).catch((error: unknown) => this.#logger.error({ error: describeError(error) }, 'recovery after SPM loss failed'));
+      });
+    }
+    await untilAborted(live.jobAbort.signal);
+  }
+
+  /** An emulated crash: every task let go of without another write, nothing scheduled any more. */
+  #crashed(): void {
+    this.#closed = true;
+    if (this.#pump !== undefined) clearImmediate(this.#pump);
+    this.#pump = undefined;
+    for (const live of [...this.#live.values()]) this.#detach(live, new Error('the fake crashed (fault rule)'));
   }
 
   // ---- reads ----

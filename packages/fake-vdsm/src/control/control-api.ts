@@ -1,0 +1,190 @@
+/**
+ * The control plane's operations, as one interface that both the in-process
+ * fake (`startFakeVdsm()`'s object) and the HTTP `ControlClient` implement,
+ * so a test can swap one for the other. Every shape here is plain JSON: the
+ * HTTP API (control/http-server.ts) sends exactly these objects.
+ */
+import type { LockRow } from '../tasks/task-repo.js';
+
+/** Error codes of the control plane (`{"error": {"code", "message"}}` over HTTP). */
+export type ControlErrorCode =
+  | 'bad_request'
+  | 'unauthorized'
+  | 'not_found'
+  | 'method_not_allowed'
+  | 'conflict'
+  | 'unavailable'
+  | 'internal';
+
+/** HTTP status of each control error code. */
+export const CONTROL_ERROR_STATUS: Readonly<Record<ControlErrorCode, number>> = {
+  bad_request: 400,
+  unauthorized: 401,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  unavailable: 503,
+  internal: 500,
+};
+
+/** A typed failure of a control operation (in-process it is thrown; over HTTP it is the error body). */
+export class ControlError extends Error {
+  override readonly name = 'ControlError';
+  constructor(
+    readonly code: ControlErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+
+  /** The HTTP status for this error. */
+  get status(): number {
+    return CONTROL_ERROR_STATUS[this.code];
+  }
+}
+
+/** A fault rule as the engine returns it (faults/rule.ts `FaultRuleWithId`), kept opaque here. */
+export type FaultRuleJson = { readonly id: string } & Record<string, unknown>;
+
+/** One logged firing (faults/engine.ts `Firing`), kept opaque here. */
+export type FiringJson = Record<string, unknown>;
+
+/** `GET /hosts`: a served host and its pool role. */
+export interface HostView {
+  readonly id: number;
+  readonly uuid: string;
+  readonly name: string;
+  readonly poolId: string | null;
+  /** True when this host holds its pool's SPM role. */
+  readonly spm: boolean;
+}
+
+/** `GET /domains`. */
+export interface DomainView {
+  readonly id: string;
+  readonly poolId: string;
+  readonly name: string;
+  readonly kind: string;
+  readonly type: string;
+  readonly role: string;
+  readonly status: string;
+  readonly capacity: number;
+  readonly reachable: boolean;
+}
+
+/** `GET /images?domain=`: an image on a domain and its volumes' ids. */
+export interface ImageView {
+  readonly domainId: string;
+  readonly id: string;
+  readonly volumes: readonly string[];
+}
+
+/** `GET /volumes?domain=&image=` and `GET /volumes/:sd/:img/:vol`. */
+export interface VolumeView {
+  readonly domainId: string;
+  readonly imageId: string;
+  readonly id: string;
+  readonly parentId: string;
+  /** VDSM's format code (`VolumeFormat`: 4 COW, 5 RAW). */
+  readonly format: number;
+  /** VDSM's allocation code (`VolumeAllocation`: 1 PREALLOCATED, 2 SPARSE). */
+  readonly allocation: number;
+  readonly capacity: number;
+  readonly legality: string;
+  readonly generation: number;
+  readonly removed: boolean;
+  /** `{apparent, true}` of the file, or null when the file is missing. */
+  readonly sizes: { readonly apparent: number; readonly true: number } | null;
+  /** SHA-256 of the guest-visible content, when asked for (`?checksum=1`). */
+  readonly checksum?: string;
+}
+
+/** `GET /tasks`: a stored task row. */
+export interface TaskView {
+  readonly id: string;
+  readonly poolId: string | null;
+  readonly verb: string;
+  readonly tag: string;
+  readonly state: string;
+  readonly code: number;
+  readonly message: string;
+  readonly kind: string;
+  readonly progress: number;
+}
+
+/** `GET /locks`. */
+export type LockView = LockRow;
+
+/** Bytes for `POST /volumes/:sd/:img/:vol/data`: exactly one of `hex`, `base64`, or `pattern` (one byte 0-255) with `length`. */
+export interface WriteDataRequest {
+  readonly offset: number;
+  readonly hex?: string;
+  readonly base64?: string;
+  readonly pattern?: number;
+  readonly length?: number;
+}
+
+/** Result of a data write (no checksum: hashing a large sparse disk costs seconds; ask `checksum` when needed). */
+export interface WriteDataResult {
+  readonly written: number;
+}
+
+/** `GET /invariants`. */
+export interface InvariantReport {
+  readonly ok: boolean;
+  readonly violations: readonly InvariantViolation[];
+}
+
+/** One broken invariant. */
+export interface InvariantViolation {
+  readonly kind: 'file-without-row' | 'row-without-file' | 'illegal-outside-task' | 'orphan-lock' | 'multiple-spm';
+  readonly message: string;
+  readonly [key: string]: unknown;
+}
+
+/** `POST /reset`: `{}` for everything, `{pool}` for one pool. */
+export interface ResetRequest {
+  readonly pool?: string;
+}
+
+/** What a reset did. */
+export interface ResetResult {
+  readonly scope: 'all' | 'pool';
+  readonly pools: readonly string[];
+  readonly faultsCleared: number;
+  readonly tasksCleared: number;
+  readonly volumesRestored: number;
+}
+
+/** The operations every control surface offers. */
+export interface ControlApi {
+  health(): Promise<{ ok: true }>;
+  addFault(rule: unknown): Promise<FaultRuleJson>;
+  listFaults(): Promise<FaultRuleJson[]>;
+  /** @returns false when there was no such rule (HTTP: 404). */
+  removeFault(id: string): Promise<boolean>;
+  clearFaults(): Promise<number>;
+  faultLog(): Promise<FiringJson[]>;
+  reset(request?: ResetRequest): Promise<ResetResult>;
+  listHosts(): Promise<HostView[]>;
+  listDomains(): Promise<DomainView[]>;
+  listImages(domainId: string): Promise<ImageView[]>;
+  listVolumes(domainId: string, imageId?: string): Promise<VolumeView[]>;
+  getVolume(domainId: string, imageId: string, volumeId: string, options?: { checksum?: boolean }): Promise<VolumeView>;
+  listTasks(): Promise<TaskView[]>;
+  listLocks(): Promise<LockView[]>;
+  writeData(domainId: string, imageId: string, volumeId: string, request: WriteDataRequest): Promise<WriteDataResult>;
+  checksum(domainId: string, imageId: string, volumeId: string): Promise<{ checksum: string }>;
+  /** Advances a manual clock (ControlError 'conflict' otherwise); resolves with the clock's new time. */
+  advanceClock(ms: number): Promise<{ now: number }>;
+  invariants(): Promise<InvariantReport>;
+  /**
+   * Crashes the fake: every connection dropped, running jobs let go of
+   * without persisting anything (a restart recovers them). Under
+   * `fake-vdsm serve` the process SIGKILLs itself instead (a supervisor
+   * restarts it on the same `--state`).
+   */
+  crash(): Promise<void>;
+  /** Starts a crashed fake again on the same state folder and ports: the startup recovery runs. */
+  restart(): Promise<void>;
+}

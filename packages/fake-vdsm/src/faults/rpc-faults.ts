@@ -1,0 +1,75 @@
+/**
+ * The RPC-layer faults, applied by server/rpc-dispatcher.ts around a verb's
+ * handler once the request is parsed and its params checked:
+ * - `{error: CODE, message?}`: the verb does NOT run; the answer is that code
+ *   with VDSM's message for it (or the rule's message);
+ * - `{delayMs: N}` / `{answerAfterMs: N}`: the verb runs at once, the answer
+ *   leaves N ms (on the fake's clock) after the request arrived, or when the
+ *   verb ends if that is later. `answerAfterMs` is the same action under the
+ *   name that says what a test usually wants: an answer after the client's
+ *   timeout while the verb's effect (a task) already exists;
+ * - `{noAnswer: true}`: the verb runs, its answer is never sent (the client
+ *   times out with 5022; the task it started exists).
+ */
+import { VdsmErrorCode, vdsmErrorInfo, vdsmMessage } from '@vdsm-kit/client/api';
+import type { FaultEngine, FiredFault } from './engine.js';
+import { RPC_ACTIONS } from './rule.js';
+import type { ActionOf } from './rule.js';
+
+/** What the dispatcher does with a call a rule fired on. */
+export type RpcFault =
+  | { readonly kind: 'error'; readonly code: number; readonly message: string; readonly fired: FiredFault }
+  | { readonly kind: 'delay'; readonly ms: number; readonly fired: FiredFault }
+  | { readonly kind: 'noAnswer'; readonly fired: FiredFault };
+
+/**
+ * The RPC fault for one call, if a rule fires on it (the firing is counted
+ * and logged). Cheap when the engine holds no rule: the hot path's case.
+ */
+export function rpcFaultFor(
+  engine: FaultEngine,
+  hostId: number,
+  method: string,
+  params: Readonly<Record<string, unknown>>,
+): RpcFault | undefined {
+  if (engine.empty) return undefined;
+  const fired = engine.fire({ layer: 'rpc', host: hostId, method, params }, RPC_ACTIONS);
+  if (fired === undefined) return undefined;
+  const { action } = fired;
+  switch (fired.kind) {
+    case 'noAnswer':
+      return { kind: 'noAnswer', fired };
+    case 'delayMs':
+      return { kind: 'delay', ms: (action as ActionOf<'delayMs'>).delayMs, fired };
+    case 'answerAfterMs':
+      return { kind: 'delay', ms: (action as ActionOf<'answerAfterMs'>).answerAfterMs, fired };
+    default: {
+      // 'error', the last of RPC_ACTIONS.
+      const { error, message } = action as ActionOf<'error'>;
+      return { kind: 'error', code: error, message: message ?? faultMessage(error), fired };
+    }
+  }
+}
+
+/**
+ * VDSM's message for `code` (its class message, as VDSM words an error raised
+ * without arguments); a code outside VDSM's table gets VDSM's generic
+ * `General Exception: <reason>` wording, naming the code.
+ */
+export function faultMessage(code: number): string {
+  if (vdsmErrorInfo(code) !== undefined) return vdsmMessage(code);
+  return vdsmMessage(VdsmErrorCode.GeneralException, `fault injected with error code ${code}`);
+}
+
+/**
+ * Waits until `ms` after `startedAt` on the engine's clock (the answer of a
+ * delayed call); returns at once when that time has passed.
+ */
+export function waitUntilAnswer(engine: FaultEngine, startedAt: number, ms: number): Promise<void> {
+  const left = startedAt + ms - engine.clock.now();
+  if (left <= 0) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    // Unref'd: a late answer nobody will read (the fake is closing) must not hold the process open for hours.
+    engine.clock.setTimeout(resolve, left).unref?.();
+  });
+}
