@@ -31,19 +31,17 @@
  *   `_remove_me_ZERO_` tag, the rows stay `removed` and the partly zeroed
  *   files stay in `_remove_me_ZERO_<img>`, out of every listing.
  */
-import { rename } from 'node:fs/promises';
 import { VdsmErrorCode, pyTuple } from '@vdsm-kit/client/api';
 import type { TaskId, WireParamsOf } from '@vdsm-kit/client/api';
-import { imageDir, removedImageDir } from '../data/layout.js';
+import { removedImageDir } from '../data/layout.js';
 import type { DomainRecord, VolumeRecord } from '../model/records.js';
 import type { JobContext, JobHandler } from '../tasks/job-handler.js';
 import { STORAGE_NAMESPACE } from '../tasks/resource-locks.js';
 import { discardNotSupportedError, imageDoesNotExistError, requireConnectedPool, requireDomain, requireSpm, storageError } from './checks.js';
 import { generalError } from './clone-structure.js';
 import type { StorageContext } from './context.js';
-import { deleteImageNow } from './image-removal.js';
+import { deleteImageNow, hideImage } from './image-removal.js';
 import { prepareTask } from './task-prepare.js';
-import { isDirectory } from './volume-locations.js';
 import { isEmptyDir, reconcileVolumes, removeEmptyDir, removeVolume } from './volume-removal.js';
 import type { RemovalRecord } from './volume-removal.js';
 
@@ -83,7 +81,8 @@ export function deleteImage(ctx: StorageContext, params: WireParamsOf<'Image.del
     if (postZero) return task.schedule(spUUID, 'Image.delete', ZERO_IMAGE_JOB, jobParams);
 
     requireSpm(ctx, spUUID, 'secure');
-    await markImageRemoved(ctx, domain, imgUUID, volumes);
+    // The image leaves every listing before the call returns (fileSD.py deleteImage renames it).
+    await hideImage(ctx, domain, imgUUID, volumes, false);
     return task.schedule(spUUID, 'Image.delete', PURGE_IMAGE_JOB, jobParams);
   });
 }
@@ -177,33 +176,6 @@ async function removeImage(
 
 // ---- helpers ----
 
-/**
- * Renames the image folder to `_remove_me_<img>`
- * and marks its rows removed, after which no listing shows the image.
- * Folder first: a crash in between leaves live rows whose files the
- * readers still find in the renamed folder (volume-locations.ts).
- *
- * @throws VdsmError 256 when the folder cannot be renamed (fileSD.py deleteImage).
- */
-async function markImageRemoved(
-  ctx: StorageContext,
-  domain: DomainRecord,
-  imgUUID: string,
-  volumes: readonly VolumeRecord[],
-): Promise<void> {
-  const from = imageDir(ctx.stateDir, domain.id, imgUUID);
-  const to = removedImageDir(ctx.stateDir, domain.id, imgUUID);
-  if (await isDirectory(from)) {
-    try {
-      await rename(from, to);
-    } catch (error) {
-      throw storageError(VdsmErrorCode.ImageDeleteError, pyTuple(`${imgUUID} ${describe(error)}`));
-    }
-  }
-  ctx.store.transaction(() => {
-    for (const volume of volumes) ctx.store.updateVolume(domain.id, volume.id, { removed: true });
-  });
-}
 
 /** The rows of the volumes the verb saw, whether or not they are marked removed yet. */
 function liveOrRemovedVolumes(ctx: StorageContext, params: DeleteImageJobParams): VolumeRecord[] {

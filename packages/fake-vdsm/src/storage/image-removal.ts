@@ -27,9 +27,8 @@ import { roundUpToExtents } from '../data/volume-files.js';
 import { zeroVolume } from '../data/wiper.js';
 import type { Logger } from '../logger.js';
 import type { DomainRecord, VolumeRecord } from '../model/records.js';
-import { storageError } from './checks.js';
+import { discardNotSupportedError, storageError } from './checks.js';
 import type { StorageContext } from './context.js';
-import { discardNotSupportedError } from './checks.js';
 import { isDirectory } from './volume-locations.js';
 import { isEmptyDir, removeEmptyDir, removeVolume } from './volume-removal.js';
 import type { RemovalRecord } from './volume-removal.js';
@@ -89,9 +88,13 @@ export async function deleteImageNow(
 /**
  * Renames the image folder (`_remove_me_<img>` or `_remove_me_ZERO_<img>`),
  * then marks its rows removed: from here on no listing shows the image.
- * Returns the renamed folder.
+ * Folder first: a crash in between leaves live rows whose files the readers
+ * still find in the renamed folder (volume-locations.ts). Returns the
+ * renamed folder.
+ *
+ * @throws VdsmError 256 when the folder cannot be renamed (fileSD.py deleteImage).
  */
-async function hideImage(ctx: StorageContext, domain: DomainRecord, imgUUID: string, volumes: readonly VolumeRecord[], zeroing: boolean): Promise<string> {
+export async function hideImage(ctx: StorageContext, domain: DomainRecord, imgUUID: string, volumes: readonly VolumeRecord[], zeroing: boolean): Promise<string> {
   const from = imageDir(ctx.stateDir, domain.id, imgUUID);
   const to = zeroing ? zeroedImageDir(ctx.stateDir, domain.id, imgUUID) : removedImageDir(ctx.stateDir, domain.id, imgUUID);
   if (await isDirectory(from)) {
