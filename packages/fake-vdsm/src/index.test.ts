@@ -1,17 +1,11 @@
-import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ManualClock } from '@vdsm-kit/client/clock';
 import { expect } from 'chai';
 import { DEFAULT_IDS, FixtureError, defaultFixture, startFakeVdsm } from './index.js';
 import { RawConnection, VDSM_CLIENT_CONNECT, rawFrame } from './test-support/raw-connection.js';
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
+import { pathExists } from './data/path-exists.js';
 
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -46,7 +40,7 @@ describe('startFakeVdsm', () => {
   it('close() ends every connection, leaves no timer on its clock and removes a temporary state dir', async () => {
     const clock = new ManualClock();
     const vdsm = await startFakeVdsm({ clock, startupDelayMs: 60_000 });
-    expect(await exists(vdsm.state)).to.equal(true);
+    expect(await pathExists(vdsm.state)).to.equal(true);
     const beating = await RawConnection.open(vdsm.stomp.port);
     beating.write('CONNECT\naccept-version:1.2\nheart-beat:1000,1000\n\n\0');
     await beating.frame();
@@ -58,7 +52,7 @@ describe('startFakeVdsm', () => {
     await beating.waitClosed();
     await detecting.waitClosed();
     expect(clock.pending).to.equal(0);
-    expect(await exists(vdsm.state)).to.equal(false);
+    expect(await pathExists(vdsm.state)).to.equal(false);
     // Idempotent.
     await vdsm.close();
   });
@@ -78,7 +72,7 @@ describe('startFakeVdsm', () => {
         uuids.push(JSON.parse(await connection.frameBody()).result.uuid);
         connection.destroy();
         await vdsm.close();
-        expect(await exists(stateDir)).to.equal(true);
+        expect(await pathExists(stateDir)).to.equal(true);
       }
       expect(uuids[0]).to.equal(DEFAULT_IDS.host);
       expect(uuids[1]).to.equal(uuids[0]);
@@ -130,7 +124,7 @@ describe('startFakeVdsm', () => {
       const error = await rejection(startFakeVdsm({ fixture: bad, stateDir }));
       expect(error).to.be.instanceOf(FixtureError);
       expect(String(error)).to.include(bad).and.match(/pools\[0\]\.id/);
-      expect(await exists(stateDir)).to.equal(false);
+      expect(await pathExists(stateDir)).to.equal(false);
     } finally {
       await rm(parent, { recursive: true, force: true });
     }

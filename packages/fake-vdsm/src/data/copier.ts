@@ -14,7 +14,6 @@
  * before each write; with qemu-img it is checked at every progress record
  * and every SPACE_POLL_MS of `clock`, and the child killed when it reaches 0.
  */
-import { access } from 'node:fs/promises';
 import { VolumeAllocation, VolumeFormat } from '@vdsm-kit/client/api';
 import { systemClock } from '@vdsm-kit/client/clock';
 import type { Clock } from '@vdsm-kit/client/clock';
@@ -26,6 +25,7 @@ import type { DataTools } from './tools.js';
 import { isQcow2File } from './volume-files.js';
 import type { BackingFile } from './volume-files.js';
 import { zeroSkipCopy } from './zero-skip-copy.js';
+import { pathExists } from './path-exists.js';
 
 /** The two ways to copy: VDSM's qemu-img, or the fake's own zero-skipping copier. */
 export type CopierName = 'qemu-img' | 'builtin';
@@ -92,7 +92,7 @@ export async function copyVolume(options: CopyVolumeOptions): Promise<CopyResult
 
   if (copier === 'builtin') {
     if (srcIsQcow2) throw new UnsupportedFormatError(`${options.src} is a qcow2 image: copying it needs qemu-img (the built-in copier handles raw data only)`);
-    if (options.dstFormat === VolumeFormat.COW && (await exists(options.dst)) && (await isQcow2File(options.dst))) {
+    if (options.dstFormat === VolumeFormat.COW && (await pathExists(options.dst)) && (await isQcow2File(options.dst))) {
       throw new UnsupportedFormatError(`${options.dst} is a qcow2 image: writing into it needs qemu-img (the built-in copier handles raw data only)`);
     }
     await zeroSkipCopy({
@@ -134,11 +134,3 @@ export async function copyVolume(options: CopyVolumeOptions): Promise<CopyResult
  */
 const FAKE_CACHE_MODES = { source: 'writeback', target: 'unsafe' } as const;
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -1,4 +1,3 @@
-import { access } from 'node:fs/promises';
 import { expect } from 'chai';
 import { ImageOperation, TaskResult, TaskState, VdsmError, VolumeFormat, VolumeLegality } from '@vdsm-kit/client/api';
 import type { WireParamsOf } from '@vdsm-kit/client/api';
@@ -15,6 +14,7 @@ import { TaskManager } from '../tasks/task-manager.js';
 import { COPY_IDS, copyTestFixture, volumeFile, waitForTask } from '../test-support/copy-fixture.js';
 import { FaultEngine } from './engine.js';
 import { nextSpmHost } from './task-faults.js';
+import { pathExists } from '../data/path-exists.js';
 
 const { pool, fileDomain, roomyFileDomain, blockDomain, smallImage, smallVolume, blockImage, blockVolume } = COPY_IDS;
 
@@ -31,13 +31,6 @@ function moveParams(overrides: Partial<WireParamsOf<'Image.move'>> = {}): WirePa
     discard: false,
     ...overrides,
   };
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 describe('faults/task-faults (task actions on real jobs)', function () {
@@ -72,7 +65,7 @@ describe('faults/task-faults (task actions on real jobs)', function () {
   /** The rolled-back target: no row, no file. */
   async function expectTargetGone(): Promise<void> {
     expect(target()).to.equal(undefined);
-    expect(await exists(targetFile())).to.equal(false);
+    expect(await pathExists(targetFile())).to.equal(false);
   }
 
   afterEach(async () => {
@@ -173,7 +166,7 @@ describe('faults/task-faults (task actions on real jobs)', function () {
     expect([row.state, row.code]).to.deep.equal(['failed', 100]);
     expect(bed.tasks.getStatus(taskId)).to.include({ taskState: TaskState.Finished, taskResult: TaskResult.CleanFailure });
     expect(target()?.legality).to.equal(VolumeLegality.Illegal);
-    expect(await exists(targetFile())).to.equal(true);
+    expect(await pathExists(targetFile())).to.equal(true);
     await expectSourceIntact();
   });
 
@@ -202,7 +195,7 @@ describe('faults/task-faults (task actions on real jobs)', function () {
     const taskId = await moveImage(bed.ctx, moveParams({ operation: ImageOperation.Move }));
     expect((await waitForTask(bed, taskId)).state).to.equal('finished');
     expect(bed.store.getVolume(fileDomain, smallVolume)).to.equal(undefined);
-    expect(await exists(sourceFile())).to.equal(false);
+    expect(await pathExists(sourceFile())).to.equal(false);
   });
 
   it('loseSpm: the role moves to host 2 (lver + 1), host 1 answers 654, the task is recovered by the new SPM', async () => {

@@ -4,23 +4,14 @@
  * the SPM role decides which of them runs SPM verbs.
  */
 import { createServer } from 'node:net';
-import { NotSpmError, TaskResult, TaskState, VdsmError, VdsmErrorCode } from '@vdsm-kit/client/api';
+import { NotSpmError, TaskResult, TaskState, VdsmErrorCode } from '@vdsm-kit/client/api';
 import { VdsmClient } from '@vdsm-kit/client';
 import { expect } from 'chai';
 import { DEFAULT_IDS, startFakeVdsm } from '../index.js';
 import type { FakeVdsm, HostAddress } from '../index.js';
+import { vdsmRejection } from '../test-support/vdsm-rejection.js';
 
 const { pool, fileDomain, image } = DEFAULT_IDS;
-
-async function rejection(promise: Promise<unknown>): Promise<VdsmError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(VdsmError);
-    return error as VdsmError;
-  }
-  throw new Error('expected a rejection');
-}
 
 /** A port that was free a moment ago, with the next one free too. */
 async function freePortPair(): Promise<number> {
@@ -104,10 +95,10 @@ describe('host/fake-host: several hosts in one fake', function () {
   it('runs SPM verbs on the SPM only, and spmStart on another host moves the role with the pool\'s tasks', async () => {
     const [one, two] = [client(1), client(2)];
     expect(await one.Host.getAllTasksStatuses()).to.deep.equal({});
-    const notSpm = await rejection(two.Host.getAllTasksStatuses());
+    const notSpm = await vdsmRejection(two.Host.getAllTasksStatuses());
     expect(notSpm).to.be.instanceOf(NotSpmError);
     expect(notSpm).to.include({ code: VdsmErrorCode.SpmStatusError, message: 'Not SPM: ()' });
-    const refused = await rejection(
+    const refused = await vdsmRejection(
       two.Image.delete({ imageID: image, storagepoolID: pool, storagedomainID: fileDomain, postZero: true, force: false }),
     );
     expect(refused.code).to.equal(VdsmErrorCode.SpmStatusError);
@@ -116,7 +107,7 @@ describe('host/fake-host: several hosts in one fake', function () {
     const deleted = await one.Image.delete({ imageID: image, storagepoolID: pool, storagedomainID: fileDomain, postZero: false, force: false });
     expect(await taskDone(one, deleted)).to.include({ taskResult: TaskResult.Success });
     // Only the SPM holds SPM tasks: another host has never heard of it (401), as in VDSM.
-    expect(await rejection(two.Task.getStatus({ taskID: deleted }))).to.include({ code: VdsmErrorCode.UnknownTask });
+    expect(await vdsmRejection(two.Task.getStatus({ taskID: deleted }))).to.include({ code: VdsmErrorCode.UnknownTask });
 
     // The role moves: stop on host 1, start on host 2 (an HSM task that recovers the pool's tasks).
     expect(await one.StoragePool.spmStop({ storagepoolID: pool })).to.equal(true);
@@ -128,7 +119,7 @@ describe('host/fake-host: several hosts in one fake', function () {
     // The new SPM knows the finished task, with its result; the old one no longer answers.
     const statuses = await two.Host.getAllTasksStatuses();
     expect(statuses[deleted]).to.include({ taskState: TaskState.Finished, taskResult: TaskResult.Success });
-    expect((await rejection(one.Host.getAllTasksStatuses())).message).to.equal('Not SPM: ()');
+    expect((await vdsmRejection(one.Host.getAllTasksStatuses())).message).to.equal('Not SPM: ()');
   });
 });
 

@@ -1,4 +1,4 @@
-import { access, mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VolumeLegality } from '@vdsm-kit/client/api';
@@ -14,6 +14,7 @@ import type { VolumeRecord } from '../model/records.js';
 import { StateStore } from '../model/store.js';
 import { fixtureFiles } from './fixture-files.js';
 import { reconcileStateDir } from './reconcile.js';
+import { pathExists } from '../data/path-exists.js';
 
 const MiB = 1024 * 1024;
 const ID = {
@@ -56,13 +57,6 @@ function recordingLogger(): Logger & { readonly lines: { level: string; message:
   return logger;
 }
 
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 describe('host/reconcile (reconcileStateDir)', () => {
   let stateDir: string;
   let db: StateDatabase;
@@ -89,8 +83,8 @@ describe('host/reconcile (reconcileStateDir)', () => {
   it('changes nothing in a consistent state folder', async () => {
     const report = await reconcile();
     expect(report).to.deep.equal({ removedFiles: [], markedRemoved: [], deletedRows: [], collected: [], violations: [], unknownEntries: [] });
-    expect(await exists(fileVolumePath())).to.equal(true);
-    expect(await exists(blockVolumePath())).to.equal(true);
+    expect(await pathExists(fileVolumePath())).to.equal(true);
+    expect(await pathExists(blockVolumePath())).to.equal(true);
     expect(logger.lines.filter((line) => line.level !== 'debug')).to.deep.equal([]);
   });
 
@@ -102,11 +96,11 @@ describe('host/reconcile (reconcileStateDir)', () => {
 
     const report = await reconcile();
     expect(report.removedFiles).to.have.members([strayInNewImage, strayBesideVolume]);
-    expect(await exists(strayInNewImage)).to.equal(false);
-    expect(await exists(imageDir(stateDir, ID.block, ID.strayImage))).to.equal(false);
-    expect(await exists(strayBesideVolume)).to.equal(false);
+    expect(await pathExists(strayInNewImage)).to.equal(false);
+    expect(await pathExists(imageDir(stateDir, ID.block, ID.strayImage))).to.equal(false);
+    expect(await pathExists(strayBesideVolume)).to.equal(false);
     // The real volume beside the stray is untouched.
-    expect(await exists(fileVolumePath())).to.equal(true);
+    expect(await pathExists(fileVolumePath())).to.equal(true);
     expect(row(ID.file, ID.fileVolume)?.removed).to.equal(false);
   });
 
@@ -120,11 +114,11 @@ describe('host/reconcile (reconcileStateDir)', () => {
     expect(report.markedRemoved).to.have.deep.members([blockKey, fileKey]);
     // Block: row removed, file kept in _remove_me_ (an LV keeping its tag and its extents).
     expect(row(ID.block, ID.blockVolume)?.removed).to.equal(true);
-    expect(await exists(join(removedImageDir(stateDir, ID.block, ID.blockImage), ID.blockVolume))).to.equal(true);
+    expect(await pathExists(join(removedImageDir(stateDir, ID.block, ID.blockImage), ID.blockVolume))).to.equal(true);
     // File: VDSM's image garbage collector removes the remnant.
     expect(report.collected).to.deep.equal([fileKey]);
     expect(row(ID.file, ID.fileVolume)).to.equal(undefined);
-    expect(await exists(removedImageDir(stateDir, ID.file, ID.fileImage))).to.equal(false);
+    expect(await pathExists(removedImageDir(stateDir, ID.file, ID.fileImage))).to.equal(false);
     expect(store.listImages(ID.file)).to.deep.equal([]);
     expect(store.listImages(ID.block)).to.deep.equal([]);
   });
@@ -135,7 +129,7 @@ describe('host/reconcile (reconcileStateDir)', () => {
     expect(report.removedFiles).to.deep.equal([blockVolumePath()]);
     expect(report.deletedRows).to.deep.equal([{ domainId: ID.block, imageId: ID.blockImage, volumeId: ID.blockVolume }]);
     expect(row(ID.block, ID.blockVolume)).to.equal(undefined);
-    expect(await exists(imageDir(stateDir, ID.block, ID.blockImage))).to.equal(false);
+    expect(await pathExists(imageDir(stateDir, ID.block, ID.blockImage))).to.equal(false);
   });
 
   it('deletes the row of a removed volume whose file the purge already removed', async () => {
@@ -147,7 +141,7 @@ describe('host/reconcile (reconcileStateDir)', () => {
     const report = await reconcile();
     expect(report.deletedRows).to.deep.equal([{ domainId: ID.block, imageId: ID.blockImage, volumeId: ID.blockVolume }]);
     expect(row(ID.block, ID.blockVolume)).to.equal(undefined);
-    expect(await exists(removedDir)).to.equal(false);
+    expect(await pathExists(removedDir)).to.equal(false);
   });
 
   it('deletes an ILLEGAL row without its file, but keeps a LEGAL one and reports it loudly', async () => {
@@ -174,7 +168,7 @@ describe('host/reconcile (reconcileStateDir)', () => {
     expect(report.removedFiles).to.deep.equal([strayCopy]);
     expect(report.markedRemoved).to.deep.equal([]);
     expect(row(ID.block, ID.blockVolume)?.removed).to.equal(false);
-    expect(await exists(blockVolumePath())).to.equal(true);
+    expect(await pathExists(blockVolumePath())).to.equal(true);
   });
 
   it('leaves alone what the fake does not make', async () => {
@@ -187,7 +181,7 @@ describe('host/reconcile (reconcileStateDir)', () => {
 
     const report = await reconcile();
     expect(report.unknownEntries).to.have.members([notes, otherDir, temp]);
-    for (const path of [notes, otherDir, temp]) expect(await exists(path)).to.equal(true);
+    for (const path of [notes, otherDir, temp]) expect(await pathExists(path)).to.equal(true);
     expect(report.removedFiles).to.deep.equal([]);
   });
 

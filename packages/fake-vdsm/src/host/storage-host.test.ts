@@ -1,4 +1,4 @@
-import { access, mkdtemp, open as openFile, rm } from 'node:fs/promises';
+import { mkdtemp, open as openFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LVER_INVALID, TaskResult, TaskState, UnknownTaskError, VolumeAllocation, VolumeFormat, VolumeLegality } from '@vdsm-kit/client/api';
@@ -19,16 +19,10 @@ import { storageTestFixture, TEST_IDS } from '../storage/test-helpers.js';
 import { TaskRepo } from '../tasks/task-repo.js';
 import { openStorageHost } from './storage-host.js';
 import type { StorageHost, StorageHostOptions } from './storage-host.js';
+import { pathExists } from '../data/path-exists.js';
 
 const MiB = 1024 * 1024;
 const { pool, fileDomain, blockDomain, image, volume } = DEFAULT_IDS;
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
 
 async function readRange(path: string, offset: number, length: number): Promise<Buffer> {
   const file = await openFile(path, 'r');
@@ -153,7 +147,7 @@ describe('host/storage-host (openStorageHost)', function () {
       discard: false,
     });
     await waitFor(() => storage.tasks.getStatus(taskId).taskState === TaskState.Finished, clock);
-    expect(await exists(imageDir(stateDir, fileDomain, image))).to.equal(false);
+    expect(await pathExists(imageDir(stateDir, fileDomain, image))).to.equal(false);
     await storage.close();
 
     const restarted = await open();
@@ -197,7 +191,7 @@ describe('host/storage-host (openStorageHost)', function () {
     expect(restarted.startup.recoveredPools).to.deep.equal([pool]);
     expect(restarted.tasks.getStatus(taskId)).to.include({ taskState: TaskState.Finished, taskResult: TaskResult.CleanSuccess });
     expect(restarted.tasks.getRecord(taskId)).to.include({ state: 'recovered', recovery: null });
-    expect(await exists(targetPath)).to.equal(false);
+    expect(await pathExists(targetPath)).to.equal(false);
     expect(restarted.store.getVolume(blockDomain, volume)).to.equal(undefined);
     expect(restarted.store.getVolume(fileDomain, volume)).to.include({ legality: VolumeLegality.Legal });
     expect(await checksum(sourcePath, VolumeFormat.RAW)).to.equal(sourceSum);
@@ -228,7 +222,7 @@ describe('host/storage-host (openStorageHost)', function () {
     // The block image was renamed _remove_me_ZERO_ before the wipe: it stays there, rows removed, out of every listing.
     const row = restarted.store.getVolume(blockDomain, TEST_IDS.blockVolume);
     expect(row?.removed).to.equal(true);
-    expect(await exists(join(zeroedImageDir(stateDir, blockDomain, TEST_IDS.blockImage), TEST_IDS.blockVolume))).to.equal(true);
+    expect(await pathExists(join(zeroedImageDir(stateDir, blockDomain, TEST_IDS.blockImage), TEST_IDS.blockVolume))).to.equal(true);
     expect(restarted.store.listImages(blockDomain)).to.deep.equal([]);
     expect(restarted.startup.reconcile).to.deep.include({ removedFiles: [], deletedRows: [], violations: [] });
   });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BLANK_UUID, TaskResult, VdsmError, VolumeAllocation, VolumeFormat, VolumeLegality, VolumeRole } from '@vdsm-kit/client/api';
+import { BLANK_UUID, TaskResult, VolumeAllocation, VolumeFormat, VolumeLegality, VolumeRole } from '@vdsm-kit/client/api';
 import type { WireParamsOf } from '@vdsm-kit/client/api';
 import { sizeOf } from '../data/volume-files.js';
 import { STORAGE_NAMESPACE } from '../tasks/resource-locks.js';
@@ -7,22 +7,13 @@ import { COPY_IDS, copyTestFixture, volumeFile, waitForTask } from '../test-supp
 import { cloneStructure, cloneStructureJobs, cloneStructureVerbs } from './clone-structure.js';
 import { createStorageTestBed } from './test-helpers.js';
 import type { StorageTestBed } from './test-helpers.js';
+import { vdsmRejection } from '../test-support/vdsm-rejection.js';
 
 const MiB = 1024 * 1024;
 const { pool, fileDomain, blockDomain, oneExtentBlockDomain, chainImage, chainBase, chainLeaf } = COPY_IDS;
 
 function cloneParams(overrides: Partial<WireParamsOf<'Image.cloneStructure'>> = {}): WireParamsOf<'Image.cloneStructure'> {
   return { imageID: chainImage, storagepoolID: pool, storagedomainID: fileDomain, dstSdUUID: blockDomain, ...overrides };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<VdsmError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof VdsmError) return error;
-    throw error;
-  }
-  throw new Error('expected a VdsmError');
 }
 
 describe('storage/clone-structure (Image.cloneStructure)', function () {
@@ -43,19 +34,19 @@ describe('storage/clone-structure (Image.cloneStructure)', function () {
 
   it('checks the domains (358), then takes the locks (851), then checks the pool (309), then the SPM (654)', async () => {
     const unknown = 'deadbeef-0000-4000-8000-000000000000';
-    const domain = await rejection(cloneStructure(bed.ctx, cloneParams({ dstSdUUID: unknown, storagepoolID: unknown })));
+    const domain = await vdsmRejection(cloneStructure(bed.ctx, cloneParams({ dstSdUUID: unknown, storagepoolID: unknown })));
     expect([domain.code, domain.message]).to.deep.equal([358, `Storage domain does not exist: ('${unknown}',)`]);
 
     // hsm.py takes the locks before it looks at the pool: a busy domain answers 851 even for a wrong pool.
     await bed.locks.acquire(STORAGE_NAMESPACE, blockDomain, 'exclusive', 'another-task');
-    const busy = rejection(cloneStructure(bed.ctx, cloneParams({ storagepoolID: unknown })));
+    const busy = vdsmRejection(cloneStructure(bed.ctx, cloneParams({ storagepoolID: unknown })));
     await bed.clock.advanceAsync(120_000);
     expect((await busy).code).to.equal(851);
     bed.locks.release('another-task');
 
-    const poolError = await rejection(cloneStructure(bed.ctx, cloneParams({ storagepoolID: unknown })));
+    const poolError = await vdsmRejection(cloneStructure(bed.ctx, cloneParams({ storagepoolID: unknown })));
     expect([poolError.code, poolError.message]).to.deep.equal([309, `Unknown pool id, pool not connected: ('${unknown}',)`]);
-    const notSpm = await rejection(cloneStructure(bed.contextFor(2), cloneParams()));
+    const notSpm = await vdsmRejection(cloneStructure(bed.contextFor(2), cloneParams()));
     expect([notSpm.code, notSpm.message]).to.deep.equal([654, `Not SPM: ('${pool}',)`]);
     expect(bed.locks.held()).to.deep.equal([]);
   });

@@ -1,10 +1,8 @@
-import { access } from 'node:fs/promises';
 import { expect } from 'chai';
 import {
   BLANK_UUID,
   TaskResult,
   TaskState,
-  VdsmError,
   VolumeAllocation,
   VolumeFormat,
   VolumeLegality,
@@ -21,6 +19,8 @@ import { COPY_IDS, copyTestFixture, SMALL_DISK_DATA, SMALL_DISK_SIZE, volumeFile
 import { copyVolume, copyVolumeJobs, copyVolumeVerbs } from './copy-volume.js';
 import { createStorageTestBed } from './test-helpers.js';
 import type { StorageTestBed, StorageTestBedOptions } from './test-helpers.js';
+import { pathExists } from '../data/path-exists.js';
+import { vdsmRejection } from '../test-support/vdsm-rejection.js';
 
 const MiB = 1024 * 1024;
 const { pool, fileDomain, blockDomain, roomyFileDomain, smallImage, smallVolume, chainImage, chainBase, chainLeaf } = COPY_IDS;
@@ -53,23 +53,6 @@ function rawParams(overrides: Record<string, unknown>): WireParamsOf<'Volume.cop
   return { ...copyParams(), ...overrides } as unknown as WireParamsOf<'Volume.copy'>;
 }
 
-async function rejection(promise: Promise<unknown>): Promise<VdsmError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof VdsmError) return error;
-    throw error;
-  }
-  throw new Error('expected a VdsmError');
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
-  );
-}
-
 describe('storage/copy-volume (Volume.copy)', function () {
   this.timeout(60_000);
   let bed: StorageTestBed;
@@ -98,51 +81,51 @@ describe('storage/copy-volume (Volume.copy)', function () {
 
     it('refuses a copy into the same image of the same domain with 1000, also when the target domain is BLANK', async () => {
       for (const dstSdUUID of [fileDomain, BLANK_UUID]) {
-        const error = await rejection(copyVolume(bed.ctx, copyParams({ dstSdUUID, dstImgUUID: smallImage, storagepoolID: BLANK_UUID })));
+        const error = await vdsmRejection(copyVolume(bed.ctx, copyParams({ dstSdUUID, dstImgUUID: smallImage, storagepoolID: BLANK_UUID })));
         expect([error.code, error.message]).to.deep.equal([1000, `Invalid parameter: 'dstImgUUID=${smallImage}'`]);
       }
     });
 
     it('checks the pool (309) before the source domain (358)', async () => {
       const unknown = 'deadbeef-0000-4000-8000-000000000000';
-      const pool309 = await rejection(copyVolume(bed.ctx, copyParams({ storagepoolID: unknown, storagedomainID: unknown })));
+      const pool309 = await vdsmRejection(copyVolume(bed.ctx, copyParams({ storagepoolID: unknown, storagedomainID: unknown })));
       expect([pool309.code, pool309.message]).to.deep.equal([309, `Unknown pool id, pool not connected: ('${unknown}',)`]);
-      const domain = await rejection(copyVolume(bed.ctx, copyParams({ storagedomainID: unknown })));
+      const domain = await vdsmRejection(copyVolume(bed.ctx, copyParams({ storagedomainID: unknown })));
       expect([domain.code, domain.message]).to.deep.equal([358, `Storage domain does not exist: ('${unknown}',)`]);
     });
 
     it('refuses a chain with an ILLEGAL volume (262) or a missing image (268), before looking at the target', async () => {
       const unknown = 'deadbeef-0000-4000-8000-000000000000';
       bed.store.updateVolume(fileDomain, chainBase, { legality: VolumeLegality.Illegal });
-      const illegal = await rejection(copyVolume(bed.ctx, copyParams({ imageID: chainImage, volumeID: chainLeaf, dstSdUUID: unknown })));
+      const illegal = await vdsmRejection(copyVolume(bed.ctx, copyParams({ imageID: chainImage, volumeID: chainLeaf, dstSdUUID: unknown })));
       expect([illegal.code, illegal.message]).to.deep.equal([262, `Image is not a legal chain: ('${chainImage}',)`]);
       const missing = 'dddddddd-0000-4000-8000-000000000000';
-      const absent = await rejection(copyVolume(bed.ctx, copyParams({ imageID: missing, dstSdUUID: unknown })));
+      const absent = await vdsmRejection(copyVolume(bed.ctx, copyParams({ imageID: missing, dstSdUUID: unknown })));
       expect([absent.code, absent.message]).to.deep.equal([268, `Image does not exist in domain: 'image=${missing}, domain=${fileDomain}'`]);
     });
 
     it('checks the target domain (358) before the format (202) and allocation (231)', async () => {
       const unknown = 'deadbeef-0000-4000-8000-000000000000';
-      const domain = await rejection(copyVolume(bed.ctx, rawParams({ dstSdUUID: unknown, volFormat: 3 })));
+      const domain = await vdsmRejection(copyVolume(bed.ctx, rawParams({ dstSdUUID: unknown, volFormat: 3 })));
       expect([domain.code, domain.message]).to.deep.equal([358, `Storage domain does not exist: ('${unknown}',)`]);
-      const format = await rejection(copyVolume(bed.ctx, rawParams({ volFormat: 3, preallocate: 7 })));
+      const format = await vdsmRejection(copyVolume(bed.ctx, rawParams({ volFormat: 3, preallocate: 7 })));
       expect([format.code, format.message]).to.deep.equal([202, 'Incorrect Volume format: (3,)']);
-      const allocation = await rejection(copyVolume(bed.ctx, rawParams({ preallocate: 7 })));
+      const allocation = await vdsmRejection(copyVolume(bed.ctx, rawParams({ preallocate: 7 })));
       expect([allocation.code, allocation.message]).to.deep.equal([231, 'Incorrect Volume Preallocate Type: (7,)']);
     });
 
     it('refuses a sparse RAW volume on a block domain with 202 (\'RAW\',)', async () => {
-      const error = await rejection(copyVolume(bed.ctx, copyParams({ preallocate: VolumeAllocation.Sparse })));
+      const error = await vdsmRejection(copyVolume(bed.ctx, copyParams({ preallocate: VolumeAllocation.Sparse })));
       expect([error.code, error.message]).to.deep.equal([202, "Incorrect Volume format: ('RAW',)"]);
     });
 
     it('answers 851 when a domain lock is not granted in 120 s, then 654 on a host that is not the SPM', async () => {
       await bed.locks.acquire(STORAGE_NAMESPACE, blockDomain, 'exclusive', 'another-task');
-      const outcome = rejection(copyVolume(bed.ctx, copyParams()));
+      const outcome = vdsmRejection(copyVolume(bed.ctx, copyParams()));
       await bed.clock.advanceAsync(120_000);
       expect((await outcome).code).to.equal(851);
       bed.locks.release('another-task');
-      const error = await rejection(copyVolume(bed.contextFor(2), copyParams()));
+      const error = await vdsmRejection(copyVolume(bed.contextFor(2), copyParams()));
       expect([error.code, error.message]).to.deep.equal([654, `Not SPM: ('${pool}',)`]);
       expect(bed.locks.held()).to.deep.equal([]);
     });
@@ -151,7 +134,7 @@ describe('storage/copy-volume (Volume.copy)', function () {
       const db = openStateDatabase(bed.stateDir);
       const closedStore = new StateStore(db);
       db.close();
-      const error = await rejection(copyVolume({ ...bed.ctx, store: closedStore }, copyParams()));
+      const error = await vdsmRejection(copyVolume({ ...bed.ctx, store: closedStore }, copyParams()));
       expect(error.code).to.equal(251);
       expect(error.message).to.equal(
         `Error creating template from VM: ('sdUUID=${fileDomain}, spUUID=${pool}, vmUUID=, srcImgUUID=${smallImage}, ` +
@@ -262,7 +245,7 @@ describe('storage/copy-volume (Volume.copy)', function () {
       expect(status).to.include({ taskResult: TaskResult.CleanSuccess, code: 261 });
       expect(status.message).to.match(/^value=low level Image copy failed: \('No space left writing .*: the storage domain is full .*',\) abortedcode=261$/);
       expect(bed.store.listVolumes(COPY_IDS.tinyFileDomain)).to.deep.equal([]);
-      expect(await exists(imageDir(bed.stateDir, COPY_IDS.tinyFileDomain, NEW_IMAGE))).to.equal(false);
+      expect(await pathExists(imageDir(bed.stateDir, COPY_IDS.tinyFileDomain, NEW_IMAGE))).to.equal(false);
     });
 
     it('refuses an existing target volume (550 on block) and overwrites it with force', async () => {

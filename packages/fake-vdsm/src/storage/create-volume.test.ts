@@ -3,7 +3,6 @@ import {
   BLANK_UUID,
   DiskType,
   TaskResult,
-  VdsmError,
   VolumeAllocation,
   VolumeFormat,
   VolumeLegality,
@@ -18,6 +17,7 @@ import { COPY_IDS, copyTestFixture, SMALL_DISK_SIZE, volumeFile, waitForTask } f
 import { createVolume, createVolumeJobs, createVolumeVerbs } from './create-volume.js';
 import { createStorageTestBed } from './test-helpers.js';
 import type { StorageTestBed } from './test-helpers.js';
+import { vdsmRejection } from '../test-support/vdsm-rejection.js';
 
 const MiB = 1024 * 1024;
 const { pool, fileDomain, blockDomain, oneExtentBlockDomain, smallImage, smallVolume } = COPY_IDS;
@@ -47,16 +47,6 @@ function createParams(overrides: Partial<WireParamsOf<'Volume.create'>> = {}): W
   };
 }
 
-async function rejection(promise: Promise<unknown>): Promise<VdsmError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof VdsmError) return error;
-    throw error;
-  }
-  throw new Error('expected a VdsmError');
-}
-
 describe('storage/create-volume (Volume.create)', function () {
   this.timeout(30_000);
   let bed: StorageTestBed;
@@ -84,17 +74,17 @@ describe('storage/create-volume (Volume.create)', function () {
     it('answers 309, then 358, then the create params (202, 231), then 654', async () => {
       const unknown = 'deadbeef-0000-4000-8000-000000000000';
       const bad = { volFormat: 3, preallocate: 9 } as unknown as Partial<WireParamsOf<'Volume.create'>>;
-      expect((await rejection(createVolume(bed.ctx, createParams({ ...bad, storagepoolID: unknown, storagedomainID: unknown })))).code).to.equal(309);
-      expect((await rejection(createVolume(bed.ctx, createParams({ ...bad, storagedomainID: unknown })))).code).to.equal(358);
-      const format = await rejection(createVolume(bed.ctx, createParams(bad)));
+      expect((await vdsmRejection(createVolume(bed.ctx, createParams({ ...bad, storagepoolID: unknown, storagedomainID: unknown })))).code).to.equal(309);
+      expect((await vdsmRejection(createVolume(bed.ctx, createParams({ ...bad, storagedomainID: unknown })))).code).to.equal(358);
+      const format = await vdsmRejection(createVolume(bed.ctx, createParams(bad)));
       expect([format.code, format.message]).to.deep.equal([202, 'Incorrect Volume format: (3,)']);
-      const snapshotRaw = await rejection(createVolume(bed.ctx, createParams({ srcVolUUID: smallVolume })));
+      const snapshotRaw = await vdsmRejection(createVolume(bed.ctx, createParams({ srcVolUUID: smallVolume })));
       expect([snapshotRaw.code, snapshotRaw.message]).to.deep.equal([202, "Incorrect Volume format: ('RAW',)"]);
-      const allocation = await rejection(createVolume(bed.ctx, createParams({ preallocate: 9 } as unknown as Partial<WireParamsOf<'Volume.create'>>)));
+      const allocation = await vdsmRejection(createVolume(bed.ctx, createParams({ preallocate: 9 } as unknown as Partial<WireParamsOf<'Volume.create'>>)));
       expect([allocation.code, allocation.message]).to.deep.equal([231, 'Incorrect Volume Preallocate Type: (9,)']);
-      const sparseRawOnBlock = await rejection(createVolume(bed.ctx, createParams({ storagedomainID: blockDomain })));
+      const sparseRawOnBlock = await vdsmRejection(createVolume(bed.ctx, createParams({ storagedomainID: blockDomain })));
       expect([sparseRawOnBlock.code, sparseRawOnBlock.message]).to.deep.equal([202, "Incorrect Volume format: ('RAW',)"]);
-      const notSpm = await rejection(createVolume(bed.contextFor(2), createParams()));
+      const notSpm = await vdsmRejection(createVolume(bed.contextFor(2), createParams()));
       expect([notSpm.code, notSpm.message]).to.deep.equal([654, `Not SPM: ('${pool}',)`]);
       expect(bed.locks.held()).to.deep.equal([]);
     });
@@ -103,7 +93,7 @@ describe('storage/create-volume (Volume.create)', function () {
       const db = openStateDatabase(bed.stateDir);
       const closedStore = new StateStore(db);
       db.close();
-      const error = await rejection(createVolume({ ...bed.ctx, store: closedStore }, createParams()));
+      const error = await vdsmRejection(createVolume({ ...bed.ctx, store: closedStore }, createParams()));
       expect([error.code, error.message]).to.deep.equal([
         205,
         `Error creating a new volume: ('sdUUID=${fileDomain}, spUUID=${pool}, imgUUID=${NEW_IMAGE}, size=${64 * MiB}, volFormat=5, ` +

@@ -1,13 +1,15 @@
-import { access, readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { TaskStatusSchema, VdsmError } from '@vdsm-kit/client/api';
+import { TaskStatusSchema } from '@vdsm-kit/client/api';
 import { imageDir, removedImageDir, volumePath, zeroedImageDir } from '../data/layout.js';
 import { deleteImage, deleteImageJobs } from './delete-image.js';
 import { domainImages } from './domain-getters.js';
 import { createStorageTestBed, storageTestFixture, TEST_BLOCK_DISK_SIZE, TEST_IDS } from './test-helpers.js';
 import type { StorageTestBed } from './test-helpers.js';
+import { pathExists } from '../data/path-exists.js';
+import { vdsmRejection } from '../test-support/vdsm-rejection.js';
 
 const MiB = 1024 * 1024;
 const { pool, fileDomain, blockDomain, image, volume, blockImage, blockVolume } = TEST_IDS;
@@ -15,26 +17,6 @@ const { pool, fileDomain, blockDomain, image, volume, blockImage, blockVolume } 
 /** Image.delete params with VDSM's defaults. */
 function params(overrides: Partial<{ imageID: string; storagepoolID: string; storagedomainID: string; postZero: boolean; discard: boolean }> = {}) {
   return { imageID: image, storagepoolID: pool, storagedomainID: fileDomain, postZero: false, force: false, discard: false, ...overrides };
-}
-
-/** The VdsmError `promise` rejects with. */
-async function rejection(promise: Promise<unknown>): Promise<VdsmError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(VdsmError);
-    return error as VdsmError;
-  }
-  throw new Error('expected a rejection');
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('storage/delete-image (Image.delete)', () => {
@@ -52,21 +34,21 @@ describe('storage/delete-image (Image.delete)', () => {
   describe('synchronous checks, in VDSM order', () => {
     it('refuses a pool the host is not connected to with 309', async () => {
       const other = randomUUID();
-      const error = await rejection(deleteImage(bed.ctx, params({ storagepoolID: other })));
+      const error = await vdsmRejection(deleteImage(bed.ctx, params({ storagepoolID: other })));
       expect(error.code).to.equal(309);
       expect(error.message).to.equal(`Unknown pool id, pool not connected: ('${other}',)`);
     });
 
     it('refuses an unknown domain with 358 (after the pool check)', async () => {
       const sd = randomUUID();
-      const error = await rejection(deleteImage(bed.ctx, params({ storagedomainID: sd })));
+      const error = await vdsmRejection(deleteImage(bed.ctx, params({ storagedomainID: sd })));
       expect(error.code).to.equal(358);
       expect(error.message).to.equal(`Storage domain does not exist: ('${sd}',)`);
     });
 
     it('answers 268 synchronously for an image without volumes, creating no task and keeping no lock', async () => {
       const img = randomUUID();
-      const error = await rejection(deleteImage(bed.ctx, params({ imageID: img })));
+      const error = await vdsmRejection(deleteImage(bed.ctx, params({ imageID: img })));
       expect(error.code).to.equal(268);
       expect(error.message).to.equal(`Image does not exist in domain: 'image=${img}, domain=${fileDomain}'`);
       expect(bed.tasks.getAllTasks()).to.deep.equal({});
@@ -74,22 +56,22 @@ describe('storage/delete-image (Image.delete)', () => {
     });
 
     it('answers exactly `Not SPM` on a non-SPM host without postZero, renaming nothing', async () => {
-      const error = await rejection(deleteImage(bed.contextFor(2), params()));
+      const error = await vdsmRejection(deleteImage(bed.contextFor(2), params()));
       expect(error.code).to.equal(654);
       expect(error.message).to.equal('Not SPM');
       expect(domainImages(bed.ctx, fileDomain)).to.include(image);
-      expect(await exists(volumePath(bed.stateDir, fileDomain, image, volume))).to.equal(true);
+      expect(await pathExists(volumePath(bed.stateDir, fileDomain, image, volume))).to.equal(true);
       expect(bed.locks.held()).to.deep.equal([]);
     });
 
     it("answers `Not SPM: ('<sp>',)` on a non-SPM host with postZero", async () => {
-      const error = await rejection(deleteImage(bed.contextFor(2), params({ postZero: true })));
+      const error = await vdsmRejection(deleteImage(bed.contextFor(2), params({ postZero: true })));
       expect(error.code).to.equal(654);
       expect(error.message).to.equal(`Not SPM: ('${pool}',)`);
     });
 
     it('checks the image before the SPM role (268 wins over 654)', async () => {
-      const error = await rejection(deleteImage(bed.contextFor(2), params({ imageID: randomUUID() })));
+      const error = await vdsmRejection(deleteImage(bed.contextFor(2), params({ imageID: randomUUID() })));
       expect(error.code).to.equal(268);
     });
   });
@@ -99,15 +81,15 @@ describe('storage/delete-image (Image.delete)', () => {
       const taskId = await deleteImage(bed.ctx, params());
       // Renamed now, before the job ran.
       expect(domainImages(bed.ctx, fileDomain)).to.not.include(image);
-      expect(await exists(imageDir(bed.stateDir, fileDomain, image))).to.equal(false);
-      expect(await exists(join(removedImageDir(bed.stateDir, fileDomain, image), volume))).to.equal(true);
+      expect(await pathExists(imageDir(bed.stateDir, fileDomain, image))).to.equal(false);
+      expect(await pathExists(join(removedImageDir(bed.stateDir, fileDomain, image), volume))).to.equal(true);
       expect(bed.tasks.getInfo(taskId)).to.deep.equal({ id: taskId, verb: 'deleteImage' });
 
       await bed.waitFor(finished(taskId));
       const status = TaskStatusSchema.parse(bed.tasks.getStatus(taskId));
       expect(status).to.deep.include({ taskState: 'finished', taskResult: 'success', code: 0, message: '1 jobs completed successfully' });
       expect(bed.store.getVolume(fileDomain, volume)).to.equal(undefined);
-      expect(await exists(removedImageDir(bed.stateDir, fileDomain, image))).to.equal(false);
+      expect(await pathExists(removedImageDir(bed.stateDir, fileDomain, image))).to.equal(false);
       // The locks lived as long as the task.
       expect(bed.locks.held()).to.deep.equal([]);
     });
@@ -135,7 +117,7 @@ describe('storage/delete-image (Image.delete)', () => {
       });
       // Remnants stay renamed, rows and files together.
       expect(bed.store.getVolume(fileDomain, volume)?.removed).to.equal(true);
-      expect(await exists(join(removedImageDir(bed.stateDir, fileDomain, image), volume))).to.equal(true);
+      expect(await pathExists(join(removedImageDir(bed.stateDir, fileDomain, image), volume))).to.equal(true);
     });
 
     it('removes a block image (discard best effort)', async () => {
@@ -152,7 +134,7 @@ describe('storage/delete-image (Image.delete)', () => {
       // The wipe is on the clock before the waiter's timeout timer joins it.
       await bed.waitFor(() => bed.clock.pending > 0);
       let settled = false;
-      const second = rejection(deleteImage(bed.ctx, params({ imageID: blockImage, storagedomainID: blockDomain }))).finally(() => {
+      const second = vdsmRejection(deleteImage(bed.ctx, params({ imageID: blockImage, storagedomainID: blockDomain }))).finally(() => {
         settled = true;
       });
       await bed.driveClock(1000);
@@ -168,7 +150,7 @@ describe('storage/delete-image (Image.delete)', () => {
       try {
         await deleteImage(slow.ctx, params({ imageID: blockImage, storagedomainID: blockDomain, postZero: true }));
         await slow.waitFor(() => slow.clock.pending > 0);
-        const second = rejection(deleteImage(slow.ctx, params({ imageID: blockImage, storagedomainID: blockDomain })));
+        const second = vdsmRejection(deleteImage(slow.ctx, params({ imageID: blockImage, storagedomainID: blockDomain })));
         await slow.driveClock(120_000, 10_000);
         const error = await second;
         expect(error.code).to.equal(851);
@@ -197,7 +179,7 @@ describe('storage/delete-image (Image.delete)', () => {
       await bed.waitFor(finished(taskId));
       expect(bed.tasks.getStatus(taskId)).to.deep.include({ taskResult: 'success', code: 0 });
       expect(bed.store.getVolume(blockDomain, blockVolume)).to.equal(undefined);
-      expect(await exists(zeroedImageDir(bed.stateDir, blockDomain, blockImage))).to.equal(false);
+      expect(await pathExists(zeroedImageDir(bed.stateDir, blockDomain, blockImage))).to.equal(false);
     });
 
     it('stops on Task.stop: 411, the volume not removed and its file partly zeroed', async () => {
@@ -226,8 +208,8 @@ describe('storage/delete-image (Image.delete)', () => {
       await bed.waitFor(finished(taskId));
       expect(bed.tasks.getStatus(taskId).taskResult).to.equal('success');
       expect(bed.store.getVolume(fileDomain, volume)).to.equal(undefined);
-      expect(await exists(imageDir(bed.stateDir, fileDomain, image))).to.equal(false);
-      expect(await exists(removedImageDir(bed.stateDir, fileDomain, image))).to.equal(false);
+      expect(await pathExists(imageDir(bed.stateDir, fileDomain, image))).to.equal(false);
+      expect(await pathExists(removedImageDir(bed.stateDir, fileDomain, image))).to.equal(false);
     });
 
     it('fails with 349 for discard on a file domain before renaming anything', async () => {

@@ -1,36 +1,18 @@
-import { access } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { VdsmError, VolumeRole } from '@vdsm-kit/client/api';
+import { VolumeRole } from '@vdsm-kit/client/api';
 import { volumePath } from '../data/layout.js';
 import { deleteVolumeJobs, deleteVolumes } from './delete-volumes.js';
 import type { DeleteVolumesRequest } from './delete-volumes.js';
 import { createStorageTestBed, storageTestFixture, TEST_BLOCK_DISK_SIZE, TEST_IDS } from './test-helpers.js';
 import type { StorageTestBed } from './test-helpers.js';
+import { pathExists } from '../data/path-exists.js';
+import { vdsmRejection } from '../test-support/vdsm-rejection.js';
 
 const { pool, fileDomain, blockDomain, chainImage, chainBase, chainLeaf, blockImage, blockVolume } = TEST_IDS;
 
 function request(overrides: Partial<DeleteVolumesRequest> = {}): DeleteVolumesRequest {
   return { spUUID: pool, sdUUID: fileDomain, imgUUID: chainImage, volumes: [chainLeaf], postZero: false, force: false, discard: false, ...overrides };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<VdsmError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(VdsmError);
-    return error as VdsmError;
-  }
-  throw new Error('expected a rejection');
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('storage/delete-volumes (Image.deleteVolumes, Volume.delete)', () => {
@@ -53,12 +35,12 @@ describe('storage/delete-volumes (Image.deleteVolumes, Volume.delete)', () => {
   describe('synchronous checks', () => {
     it('refuses an unconnected pool with 309', async () => {
       const other = randomUUID();
-      const error = await rejection(deleteVolumes(bed.ctx, request({ spUUID: other })));
+      const error = await vdsmRejection(deleteVolumes(bed.ctx, request({ spUUID: other })));
       expect(error.message).to.equal(`Unknown pool id, pool not connected: ('${other}',)`);
     });
 
     it("refuses a non-SPM host with Not SPM: ('<sp>',)", async () => {
-      const error = await rejection(deleteVolumes(bed.contextFor(2), request()));
+      const error = await vdsmRejection(deleteVolumes(bed.contextFor(2), request()));
       expect(error.code).to.equal(654);
       expect(error.message).to.equal(`Not SPM: ('${pool}',)`);
       expect(bed.locks.held()).to.deep.equal([]);
@@ -80,7 +62,7 @@ describe('storage/delete-volumes (Image.deleteVolumes, Volume.delete)', () => {
     const status = await run(request());
     expect(status).to.deep.include({ taskResult: 'success', code: 0 });
     expect(bed.store.getVolume(fileDomain, chainLeaf)).to.equal(undefined);
-    expect(await exists(volumePath(bed.stateDir, fileDomain, chainImage, chainLeaf))).to.equal(false);
+    expect(await pathExists(volumePath(bed.stateDir, fileDomain, chainImage, chainLeaf))).to.equal(false);
     expect(bed.store.getVolume(fileDomain, chainBase)?.role).to.equal(VolumeRole.Leaf);
   });
 
@@ -131,7 +113,7 @@ describe('storage/delete-volumes (Image.deleteVolumes, Volume.delete)', () => {
     await bed.waitFor(() => bed.tasks.getStatus(taskId).taskState === 'finished');
     expect(bed.tasks.getStatus(taskId)).to.deep.include({ code: 411, taskResult: 'cleanSuccess', message: `value=${taskId} abortedcode=411` });
     expect(bed.store.getVolume(blockDomain, blockVolume)?.legality).to.equal('ILLEGAL');
-    expect(await exists(volumePath(bed.stateDir, blockDomain, blockImage, blockVolume))).to.equal(true);
+    expect(await pathExists(volumePath(bed.stateDir, blockDomain, blockImage, blockVolume))).to.equal(true);
   });
 
   it('zeroes a block volume for its whole extents and then removes it', async () => {

@@ -1,11 +1,10 @@
-import { access, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { expect } from 'chai';
 import {
   BLANK_UUID,
   ImageOperation,
   TaskResult,
   TaskState,
-  VdsmError,
   VolumeAllocation,
   VolumeFormat,
   VolumeLegality,
@@ -23,6 +22,8 @@ import { COPY_IDS, copyTestFixture, SMALL_DISK_DATA, volumeFile, waitForTask } f
 import { moveImage, moveImageJobs, moveImageVerbs } from './move-image.js';
 import { createStorageTestBed } from './test-helpers.js';
 import type { StorageTestBed, StorageTestBedOptions } from './test-helpers.js';
+import { pathExists } from '../data/path-exists.js';
+import { vdsmRejection } from '../test-support/vdsm-rejection.js';
 
 const MiB = 1024 * 1024;
 const { pool, fileDomain, blockDomain, roomyFileDomain, tinyFileDomain, oneExtentBlockDomain, smallImage, smallVolume } = COPY_IDS;
@@ -48,24 +49,6 @@ function argsStr(p: WireParamsOf<'Image.move'>): string {
   return (
     `spUUID=${p.storagepoolID}, srcDomUUID=${p.storagedomainID}, dstDomUUID=${p.dstSdUUID}, imgUUID=${p.imageID}, vmUUID=, ` +
     `op=${p.operation}, force=${py(p.force)}, postZero=${py(p.postZero)}, force=${py(p.force)},discard=${py(p.discard)}`
-  );
-}
-
-/** The VdsmError `promise` rejects with. */
-async function rejection(promise: Promise<unknown>): Promise<VdsmError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof VdsmError) return error;
-    throw error;
-  }
-  throw new Error('expected a VdsmError');
-}
-
-async function exists(path: string): Promise<boolean> {
-  return access(path).then(
-    () => true,
-    () => false,
   );
 }
 
@@ -104,39 +87,39 @@ describe('storage/move-image (Image.move)', function () {
 
     it('refuses source == target with 1000 and VDSM\'s argsStr', async () => {
       const params = moveParams({ dstSdUUID: fileDomain });
-      const error = await rejection(moveImage(bed.ctx, params));
+      const error = await vdsmRejection(moveImage(bed.ctx, params));
       expect(error.code).to.equal(1000);
       expect(error.message).to.equal(`Invalid parameter: 'srcDom=must be different from dstDom: ${argsStr(params)}'`);
     });
 
     it('checks source == target before anything else (even an unknown pool)', async () => {
-      const error = await rejection(moveImage(bed.ctx, moveParams({ dstSdUUID: fileDomain, storagepoolID: BLANK_UUID })));
+      const error = await vdsmRejection(moveImage(bed.ctx, moveParams({ dstSdUUID: fileDomain, storagepoolID: BLANK_UUID })));
       expect(error.code).to.equal(1000);
     });
 
     it('answers 358 for an unknown source or target domain, before the pool check', async () => {
       const unknown = 'deadbeef-0000-4000-8000-000000000000';
-      const src = await rejection(moveImage(bed.ctx, moveParams({ storagedomainID: unknown, storagepoolID: unknown })));
+      const src = await vdsmRejection(moveImage(bed.ctx, moveParams({ storagedomainID: unknown, storagepoolID: unknown })));
       expect([src.code, src.message]).to.deep.equal([358, `Storage domain does not exist: ('${unknown}',)`]);
-      const dst = await rejection(moveImage(bed.ctx, moveParams({ dstSdUUID: unknown, storagepoolID: unknown })));
+      const dst = await vdsmRejection(moveImage(bed.ctx, moveParams({ dstSdUUID: unknown, storagepoolID: unknown })));
       expect([dst.code, dst.message]).to.deep.equal([358, `Storage domain does not exist: ('${unknown}',)`]);
     });
 
     it('answers 358 for a domain this host cannot reach', async () => {
       const domain = bed.store.getDomain(blockDomain);
       bed.store.upsertDomain({ ...domain!, reachable: false });
-      const error = await rejection(moveImage(bed.ctx, moveParams()));
+      const error = await vdsmRejection(moveImage(bed.ctx, moveParams()));
       expect(error.message).to.equal(`Storage domain does not exist: ('${blockDomain}',)`);
     });
 
     it('answers 309 for a pool the host is not connected to', async () => {
       const other = 'abcdabcd-0000-4000-8000-000000000000';
-      const error = await rejection(moveImage(bed.ctx, moveParams({ storagepoolID: other })));
+      const error = await vdsmRejection(moveImage(bed.ctx, moveParams({ storagepoolID: other })));
       expect([error.code, error.message]).to.deep.equal([309, `Unknown pool id, pool not connected: ('${other}',)`]);
     });
 
     it('answers 654 on a host that is not the SPM, and keeps no lock', async () => {
-      const error = await rejection(moveImage(bed.contextFor(2), moveParams()));
+      const error = await vdsmRejection(moveImage(bed.contextFor(2), moveParams()));
       expect([error.code, error.message]).to.deep.equal([654, `Not SPM: ('${pool}',)`]);
       expect(bed.locks.held()).to.deep.equal([]);
       expect(bed.tasks.getAllTasks()).to.deep.equal({});
@@ -155,7 +138,7 @@ describe('storage/move-image (Image.move)', function () {
       // The source's lock (sorted first) is held while the target's is awaited.
       expect(bed.locks.status(STORAGE_NAMESPACE, fileDomain)).to.equal('shared');
       await bed.clock.advanceAsync(1);
-      const error = await rejection(call);
+      const error = await vdsmRejection(call);
       expect([error.code, error.message]).to.deep.equal([851, 'Resource timeout: ()']);
       expect(bed.locks.held().map((lock) => lock.owner)).to.deep.equal(['another-task']);
       expect(bed.tasks.getAllTasks()).to.deep.equal({});
@@ -167,16 +150,16 @@ describe('storage/move-image (Image.move)', function () {
       const closedStore = new StateStore(db);
       db.close();
       const params = moveParams({ postZero: true });
-      const error = await rejection(moveImage({ ...bed.ctx, store: closedStore }, params));
+      const error = await vdsmRejection(moveImage({ ...bed.ctx, store: closedStore }, params));
       expect([error.code, error.message]).to.deep.equal([253, `Error moving image: ('${argsStr(params)}',)`]);
     });
 
     it('refuses to move an image whose template is missing on the target (268) and a template in use (266)', async () => {
       await bed.close();
       await open({ fixture: templateFixture() });
-      const vm = await rejection(moveImage(bed.ctx, moveParams({ imageID: TEMPLATE_IDS.vmImage })));
+      const vm = await vdsmRejection(moveImage(bed.ctx, moveParams({ imageID: TEMPLATE_IDS.vmImage })));
       expect([vm.code, vm.message]).to.deep.equal([268, `Image does not exist in domain: 'image=${TEMPLATE_IDS.vmImage}, domain=${blockDomain}'`]);
-      const template = await rejection(moveImage(bed.ctx, moveParams({ imageID: TEMPLATE_IDS.templateImage })));
+      const template = await vdsmRejection(moveImage(bed.ctx, moveParams({ imageID: TEMPLATE_IDS.templateImage })));
       expect([template.code, template.message]).to.deep.equal([266, `Cannot move template's image because it is used by a VM: ('${TEMPLATE_IDS.templateImage}',)`]);
     });
 
@@ -261,8 +244,8 @@ describe('storage/move-image (Image.move)', function () {
       expect((await sizeOf(copy)).true).to.be.below(SMALL_DISK_DATA + 2 * MiB);
       expect(bed.store.listVolumes(fileDomain, smallImage, { includeRemoved: true })).to.deep.equal([]);
       expect(bed.store.listImages(fileDomain)).to.not.include(smallImage);
-      expect(await exists(imageDir(bed.stateDir, fileDomain, smallImage))).to.equal(false);
-      expect(await exists(source)).to.equal(false);
+      expect(await pathExists(imageDir(bed.stateDir, fileDomain, smallImage))).to.equal(false);
+      expect(await pathExists(source)).to.equal(false);
     });
 
     it('moves a chain: same UUIDs and parents on the target, the top reads the same', async function () {
@@ -328,8 +311,8 @@ describe('storage/move-image (Image.move)', function () {
           `(free=0, needed=1)',) abortedcode=504`,
       });
       expect(bed.store.listVolumes(oneExtentBlockDomain, undefined, { includeRemoved: true })).to.deep.equal([]);
-      expect(await exists(volumeFile(bed, oneExtentBlockDomain, chainImage, chainBase))).to.equal(false);
-      expect(await exists(imageDir(bed.stateDir, oneExtentBlockDomain, chainImage))).to.equal(false);
+      expect(await pathExists(volumeFile(bed, oneExtentBlockDomain, chainImage, chainBase))).to.equal(false);
+      expect(await pathExists(imageDir(bed.stateDir, oneExtentBlockDomain, chainImage))).to.equal(false);
       expect(bed.tasks.getRecord(taskId)?.recovery).to.equal(null);
     });
 
@@ -348,7 +331,7 @@ describe('storage/move-image (Image.move)', function () {
         message: 'value=low level Image copy failed: () abortedcode=261',
       });
       expect(bed.store.listVolumes(tinyFileDomain, undefined, { includeRemoved: true })).to.deep.equal([]);
-      expect(await exists(imageDir(bed.stateDir, tinyFileDomain, smallImage))).to.equal(false);
+      expect(await pathExists(imageDir(bed.stateDir, tinyFileDomain, smallImage))).to.equal(false);
       // The source of a failed move is untouched.
       expect(bed.store.getVolume(fileDomain, smallVolume)).to.include({ legality: VolumeLegality.Legal, removed: false });
       expect(await checksum(source, VolumeFormat.RAW)).to.equal(sourceSum);
@@ -373,7 +356,7 @@ describe('storage/move-image (Image.move)', function () {
         message: `value=${taskId} abortedcode=411`,
       });
       expect(bed.store.listVolumes(roomyFileDomain, undefined, { includeRemoved: true })).to.deep.equal([]);
-      expect(await exists(imageDir(bed.stateDir, roomyFileDomain, chainImage))).to.equal(false);
+      expect(await pathExists(imageDir(bed.stateDir, roomyFileDomain, chainImage))).to.equal(false);
       expect(bed.store.listVolumes(fileDomain, chainImage).map((volume) => volume.id)).to.have.members([chainBase, chainLeaf]);
     });
 
@@ -469,7 +452,7 @@ describe('storage/move-image (Image.move)', function () {
       expect(bed.tasks.getStatus(taskId)).to.include({ taskResult: TaskResult.Success, code: 0 });
       expect(bed.store.getVolume(blockDomain, smallVolume)).to.include({ legality: VolumeLegality.Legal });
       expect(bed.store.getVolume(fileDomain, smallVolume)).to.include({ legality: VolumeLegality.Legal, removed: false });
-      expect(await exists(volumeFile(bed, fileDomain, smallImage, smallVolume))).to.equal(true);
+      expect(await pathExists(volumeFile(bed, fileDomain, smallImage, smallVolume))).to.equal(true);
     });
 
     it('makes a second operation on the image wait for the image lock, without a timeout', async () => {

@@ -7,19 +7,10 @@ import { poolInfo, spmStatus } from './pool-info.js';
 import { spmJobs, spmStart, spmStop } from './spm.js';
 import { createStorageTestBed, storageTestFixture, TEST_IDS } from './test-helpers.js';
 import type { StorageTestBed } from './test-helpers.js';
+import { vdsmRejection } from '../test-support/vdsm-rejection.js';
 
 const { pool, fileDomain, blockDomain, blockImage, image } = TEST_IDS;
 const GiB = 1024 ** 3;
-
-async function rejection(promise: Promise<unknown>): Promise<VdsmError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(VdsmError);
-    return error as VdsmError;
-  }
-  throw new Error('expected a rejection');
-}
 
 function thrown(fn: () => unknown): VdsmError {
   try {
@@ -71,7 +62,7 @@ describe('storage/spm, pool-info, pool-connection (StoragePool.*)', () => {
 
     it('answers 309 to a host not connected to the pool', async () => {
       disconnectPool(bed.contextFor(2), pool);
-      const error = await rejection(poolInfo(bed.contextFor(2), pool));
+      const error = await vdsmRejection(poolInfo(bed.contextFor(2), pool));
       expect(error.message).to.equal(`Unknown pool id, pool not connected: ('${pool}',)`);
     });
   });
@@ -90,7 +81,7 @@ describe('storage/spm, pool-info, pool-connection (StoragePool.*)', () => {
 
   describe('spmStart / spmStop', () => {
     it('refuses spmStart on the SPM with 656', async () => {
-      const error = await rejection(spmStart(bed.ctx, startParams));
+      const error = await vdsmRejection(spmStart(bed.ctx, startParams));
       expect(error.code).to.equal(656);
       expect(error.message).to.equal(`Operation not allowed while SPM is active: ('${pool}',)`);
     });
@@ -120,7 +111,7 @@ describe('storage/spm, pool-info, pool-connection (StoragePool.*)', () => {
 
     it('refuses spmStop with 653 while an SPM task is unfinished, then stops once it is done', async () => {
       const taskId = await longTask();
-      const error = await rejection(spmStop(bed.ctx, pool));
+      const error = await vdsmRejection(spmStop(bed.ctx, pool));
       expect(error.code).to.equal(653);
       expect(error.message).to.equal(`Error stopping SPM, SPM has unfinished task(s): 'spUUID=${pool}, task=None'`);
       expect(spmStatus(bed.ctx, pool).spmStatus).to.equal('SPM');

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { SyncType, TaskResult, VdsmError, VolumeFormat, VolumeLegality, VolumeRole } from '@vdsm-kit/client/api';
+import { SyncType, TaskResult, VolumeFormat, VolumeLegality, VolumeRole } from '@vdsm-kit/client/api';
 import type { WireParamsOf } from '@vdsm-kit/client/api';
 import { checksum, sizeOf } from '../data/volume-files.js';
 import type { Logger } from '../logger.js';
@@ -8,21 +8,12 @@ import { cloneStructure, cloneStructureJobs } from './clone-structure.js';
 import { syncData, syncDataJobs, syncDataVerbs } from './sync-data.js';
 import { createStorageTestBed } from './test-helpers.js';
 import type { StorageTestBed, StorageTestBedOptions } from './test-helpers.js';
+import { vdsmRejection } from '../test-support/vdsm-rejection.js';
 
 const { pool, fileDomain, roomyFileDomain, chainImage, chainBase, chainLeaf } = COPY_IDS;
 
 function syncParams(overrides: Partial<WireParamsOf<'Image.syncData'>> = {}): WireParamsOf<'Image.syncData'> {
   return { imageID: chainImage, storagepoolID: pool, storagedomainID: fileDomain, dstSdUUID: roomyFileDomain, syncType: SyncType.All, ...overrides };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<VdsmError> {
-  try {
-    await promise;
-  } catch (error) {
-    if (error instanceof VdsmError) return error;
-    throw error;
-  }
-  throw new Error('expected a VdsmError');
 }
 
 describe('storage/sync-data (Image.syncData)', function () {
@@ -54,9 +45,9 @@ describe('storage/sync-data (Image.syncData)', function () {
     await open();
     expect(syncDataVerbs(bed.ctx).map((verb) => verb.method)).to.deep.equal(['Image.syncData']);
     const unknown = 'deadbeef-0000-4000-8000-000000000000';
-    expect((await rejection(syncData(bed.ctx, syncParams({ dstSdUUID: unknown })))).code).to.equal(358);
-    expect((await rejection(syncData(bed.ctx, syncParams({ storagepoolID: unknown })))).code).to.equal(309);
-    expect((await rejection(syncData(bed.contextFor(2), syncParams()))).message).to.equal(`Not SPM: ('${pool}',)`);
+    expect((await vdsmRejection(syncData(bed.ctx, syncParams({ dstSdUUID: unknown })))).code).to.equal(358);
+    expect((await vdsmRejection(syncData(bed.ctx, syncParams({ storagepoolID: unknown })))).code).to.equal(309);
+    expect((await vdsmRejection(syncData(bed.contextFor(2), syncParams()))).message).to.equal(`Not SPM: ('${pool}',)`);
   });
 
   it('copies every volume (ALL) into the cloned structure: ILLEGAL while written, then LEGAL, generation + 1', async () => {

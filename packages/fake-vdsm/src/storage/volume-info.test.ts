@@ -1,24 +1,15 @@
 import { stat } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { BLANK_UUID, VdsmError, VolumeInfoSchema } from '@vdsm-kit/client/api';
+import { BLANK_UUID, VolumeInfoSchema } from '@vdsm-kit/client/api';
 import { imageDir, volumePath } from '../data/layout.js';
 import { volumeInfo } from './volume-info.js';
 import { createStorageTestBed, storageTestFixture, TEST_BLOCK_DISK_SIZE, TEST_IDS } from './test-helpers.js';
 import type { StorageTestBed } from './test-helpers.js';
+import { vdsmRejection } from '../test-support/vdsm-rejection.js';
 
 const { fileDomain, blockDomain, image, volume, blockImage, blockVolume, chainImage, chainBase, chainLeaf } = TEST_IDS;
 const GiB = 1024 ** 3;
-
-async function rejection(promise: Promise<unknown>): Promise<VdsmError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).to.be.instanceOf(VdsmError);
-    return error as VdsmError;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('storage/volume-info (Volume.getInfo)', () => {
   let bed: StorageTestBed;
@@ -84,24 +75,24 @@ describe('storage/volume-info (Volume.getInfo)', () => {
 
   it('answers 358 for an unknown domain', async () => {
     const sd = randomUUID();
-    const error = await rejection(volumeInfo(bed.ctx, sd, image, volume));
+    const error = await vdsmRejection(volumeInfo(bed.ctx, sd, image, volume));
     expect(error.message).to.equal(`Storage domain does not exist: ('${sd}',)`);
   });
 
   it('answers 254 with the image folder for an image a file domain lacks', async () => {
     const img = randomUUID();
-    const error = await rejection(volumeInfo(bed.ctx, fileDomain, img, volume));
+    const error = await vdsmRejection(volumeInfo(bed.ctx, fileDomain, img, volume));
     expect(error.code).to.equal(254);
     expect(error.message).to.equal(`Image path does not exist or cannot be accessed/created: ('${imageDir(bed.stateDir, fileDomain, img)}',)`);
   });
 
   it('answers 201 for a volume the image lacks (also on block domains, which make image folders lazily)', async () => {
     const vol = randomUUID();
-    const error = await rejection(volumeInfo(bed.ctx, fileDomain, image, vol));
+    const error = await vdsmRejection(volumeInfo(bed.ctx, fileDomain, image, vol));
     expect(error.code).to.equal(201);
     expect(error.message).to.equal(`Volume does not exist: ('${vol}',)`);
-    expect((await rejection(volumeInfo(bed.ctx, blockDomain, randomUUID(), blockVolume))).code).to.equal(201);
+    expect((await vdsmRejection(volumeInfo(bed.ctx, blockDomain, randomUUID(), blockVolume))).code).to.equal(201);
     // A volume of another image is not this image's.
-    expect((await rejection(volumeInfo(bed.ctx, fileDomain, chainImage, volume))).code).to.equal(201);
+    expect((await vdsmRejection(volumeInfo(bed.ctx, fileDomain, chainImage, volume))).code).to.equal(201);
   });
 });

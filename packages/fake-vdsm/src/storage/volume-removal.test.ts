@@ -1,4 +1,4 @@
-import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { VolumeRole } from '@vdsm-kit/client/api';
@@ -7,17 +7,9 @@ import { isEmptyDir, reconcileVolumes, recheckIfLeaf, removeEmptyDir, removeVolu
 import { locateVolumeFile, volumeFileCandidates } from './volume-locations.js';
 import { createStorageTestBed, storageTestFixture, TEST_IDS } from './test-helpers.js';
 import type { StorageTestBed } from './test-helpers.js';
+import { pathExists } from '../data/path-exists.js';
 
 const { fileDomain, chainImage, chainBase, chainLeaf, image, volume } = TEST_IDS;
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('storage/volume-removal and volume-locations', () => {
   let bed: StorageTestBed;
@@ -33,7 +25,7 @@ describe('storage/volume-removal and volume-locations', () => {
     const leaf = bed.store.getVolume(fileDomain, chainLeaf);
     if (leaf === undefined) throw new Error('fixture lacks the leaf');
     await removeVolume(bed.ctx, leaf);
-    expect(await exists(volumePath(bed.stateDir, fileDomain, chainImage, chainLeaf))).to.equal(false);
+    expect(await pathExists(volumePath(bed.stateDir, fileDomain, chainImage, chainLeaf))).to.equal(false);
     expect(bed.store.getVolume(fileDomain, chainLeaf)).to.equal(undefined);
     expect(bed.store.getVolume(fileDomain, chainBase)?.role).to.equal(VolumeRole.Leaf);
   });
