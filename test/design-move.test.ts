@@ -41,3 +41,28 @@ describe('the design: a move is a copy, then a delete of the source', () => {
     expect(await spm.Host.getAllTasksStatuses()).to.deep.equal({});
   });
 });
+
+describe("the engine's own wire format", () => {
+  const td = new TeardownHelper();
+  afterEach(() => td.run());
+
+  it('serves Image.move exactly as oVirt\'s engine sends it: postZero and force as strings', async () => {
+    const fake = await startFake(td, {});
+    const engine = td.track(new VdsmClient({ ...TEST_CLIENT_DEFAULTS, transport: 'tcp', host: fake.stomp.host, port: fake.stomp.port }), (c) => c.close());
+    const watcher = td.track(new TaskWatcher({ caller: engine, intervalMs: 20 }), (w) => w.close());
+    const { pool, fileDomain, blockDomain, image } = DEFAULT_IDS;
+    // The untyped call sends the params as given, like MoveImageGroupVDSCommand (engine-move.md 1.3).
+    const taskId = await engine.call('Image.move', {
+      imageID: image,
+      storagepoolID: pool,
+      storagedomainID: fileDomain,
+      dstSdUUID: blockDomain,
+      operation: 1,
+      postZero: 'false',
+      force: 'false',
+    });
+    const outcome = await watcher.wait(taskId as string, { clear: true });
+    expect(outcome.kind).to.equal('success');
+    expect(await engine.StorageDomain.getImages({ storagedomainID: blockDomain })).to.include(image);
+  });
+});

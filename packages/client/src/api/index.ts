@@ -14,6 +14,7 @@ export * from './verbs/index.js';
 export {
   boolParam,
   boolStringParam,
+  parsedBoolParam,
   imageOperationParam,
   intParam,
   intStringParam,

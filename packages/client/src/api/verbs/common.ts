@@ -52,6 +52,16 @@ export const intParam = z.number().int();
 export const boolParam = z.boolean();
 
 /**
+ * A boolean VDSM reads through `misc.parseBool` (hsm.py `moveImage`,
+ * `deleteImage`, `copyImage`: `postZero`, `force`): oVirt's engine sends these
+ * as the strings `"true"`/`"false"` (engine-move.md 1.3), so a JSON boolean or
+ * either string (any case) is taken, and a JSON boolean goes out.
+ */
+export const parsedBoolParam = z
+  .union([z.boolean(), z.string().regex(/^(true|false)$/i)], { error: 'expected a boolean or "true"/"false"' })
+  .transform((value) => (typeof value === 'boolean' ? value : value.toLowerCase() === 'true'));
+
+/**
  * Schema `type: string, datatype: int`: an int VDSM wants as a decimal string
  * (`prevLver`, `domVersion`, sizes). Takes a number, a bigint or a string of
  * digits; sends the string.

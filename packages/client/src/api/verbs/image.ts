@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { SyncType } from '../enums.js';
 import { UuidListSchema } from '../types.js';
-import { boolParam, defineTaskVerb, defineVerb, imageOperationParam, uuidParam } from './common.js';
+import { boolParam, defineTaskVerb, defineVerb, imageOperationParam, parsedBoolParam, uuidParam } from './common.js';
 import type { VerbDefinition } from './common.js';
 
 export const IMAGE_VERBS = {
@@ -35,9 +35,9 @@ export const IMAGE_VERBS = {
       dstSdUUID: uuidParam,
       operation: imageOperationParam,
       /** Zero the source after a move (block domains only; a no-op on file domains). */
-      postZero: boolParam,
+      postZero: parsedBoolParam,
       /** Replace an existing copy on the destination. */
-      force: boolParam,
+      force: parsedBoolParam,
       discard: boolParam.default(false),
     }),
     'moveImage',
@@ -52,9 +52,9 @@ export const IMAGE_VERBS = {
       imageID: uuidParam,
       storagepoolID: uuidParam,
       storagedomainID: uuidParam,
-      postZero: boolParam,
+      postZero: parsedBoolParam,
       /** Ignored by VDSM ("deprecated and not evaluated"). */
-      force: boolParam,
+      force: parsedBoolParam,
       /** Refused in the task with 349 on file domains. */
       discard: boolParam.default(false),
     }),

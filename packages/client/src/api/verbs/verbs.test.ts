@@ -202,3 +202,18 @@ describe('verb table', () => {
     expect(VERBS['Volume.copy'].taskVerb).to.equal('copyImage');
   });
 });
+
+describe("the engine's wire format (engine-move.md 1.3)", () => {
+  const move = { imageID: IMG, storagepoolID: SP, storagedomainID: SD, dstSdUUID: DST, operation: 1 };
+
+  it('takes postZero and force as "true"/"false" strings, as the engine sends them, and yields booleans', () => {
+    const parsed = VERBS['Image.move'].params.parse({ ...move, postZero: 'false', force: 'TRUE' });
+    expect(parsed).to.deep.include({ postZero: false, force: true, discard: false });
+    const deleted = VERBS['Image.delete'].params.parse({ imageID: IMG, storagepoolID: SP, storagedomainID: SD, postZero: 'true', force: 'false' });
+    expect(deleted).to.deep.include({ postZero: true, force: false });
+  });
+
+  it('refuses any other string, where VDSM would silently read false', () => {
+    expect(VERBS['Image.move'].params.safeParse({ ...move, postZero: 'yes', force: false }).success).to.equal(false);
+  });
+});

@@ -8,6 +8,7 @@ import { DiskType } from '../enums.js';
 import { VolumeInfoSchema } from '../types.js';
 import {
   boolParam,
+  parsedBoolParam,
   defineTaskVerb,
   defineVerb,
   intParam,
@@ -75,8 +76,8 @@ export const VOLUME_VERBS = {
       volType: volumeRoleParam,
       volFormat: volumeFormatParam,
       preallocate: volumeAllocationParam,
-      postZero: boolParam,
-      force: boolParam,
+      postZero: parsedBoolParam,
+      force: parsedBoolParam,
       discard: boolParam.default(false),
     }),
     'copyImage',
@@ -89,9 +90,9 @@ export const VOLUME_VERBS = {
       storagepoolID: uuidParam,
       storagedomainID: uuidParam,
       imageID: uuidParam,
-      postZero: boolParam,
+      postZero: parsedBoolParam,
       /** Delete even a SHARED or INTERNAL volume. */
-      force: boolParam,
+      force: parsedBoolParam,
       discard: boolParam.default(false),
     }),
     'deleteVolume',
