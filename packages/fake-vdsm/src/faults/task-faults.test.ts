@@ -5,6 +5,7 @@ import { ManualClock } from '@vdsm-kit/client/clock';
 import { findDataTools } from '../data/tools.js';
 import { checksum } from '../data/volume-files.js';
 import { silentLogger } from '../logger.js';
+import { cloneStructure, cloneStructureJobs } from '../storage/clone-structure.js';
 import { deleteImage, deleteImageJobs } from '../storage/delete-image.js';
 import { isSpm, requireSpm } from '../storage/checks.js';
 import { moveImage, moveImageJobs } from '../storage/move-image.js';
@@ -44,7 +45,7 @@ describe('faults/task-faults (task actions on real jobs)', function () {
     engine = new FaultEngine({ seed: 7, clock: new ManualClock(0), logger: silentLogger });
     bed = await createStorageTestBed({
       fixture: copyTestFixture({ hosts }),
-      jobs: [moveImageJobs, deleteImageJobs],
+      jobs: [moveImageJobs, deleteImageJobs, cloneStructureJobs],
       forceBuiltinCopier,
       faults: engine,
       crash: { mode: 'emulate', onCrash: () => void crashes.push('crashed') },
@@ -242,6 +243,15 @@ describe('faults/task-faults (task actions on real jobs)', function () {
     } finally {
       await restarted.close();
     }
+  });
+
+  it('reaches the other jobs too: finish on cloneImageStructure\'s create phase ends it cleanSuccess, nothing left on the target', async () => {
+    await open();
+    engine.add({ match: { task: { kind: 'cloneImageStructure', phase: 'create' } }, action: { finish: 'cleanSuccess', error: 350 } });
+    const taskId = await cloneStructure(bed.ctx, { imageID: smallImage, storagepoolID: pool, storagedomainID: fileDomain, dstSdUUID: roomyFileDomain });
+    const row = await waitForTask(bed, taskId);
+    expect([row.state, row.code]).to.deep.equal(['recovered', 350]);
+    await expectTargetGone();
   });
 
   it('failAt 0.5 on a file purge of a two-volume chain: one volume gone, the other left hidden', async () => {

@@ -113,6 +113,7 @@ async function runClone(ctx: StorageContext, job: JobContext<ImageTransferJobPar
   const { sdUUID, imgUUID, dstSdUUID } = job.params;
   await lockImageTransfer(job);
   const dst = requireDomain(ctx, dstSdUUID);
+  await job.phase('create', { domain: dstSdUUID, image: imgUUID });
   const chain = imageChain(ctx, sdUUID, imgUUID);
   await createTargetImage(ctx, job, createdVolumesJournal(job.recovery), sdUUID, dst, chain, VolumeLegality.Legal);
   job.recovery.clear();

@@ -137,6 +137,7 @@ async function runCreate(ctx: StorageContext, job: CreateJob): Promise<void> {
   if (templateImage) await shareTemplate(ctx, job);
   await job.locks.acquire(imageNamespace(p.sdUUID), p.imgUUID, 'exclusive', { timeoutMs: Infinity });
   const domain = requireDomain(ctx, p.sdUUID);
+  await job.phase('create', { domain: p.sdUUID, image: p.imgUUID });
 
   let parent: VolumeRecord | undefined;
   if (p.srcVolUUID !== BLANK_UUID) {

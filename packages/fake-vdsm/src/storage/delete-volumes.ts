@@ -88,6 +88,7 @@ async function runDeleteVolumes(ctx: StorageContext, job: JobContext<DeleteVolum
   // sp.py deleteVolume: the image lock is taken without a timeout.
   await job.locks.acquire(imageNamespace(sdUUID), imgUUID, 'exclusive', { timeoutMs: Number.POSITIVE_INFINITY });
   const domain = requireDomain(ctx, sdUUID);
+  await job.phase('delete', { domain: sdUUID, image: imgUUID });
   // Recorded before the first change: the rollback drops rows whose files went.
   job.recovery.set({ sdUUID, imgUUID, volumes: [...volumes] });
   for (const [index, volUUID] of volumes.entries()) {

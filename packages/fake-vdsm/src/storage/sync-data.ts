@@ -78,6 +78,7 @@ async function runSync(ctx: StorageContext, job: JobContext<SyncImageDataJobPara
     throw storageError(VdsmErrorCode.DestImageActionError, pyTuple(imgUUID, dstSdUUID));
   }
   const dst = requireDomain(ctx, dstSdUUID);
+  await job.phase('copy', { domain: dstSdUUID, image: imgUUID });
   ctx.store.transaction(() => {
     for (const target of targets) ctx.store.updateVolume(dstSdUUID, target.id, { legality: VolumeLegality.Illegal });
   });
