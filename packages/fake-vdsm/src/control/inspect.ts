@@ -83,9 +83,9 @@ export function liveVolumePath(storage: StorageHost, volume: VolumeRecord): stri
 
 /** Every stored task, newest last. */
 export function listTaskViews(storage: StorageHost): TaskView[] {
-  return Object.keys(storage.tasks.getAllTasks())
-    .map((id) => storage.tasks.getRecord(id))
-    .filter((row) => row !== undefined)
+  // One query for all rows, rather than the wire view of every task and then each row again.
+  return storage.tasks
+    .listRecords()
     .sort((a, b) => a.created - b.created)
     .map((row) => ({
       id: row.id,

@@ -1,21 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { NotSpmError, StorageDomainDoesNotExistError, StoragePoolUnknownError, VdsmError } from '@vdsm-kit/client/api';
+import { NotSpmError, StorageDomainDoesNotExistError, StoragePoolUnknownError } from '@vdsm-kit/client/api';
 import { connectedPoolId, isSpm, requireConnectedPool, requireDomain, requireSpm } from './checks.js';
 import { createStorageTestBed, storageTestFixture, TEST_IDS } from './test-helpers.js';
 import type { StorageTestBed } from './test-helpers.js';
+import { vdsmThrown } from '../test-support/vdsm-rejection.js';
 
 const { pool, fileDomain } = TEST_IDS;
-
-function thrown(fn: () => unknown): VdsmError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(VdsmError);
-    return error as VdsmError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('storage/checks', () => {
   let bed: StorageTestBed;
@@ -37,11 +28,11 @@ describe('storage/checks', () => {
 
   it('words 309 and 358 as VDSM, with the client classes', () => {
     const sp = randomUUID();
-    const poolError = thrown(() => requireConnectedPool(bed.ctx, sp));
+    const poolError = vdsmThrown(() => requireConnectedPool(bed.ctx, sp));
     expect(poolError).to.be.instanceOf(StoragePoolUnknownError);
     expect(poolError.message).to.equal(`Unknown pool id, pool not connected: ('${sp}',)`);
     const sd = randomUUID();
-    const domainError = thrown(() => requireDomain(bed.ctx, sd));
+    const domainError = vdsmThrown(() => requireDomain(bed.ctx, sd));
     expect(domainError).to.be.instanceOf(StorageDomainDoesNotExistError);
     expect(domainError.message).to.equal(`Storage domain does not exist: ('${sd}',)`);
   });
@@ -51,7 +42,7 @@ describe('storage/checks', () => {
     if (domain === undefined) throw new Error('fixture lacks the domain');
     bed.store.upsertDomain({ ...domain, reachable: false });
     try {
-      expect(thrown(() => requireDomain(bed.ctx, fileDomain)).code).to.equal(358);
+      expect(vdsmThrown(() => requireDomain(bed.ctx, fileDomain)).code).to.equal(358);
     } finally {
       bed.store.upsertDomain(domain);
     }
@@ -66,10 +57,10 @@ describe('storage/checks', () => {
       ['getAll', 'Not SPM: ()'],
     ] as const;
     for (const [form, message] of forms) {
-      const error = thrown(() => requireSpm(host2, pool, form));
+      const error = vdsmThrown(() => requireSpm(host2, pool, form));
       expect(error).to.be.instanceOf(NotSpmError);
       expect(error.message, form).to.equal(message);
     }
-    expect(thrown(() => requireSpm(host2, undefined, 'getAll')).message).to.equal('Not SPM: ()');
+    expect(vdsmThrown(() => requireSpm(host2, undefined, 'getAll')).message).to.equal('Not SPM: ()');
   });
 });

@@ -8,7 +8,6 @@ import {
   StorageDomainClassId,
   StorageDomainInfoSchema,
   StorageDomainTypeId,
-  VdsmError,
 } from '@vdsm-kit/client/api';
 import { volumePath } from '../data/layout.js';
 import { BLOCK_EXTENT_SIZE } from '../data/sizes.js';
@@ -26,19 +25,10 @@ import {
 } from './domain-getters.js';
 import { createStorageTestBed, storageTestFixture, TEST_BLOCK_DISK_SIZE, TEST_IDS } from './test-helpers.js';
 import type { StorageTestBed } from './test-helpers.js';
+import { vdsmThrown } from '../test-support/vdsm-rejection.js';
 
 const { pool, fileDomain, blockDomain, image, volume, blockImage, blockVolume, chainImage, chainBase, chainLeaf } = TEST_IDS;
 const GiB = 1024 ** 3;
-
-function thrown(fn: () => unknown): VdsmError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(VdsmError);
-    return error as VdsmError;
-  }
-  throw new Error('expected an error');
-}
 
 describe('storage/domain-getters', () => {
   let bed: StorageTestBed;
@@ -79,7 +69,7 @@ describe('storage/domain-getters', () => {
 
     it('answers 358 for an unknown domain', () => {
       const sd = randomUUID();
-      const error = thrown(() => domainInfo(bed.ctx, sd));
+      const error = vdsmThrown(() => domainInfo(bed.ctx, sd));
       expect(error.code).to.equal(358);
       expect(error.message).to.equal(`Storage domain does not exist: ('${sd}',)`);
     });
@@ -121,7 +111,7 @@ describe('storage/domain-getters', () => {
 
     it('answers [] for an unknown image on Image.getVolumes, and 358 for an unknown domain', () => {
       expect(imageVolumes(bed.ctx, fileDomain, randomUUID())).to.deep.equal([]);
-      expect(thrown(() => domainImages(bed.ctx, randomUUID())).code).to.equal(358);
+      expect(vdsmThrown(() => domainImages(bed.ctx, randomUUID())).code).to.equal(358);
     });
 
     it('drops an image being deleted from the listings at once', async () => {
@@ -154,7 +144,7 @@ describe('storage/domain-getters', () => {
 
     it('answers 309 for a pool the host is not connected to', () => {
       const other = randomUUID();
-      const error = thrown(() => listStorageDomains(bed.ctx, { ...all, storagepoolID: other }));
+      const error = vdsmThrown(() => listStorageDomains(bed.ctx, { ...all, storagepoolID: other }));
       expect(error.message).to.equal(`Unknown pool id, pool not connected: ('${other}',)`);
     });
   });

@@ -1,26 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import { SpmStatusSchema, StoragePoolFullInfoSchema, VdsmError } from '@vdsm-kit/client/api';
+import { SpmStatusSchema, StoragePoolFullInfoSchema } from '@vdsm-kit/client/api';
 import { deleteImage, deleteImageJobs } from './delete-image.js';
 import { connectPool, connectedPools, disconnectPool } from './pool-connection.js';
 import { poolInfo, spmStatus } from './pool-info.js';
 import { spmJobs, spmStart, spmStop } from './spm.js';
 import { createStorageTestBed, storageTestFixture, TEST_IDS } from './test-helpers.js';
 import type { StorageTestBed } from './test-helpers.js';
-import { vdsmRejection } from '../test-support/vdsm-rejection.js';
+import { vdsmRejection, vdsmThrown } from '../test-support/vdsm-rejection.js';
 
 const { pool, fileDomain, blockDomain, blockImage, image } = TEST_IDS;
 const GiB = 1024 ** 3;
-
-function thrown(fn: () => unknown): VdsmError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(VdsmError);
-    return error as VdsmError;
-  }
-  throw new Error('expected an error');
-}
 
 const startParams = { storagepoolID: pool, prevID: -1, prevLver: '-1', enableScsiFencing: 'false' as const, maxHostID: null, domVersion: null };
 const connectParams = { storagepoolID: pool, hostID: 2, scsiKey: pool, masterSdUUID: fileDomain, masterVersion: 1, domainDict: null };
@@ -75,7 +65,7 @@ describe('storage/spm, pool-info, pool-connection (StoragePool.*)', () => {
 
     it('answers 309 for a pool not connected', () => {
       const other = randomUUID();
-      expect(thrown(() => spmStatus(bed.ctx, other)).message).to.equal(`Unknown pool id, pool not connected: ('${other}',)`);
+      expect(vdsmThrown(() => spmStatus(bed.ctx, other)).message).to.equal(`Unknown pool id, pool not connected: ('${other}',)`);
     });
   });
 
@@ -152,7 +142,7 @@ describe('storage/spm, pool-info, pool-connection (StoragePool.*)', () => {
       connectPool(host2, { ...connectParams, domainDict: { [fileDomain]: 'active', [blockDomain]: 'attached' } });
       expect(connectedPools(host2)).to.deep.equal([pool]);
       expect(bed.store.getDomain(blockDomain)?.status).to.equal('Attached');
-      const error = thrown(() => disconnectPool(bed.ctx, pool));
+      const error = vdsmThrown(() => disconnectPool(bed.ctx, pool));
       expect(error.message).to.equal(`Operation not allowed while SPM is active: ('${pool}',)`);
     });
 
@@ -160,19 +150,19 @@ describe('storage/spm, pool-info, pool-connection (StoragePool.*)', () => {
       const host2 = bed.contextFor(2);
       disconnectPool(host2, pool);
       const sd = randomUUID();
-      expect(thrown(() => connectPool(host2, { ...connectParams, masterSdUUID: sd })).message).to.equal(
+      expect(vdsmThrown(() => connectPool(host2, { ...connectParams, masterSdUUID: sd })).message).to.equal(
         `Cannot find master domain: 'spUUID=${pool}, msdUUID=${sd}'`,
       );
-      const wrong = thrown(() => connectPool(host2, { ...connectParams, masterSdUUID: blockDomain }));
+      const wrong = vdsmThrown(() => connectPool(host2, { ...connectParams, masterSdUUID: blockDomain }));
       expect(wrong.code).to.equal(324);
       expect(wrong.message).to.equal(`Wrong Master domain or its version: 'SD=${blockDomain}, pool=${pool}'`);
-      expect(thrown(() => connectPool(host2, { ...connectParams, masterVersion: 7 })).code).to.equal(324);
+      expect(vdsmThrown(() => connectPool(host2, { ...connectParams, masterVersion: 7 })).code).to.equal(324);
       expect(connectedPools(host2)).to.deep.equal([]);
     });
 
     it('refuses a second pool with 323', () => {
       const other = randomUUID();
-      const error = thrown(() => connectPool(bed.ctx, { ...connectParams, storagepoolID: other }));
+      const error = vdsmThrown(() => connectPool(bed.ctx, { ...connectParams, storagepoolID: other }));
       expect(error.message).to.equal(`Cannot connect pool, already connected to another pool: ('${pool}',)`);
     });
   });

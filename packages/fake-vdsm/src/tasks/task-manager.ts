@@ -326,6 +326,11 @@ export class TaskManager {
     await Promise.all(rollbacks);
   }
 
+  /** Every stored task row, oldest first (admin views). */
+  listRecords(): TaskRow[] {
+    return this.#repo.listTasks();
+  }
+
   /** The stored row of a task (tests, admin views), or undefined. */
   getRecord(taskId: string): TaskRow | undefined {
     return this.#repo.getTask(taskId);

@@ -11,3 +11,14 @@ export async function vdsmRejection(promise: Promise<unknown>): Promise<VdsmErro
   }
   throw new Error('expected a rejection');
 }
+
+/** The `VdsmError` that `fn` throws; fails the test when it returns or throws anything else. */
+export function vdsmThrown(fn: () => unknown): VdsmError {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).to.be.instanceOf(VdsmError);
+    return error as VdsmError;
+  }
+  throw new Error('expected an error');
+}
