@@ -30,6 +30,7 @@ import { startFakeProcess } from './support/storage-process.js';
 import type { FakeProcess } from './support/storage-process.js';
 import { canFreezeCopies, freezeNextCopy, isMidway } from './support/storage-qemu-freeze.js';
 import { TeardownHelper } from './support/teardown.js';
+import { skipUnless } from '@vdsm-kit/test-support/skip';
 
 /** 100x faster storage time: progress is recorded every 10 ms of real time, a 256 s wipe takes 2.56 s. */
 const TIME_SCALE = 0.01;
@@ -93,7 +94,7 @@ describe('storage crash: SIGKILL mid-copy and mid-wipe, restart on the same stat
 
   it('mid-copy: the copy is rolled back (partial target removed), finished tasks keep their result, the source is intact', async function () {
     // The kill point is a frozen qemu-img; CI installs qemu-utils.
-    if (!canFreezeCopies()) this.skip();
+    skipUnless(this, canFreezeCopies(), 'copies cannot be frozen here: needs Linux /proc and qemu-img (Debian: qemu-utils)');
     let running = await start();
     const spm = (): VdsmClient => running.vdsm.host(1);
 

@@ -36,6 +36,7 @@ import {
 import { startFakeProcess } from './support/storage-process.js';
 import { canFreezeCopies, freezeNextCopy, isMidway } from './support/storage-qemu-freeze.js';
 import { TeardownHelper } from './support/teardown.js';
+import { skipUnless } from '@vdsm-kit/test-support/skip';
 
 /** `StoragePool.spmStart` as the engine sends it after the previous SPM let go. */
 async function spmStart(host: VdsmClient, prevLver: number): Promise<string> {
@@ -61,7 +62,7 @@ describe('storage SPM: the role moves to another host while tasks exist', functi
 
   before(function () {
     // The running task is a copy held mid-way by freezing its qemu-img; CI installs qemu-utils.
-    if (!canFreezeCopies()) this.skip();
+    skipUnless(this, canFreezeCopies(), 'copies cannot be frozen here: needs Linux /proc and qemu-img (Debian: qemu-utils)');
   });
 
   it('in-process: spmStop refused while a copy runs; the role moves once it ends; host 2 then knows every task, host 1 answers 654', async () => {

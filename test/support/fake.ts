@@ -5,12 +5,12 @@
  */
 import { startFakeVdsm } from '@vdsm-kit/fake-vdsm';
 import type { FakeVdsm, FakeVdsmOptions } from '@vdsm-kit/fake-vdsm';
-import { createTempTestPki } from '../../packages/client/src/test-support/pki.js';
-import type { TempTestPki } from '../../packages/client/src/test-support/pki.js';
+import { createTempTestPki } from '@vdsm-kit/test-support/pki';
+import type { TempTestPki } from '@vdsm-kit/test-support/pki';
 import type { TeardownHelper } from './teardown.js';
 
 export type { FakeVdsm } from '@vdsm-kit/fake-vdsm';
-export type { TempTestPki, TestPki, TestPkiParty } from '../../packages/client/src/test-support/pki.js';
+export type { TempTestPki, TestPki, TestPkiParty } from '@vdsm-kit/test-support/pki';
 
 /**
  * Starts a fake VDSM on 127.0.0.1 and a free port (unless `options` say

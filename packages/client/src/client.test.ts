@@ -12,7 +12,7 @@ import type { VdsmClientOptions } from './client.js';
 import { ManualClock } from './clock.js';
 import { ConnectionClosedError, StompErrorFrameError } from './errors.js';
 import type { VdsmEvent } from './rpc/event-router.js';
-import { createTempTestPki } from './test-support/pki.js';
+import { createTempTestPki } from '@vdsm-kit/test-support/pki';
 import { scriptedPair } from './test-support/scripted-peer.js';
 import type { AutoResponder, ScriptedPeer } from './test-support/scripted-peer.js';
 import type { FrameChannel } from './transport/channel.js';

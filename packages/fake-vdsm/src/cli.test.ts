@@ -15,7 +15,7 @@ import { VdsmClient } from '@vdsm-kit/client';
 import { expect } from 'chai';
 import { DEFAULT_IDS, defaultFixture } from './index.js';
 import type { FixtureInput } from './index.js';
-import { createTempTestPki } from '../../client/src/test-support/pki.js';
+import { createTempTestPki } from '@vdsm-kit/test-support/pki';
 import { RawConnection, VDSM_CLIENT_CONNECT } from './test-support/raw-connection.js';
 
 const PACKAGE_DIR = dirname(dirname(fileURLToPath(import.meta.url)));

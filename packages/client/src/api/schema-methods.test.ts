@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { SCHEMA_METHODS, SCHEMA_PARAMS } from './schema-methods.js';
+import { skipUnless } from '@vdsm-kit/test-support/skip';
 
 const script = fileURLToPath(new URL('../../scripts/gen-schema-methods.mjs', import.meta.url));
 const reference = fileURLToPath(new URL('../../../../../shared/reference/vdsm-api.yml', import.meta.url));
@@ -24,7 +25,7 @@ describe('SCHEMA_METHODS (generated from vdsm-api.yml)', () => {
 
   it('is up to date with the reference schema', async function () {
     // The schema copy lives beside the repository, not in it.
-    if (!existsSync(reference)) this.skip();
+    skipUnless(this, existsSync(reference), `VDSM's schema is not beside the repository (${reference})`);
     const { stdout } = await promisify(execFile)(process.execPath, [script, '--check', '--schema', reference]);
     expect(stdout).to.match(/up to date \(205 methods\)/);
   });

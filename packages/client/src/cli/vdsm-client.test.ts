@@ -19,8 +19,8 @@ import { startFakeVdsm } from '@vdsm-kit/fake-vdsm';
 import type { FakeVdsm } from '@vdsm-kit/fake-vdsm';
 import { Destination } from '../api/constants.js';
 import { headerEntries } from '../stomp/frame.js';
-import { createTempTestPki } from '../test-support/pki.js';
-import type { TempTestPki } from '../test-support/pki.js';
+import { createTempTestPki } from '@vdsm-kit/test-support/pki';
+import type { TempTestPki } from '@vdsm-kit/test-support/pki';
 import type { FrameInit } from '../stomp/frame.js';
 import { formatResult } from './output.js';
 

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { X509Certificate } from 'node:crypto';
 import { cp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createTempTestPki } from '../test-support/pki.js';
-import type { TempTestPki } from '../test-support/pki.js';
+import { createTempTestPki } from '@vdsm-kit/test-support/pki';
+import type { TempTestPki } from '@vdsm-kit/test-support/pki';
 import { PkiError } from '../errors.js';
 import { DEFAULT_PKI_DIR, PKI_LAYOUT, loadPki, tlsClientOptions, tlsServerOptions } from './pki.js';
 

@@ -6,8 +6,8 @@ import { connect as tlsConnect, createServer as createTlsServer } from 'node:tls
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer } from 'ws';
 import type { StompFrame } from '../stomp/frame.js';
-import { createTempTestPki } from '../test-support/pki.js';
-import type { TempTestPki } from '../test-support/pki.js';
+import { createTempTestPki } from '@vdsm-kit/test-support/pki';
+import type { TempTestPki } from '@vdsm-kit/test-support/pki';
 import type { FrameChannel } from './channel.js';
 import { connectChannel } from './connect.js';
 import { tlsServerOptions } from './pki.js';

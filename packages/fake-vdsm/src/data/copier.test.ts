@@ -12,6 +12,7 @@ import { MiB, roundUpToExtents } from './sizes.js';
 import { findDataTools } from './tools.js';
 import type { DataTools } from './tools.js';
 import { checksum, createQcow2, createRaw, layerPattern, sizeOf, verifyPattern, writeData, writePattern } from './volume-files.js';
+import { skipUnless } from '@vdsm-kit/test-support/skip';
 
 const GiB = 1024 * MiB;
 const { COW, RAW } = VolumeFormat;
@@ -60,7 +61,7 @@ describe('data/copier', function () {
   for (const copier of ['builtin', 'qemu-img'] as const satisfies readonly CopierName[]) {
     describe(`${copier} copier`, () => {
       beforeEach(function () {
-        if (copier === 'qemu-img' && tools.qemuImg === undefined) this.skip();
+        skipUnless(this, copier !== 'qemu-img' || tools.qemuImg !== undefined, 'qemu-img is not installed (Debian: qemu-utils)');
       });
 
       it('copies a 1 GiB sparse volume: same content, allocation within 5%, holes kept', async () => {
@@ -183,7 +184,7 @@ describe('data/copier', function () {
       try {
         await access('/dev/full');
       } catch {
-        this.skip();
+        skipUnless(this, false, '/dev/full is not available on this machine');
       }
       const error = await rejectionOf(copyVolume({ src: source, dst: '/dev/full', srcFormat: RAW, dstFormat: RAW, copier: 'builtin' }));
       expect(error).to.be.instanceOf(NoSpaceError);
@@ -211,7 +212,7 @@ describe('data/copier', function () {
     });
 
     it('refuses a real qcow2 image with a clear UnsupportedFormatError', async function () {
-      if (tools.qemuImg === undefined) this.skip();
+      skipUnless(this, tools.qemuImg !== undefined, 'qemu-img is not installed (Debian: qemu-utils)');
       const src = target('real-cow');
       await createQcow2(src, 64 * MiB);
       const error = await rejectionOf(copyVolume({ src, dst: target('real-cow-copy'), srcFormat: COW, dstFormat: COW, copier: 'builtin' }));
@@ -222,7 +223,7 @@ describe('data/copier', function () {
 
   describe('qemu-img copier only', () => {
     beforeEach(function () {
-      if (tools.qemuImg === undefined || tools.qemuIo === undefined) this.skip();
+      skipUnless(this, tools.qemuImg !== undefined && tools.qemuIo !== undefined, 'qemu-img or qemu-io is not installed (Debian: qemu-utils)');
     });
 
     /** A two-volume image on a "domain" folder: RAW base with data, qcow2 top with VDSM's patterns. */

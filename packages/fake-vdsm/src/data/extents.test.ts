@@ -9,6 +9,7 @@ import { MiB } from './sizes.js';
 import { findDataTools } from './tools.js';
 import type { DataTools } from './tools.js';
 import { createRaw, writeData } from './volume-files.js';
+import { skipUnless } from '@vdsm-kit/test-support/skip';
 
 describe('data/extents', () => {
   let tools: DataTools;
@@ -36,12 +37,12 @@ describe('data/extents', () => {
   ];
 
   it('finds the data extents with SEEK_DATA/SEEK_HOLE (perl)', async function () {
-    if (tools.perl === undefined) this.skip();
+    skipUnless(this, tools.perl !== undefined, 'perl is not installed (Debian: perl)');
     expect(await dataExtents(path, tools, { method: 'seek' })).to.deep.equal(expected);
   });
 
   it('finds the same extents with qemu-img map', async function () {
-    if (tools.qemuImg === undefined) this.skip();
+    skipUnless(this, tools.qemuImg !== undefined, 'qemu-img is not installed (Debian: qemu-utils)');
     expect(await dataExtents(path, tools, { method: 'qemu-img-map' })).to.deep.equal(expected);
   });
 
@@ -54,7 +55,7 @@ describe('data/extents', () => {
   });
 
   it('reports no extents for an empty or all-hole file, and the whole of a dense one', async function () {
-    if (tools.perl === undefined) this.skip();
+    skipUnless(this, tools.perl !== undefined, 'perl is not installed (Debian: perl)');
     await writeFile(join(dir, 'empty'), '');
     expect(await dataExtents(join(dir, 'empty'), tools)).to.deep.equal([]);
     await createRaw(join(dir, 'holes'), 64 * MiB);
@@ -64,7 +65,7 @@ describe('data/extents', () => {
   });
 
   it('sees every piece of scattered data', async function () {
-    if (tools.perl === undefined) this.skip();
+    skipUnless(this, tools.perl !== undefined, 'perl is not installed (Debian: perl)');
     const scattered = join(dir, 'scattered');
     await createRaw(scattered, 256 * MiB);
     const written = await writeScatteredData(scattered, { pieces: 32, pieceSize: 64 * 1024, seed: 7 });

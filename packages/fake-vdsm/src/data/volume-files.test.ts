@@ -24,6 +24,7 @@ import {
   writeData,
   writePattern,
 } from './volume-files.js';
+import { skipUnless } from '@vdsm-kit/test-support/skip';
 
 const execFileAsync = promisify(execFile);
 const GiB = 1024 * MiB;
@@ -55,7 +56,7 @@ describe('data/volume-files', function () {
 
   /** Skips the test on a machine without qemu-img and qemu-io. */
   function needsQemu(context: Mocha.Context): void {
-    if (tools.qemuImg === undefined || tools.qemuIo === undefined) context.skip();
+    skipUnless(context, tools.qemuImg !== undefined && tools.qemuIo !== undefined, 'qemu-img or qemu-io is not installed (Debian: qemu-utils)');
   }
 
   describe('createRaw', () => {
@@ -83,7 +84,7 @@ describe('data/volume-files', function () {
     ] as const) {
       it(`preallocates every block ${how}, reading back zeros`, async function () {
         const chosen = pick(tools);
-        if (how === 'with fallocate' && chosen.fallocate === undefined) this.skip();
+        skipUnless(this, how !== 'with fallocate' || chosen.fallocate !== undefined, 'fallocate is not installed (Debian: util-linux)');
         const path = join(dir, `prealloc-${chosen.fallocate === undefined ? 'zeros' : 'fallocate'}`);
         await createRaw(path, 16 * MiB, { preallocate: true, tools: chosen });
         const sizes = await sizeOf(path);

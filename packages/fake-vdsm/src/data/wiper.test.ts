@@ -12,6 +12,7 @@ import type { DataTools } from './tools.js';
 import { checksum, createRaw, sizeOf, verifyPattern, writePattern } from './volume-files.js';
 import { DEFAULT_WIPE_RATE, WIPE_STEP, zeroVolume } from './wiper.js';
 import type { ZeroVolumeOptions } from './wiper.js';
+import { skipUnless } from '@vdsm-kit/test-support/skip';
 
 const SIZE = 256 * MiB;
 
@@ -74,7 +75,7 @@ describe('data/wiper', function () {
     { how: 'writing zeros over the data (no fallocate)', punch: false },
   ]) {
     it(`zeroes the whole file by ${how}, taking size / rate on the clock and no real time`, async function () {
-      if (punch && tools.fallocate === undefined) this.skip();
+      skipUnless(this, !punch || tools.fallocate !== undefined, 'fallocate is not installed (Debian: util-linux)');
       const { fallocate: _, ...withoutFallocate } = tools;
       const chosen = punch ? tools : withoutFallocate;
       const path = await volumeWithData();

@@ -9,13 +9,14 @@ import { cloneStructure, cloneStructureJobs } from '../storage/clone-structure.j
 import { deleteImage, deleteImageJobs } from '../storage/delete-image.js';
 import { isSpm, requireSpm } from '../storage/checks.js';
 import { moveImage, moveImageJobs } from '../storage/move-image.js';
-import { createStorageTestBed } from '../storage/test-helpers.js';
-import type { StorageTestBed } from '../storage/test-helpers.js';
+import { createStorageTestBed } from '../test-support/storage-test-bed.js';
+import type { StorageTestBed } from '../test-support/storage-test-bed.js';
 import { TaskManager } from '../tasks/task-manager.js';
 import { COPY_IDS, copyTestFixture, volumeFile, waitForTask } from '../test-support/copy-fixture.js';
 import { FaultEngine } from './engine.js';
 import { nextSpmHost } from './task-faults.js';
 import { pathExists } from '../data/path-exists.js';
+import { skipUnless } from '@vdsm-kit/test-support/skip';
 
 const { pool, fileDomain, roomyFileDomain, blockDomain, smallImage, smallVolume, blockImage, blockVolume } = COPY_IDS;
 
@@ -95,7 +96,7 @@ describe('faults/task-faults (task actions on real jobs)', function () {
   });
 
   it('failAt 0.63 / 261 through qemu-img convert: the same end state', async function () {
-    if ((await findDataTools()).qemuImg === undefined) this.skip();
+    skipUnless(this, (await findDataTools()).qemuImg !== undefined, 'qemu-img is not installed (Debian: qemu-utils)');
     await open(1, false);
     engine.add({ match: { task: { phase: 'copy' } }, action: { failAt: 0.63, error: 261 } });
     const taskId = await moveImage(bed.ctx, moveParams());

@@ -15,7 +15,7 @@ import { StateStore } from '../model/store.js';
 import { deleteImage } from '../storage/delete-image.js';
 import { MOVE_IMAGE_JOB } from '../storage/move-image.js';
 import type { MoveImageJobParams, MoveImageRecovery } from '../storage/move-image.js';
-import { storageTestFixture, TEST_IDS } from '../storage/test-helpers.js';
+import { storageTestFixture, TEST_IDS } from '../test-support/storage-test-bed.js';
 import { TaskRepo } from '../tasks/task-repo.js';
 import { openStorageHost } from './storage-host.js';
 import type { StorageHost, StorageHostOptions } from './storage-host.js';

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { NotSpmError, StorageDomainDoesNotExistError, StoragePoolUnknownError } from '@vdsm-kit/client/api';
 import { connectedPoolId, isSpm, requireConnectedPool, requireDomain, requireSpm } from './checks.js';
-import { createStorageTestBed, storageTestFixture, TEST_IDS } from './test-helpers.js';
-import type { StorageTestBed } from './test-helpers.js';
+import { createStorageTestBed, storageTestFixture, TEST_IDS } from '../test-support/storage-test-bed.js';
+import type { StorageTestBed } from '../test-support/storage-test-bed.js';
 import { vdsmThrown } from '../test-support/vdsm-rejection.js';
 
 const { pool, fileDomain } = TEST_IDS;

@@ -5,8 +5,8 @@ import { sizeOf } from '../data/volume-files.js';
 import { STORAGE_NAMESPACE } from '../tasks/resource-locks.js';
 import { COPY_IDS, copyTestFixture, volumeFile, waitForTask } from '../test-support/copy-fixture.js';
 import { cloneStructure, cloneStructureJobs, cloneStructureVerbs } from './clone-structure.js';
-import { createStorageTestBed } from './test-helpers.js';
-import type { StorageTestBed } from './test-helpers.js';
+import { createStorageTestBed } from '../test-support/storage-test-bed.js';
+import type { StorageTestBed } from '../test-support/storage-test-bed.js';
 import { vdsmRejection } from '../test-support/vdsm-rejection.js';
 
 const MiB = 1024 * 1024;

@@ -17,10 +17,11 @@ import { StateStore } from '../model/store.js';
 import { STORAGE_NAMESPACE } from '../tasks/resource-locks.js';
 import { COPY_IDS, copyTestFixture, SMALL_DISK_DATA, SMALL_DISK_SIZE, volumeFile, waitForTask } from '../test-support/copy-fixture.js';
 import { copyVolume, copyVolumeJobs, copyVolumeVerbs } from './copy-volume.js';
-import { createStorageTestBed } from './test-helpers.js';
-import type { StorageTestBed, StorageTestBedOptions } from './test-helpers.js';
+import { createStorageTestBed } from '../test-support/storage-test-bed.js';
+import type { StorageTestBed, StorageTestBedOptions } from '../test-support/storage-test-bed.js';
 import { pathExists } from '../data/path-exists.js';
 import { vdsmRejection } from '../test-support/vdsm-rejection.js';
+import { skipUnless } from '@vdsm-kit/test-support/skip';
 
 const MiB = 1024 * 1024;
 const { pool, fileDomain, blockDomain, roomyFileDomain, smallImage, smallVolume, chainImage, chainBase, chainLeaf } = COPY_IDS;
@@ -147,7 +148,7 @@ describe('storage/copy-volume (Volume.copy)', function () {
   describe('the job', () => {
     for (const builtin of [false, true]) {
       it(`copies one volume into a new image with ${builtin ? 'the built-in copier' : 'qemu-img'}`, async function () {
-        if (!builtin && !haveQemu) this.skip();
+        skipUnless(this, builtin || haveQemu, 'qemu-img is not installed (Debian: qemu-utils)');
         await open({ forceBuiltinCopier: builtin });
         const sourceSum = await checksum(volumeFile(bed, fileDomain, smallImage, smallVolume), VolumeFormat.RAW);
         const taskId = await copyVolume(bed.ctx, copyParams());
@@ -178,7 +179,7 @@ describe('storage/copy-volume (Volume.copy)', function () {
     }
 
     it('collapses a chain into one RAW volume (qemu-img reads through the top)', async function () {
-      if (!haveQemu) this.skip();
+      skipUnless(this, haveQemu, 'qemu-img is not installed (Debian: qemu-utils)');
       await open();
       const topSum = await checksum(volumeFile(bed, fileDomain, chainImage, chainLeaf), VolumeFormat.COW);
       const taskId = await copyVolume(
@@ -193,7 +194,7 @@ describe('storage/copy-volume (Volume.copy)', function () {
     });
 
     it('collapses a chain into one COW volume, SHARED when volType is 6', async function () {
-      if (!haveQemu) this.skip();
+      skipUnless(this, haveQemu, 'qemu-img is not installed (Debian: qemu-utils)');
       await open();
       const topSum = await checksum(volumeFile(bed, fileDomain, chainImage, chainLeaf), VolumeFormat.COW);
       const taskId = await copyVolume(

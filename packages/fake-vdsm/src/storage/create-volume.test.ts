@@ -15,8 +15,8 @@ import { openStateDatabase } from '../model/db.js';
 import { StateStore } from '../model/store.js';
 import { COPY_IDS, copyTestFixture, SMALL_DISK_SIZE, volumeFile, waitForTask } from '../test-support/copy-fixture.js';
 import { createVolume, createVolumeJobs, createVolumeVerbs } from './create-volume.js';
-import { createStorageTestBed } from './test-helpers.js';
-import type { StorageTestBed } from './test-helpers.js';
+import { createStorageTestBed } from '../test-support/storage-test-bed.js';
+import type { StorageTestBed } from '../test-support/storage-test-bed.js';
 import { vdsmRejection } from '../test-support/vdsm-rejection.js';
 
 const MiB = 1024 * 1024;

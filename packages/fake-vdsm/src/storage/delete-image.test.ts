@@ -6,8 +6,8 @@ import { TaskStatusSchema } from '@vdsm-kit/client/api';
 import { imageDir, removedImageDir, volumePath, zeroedImageDir } from '../data/layout.js';
 import { deleteImage, deleteImageJobs } from './delete-image.js';
 import { domainImages } from './domain-getters.js';
-import { createStorageTestBed, storageTestFixture, TEST_BLOCK_DISK_SIZE, TEST_IDS } from './test-helpers.js';
-import type { StorageTestBed } from './test-helpers.js';
+import { createStorageTestBed, storageTestFixture, TEST_BLOCK_DISK_SIZE, TEST_IDS } from '../test-support/storage-test-bed.js';
+import type { StorageTestBed } from '../test-support/storage-test-bed.js';
 import { pathExists } from '../data/path-exists.js';
 import { vdsmRejection } from '../test-support/vdsm-rejection.js';
 

@@ -4,8 +4,8 @@ import { VolumeRole } from '@vdsm-kit/client/api';
 import { volumePath } from '../data/layout.js';
 import { deleteVolumeJobs, deleteVolumes } from './delete-volumes.js';
 import type { DeleteVolumesRequest } from './delete-volumes.js';
-import { createStorageTestBed, storageTestFixture, TEST_BLOCK_DISK_SIZE, TEST_IDS } from './test-helpers.js';
-import type { StorageTestBed } from './test-helpers.js';
+import { createStorageTestBed, storageTestFixture, TEST_BLOCK_DISK_SIZE, TEST_IDS } from '../test-support/storage-test-bed.js';
+import type { StorageTestBed } from '../test-support/storage-test-bed.js';
 import { pathExists } from '../data/path-exists.js';
 import { vdsmRejection } from '../test-support/vdsm-rejection.js';
 

@@ -23,8 +23,8 @@ import {
   lvmUuid,
   multipathWwid,
 } from './domain-getters.js';
-import { createStorageTestBed, storageTestFixture, TEST_BLOCK_DISK_SIZE, TEST_IDS } from './test-helpers.js';
-import type { StorageTestBed } from './test-helpers.js';
+import { createStorageTestBed, storageTestFixture, TEST_BLOCK_DISK_SIZE, TEST_IDS } from '../test-support/storage-test-bed.js';
+import type { StorageTestBed } from '../test-support/storage-test-bed.js';
 import { vdsmThrown } from '../test-support/vdsm-rejection.js';
 
 const { pool, fileDomain, blockDomain, image, volume, blockImage, blockVolume, chainImage, chainBase, chainLeaf } = TEST_IDS;

@@ -20,10 +20,11 @@ import { StateStore } from '../model/store.js';
 import { imageNamespace, STORAGE_NAMESPACE } from '../tasks/resource-locks.js';
 import { COPY_IDS, copyTestFixture, SMALL_DISK_DATA, volumeFile, waitForTask } from '../test-support/copy-fixture.js';
 import { moveImage, moveImageJobs, moveImageVerbs } from './move-image.js';
-import { createStorageTestBed } from './test-helpers.js';
-import type { StorageTestBed, StorageTestBedOptions } from './test-helpers.js';
+import { createStorageTestBed } from '../test-support/storage-test-bed.js';
+import type { StorageTestBed, StorageTestBedOptions } from '../test-support/storage-test-bed.js';
 import { pathExists } from '../data/path-exists.js';
 import { vdsmRejection } from '../test-support/vdsm-rejection.js';
+import { skipUnless } from '@vdsm-kit/test-support/skip';
 
 const MiB = 1024 * 1024;
 const { pool, fileDomain, blockDomain, roomyFileDomain, tinyFileDomain, oneExtentBlockDomain, smallImage, smallVolume } = COPY_IDS;
@@ -179,7 +180,7 @@ describe('storage/move-image (Image.move)', function () {
     for (const builtin of [false, true]) {
       const copier = builtin ? 'the built-in copier' : 'qemu-img';
       it(`copies a disk to a block domain with ${copier}: ILLEGAL while copied, then LEGAL, generation + 1, same bytes, holes kept`, async function () {
-        if (!builtin && !haveQemu) this.skip();
+        skipUnless(this, builtin || haveQemu, 'qemu-img is not installed (Debian: qemu-utils)');
         const whileCopied: unknown[] = [];
         await open({
           forceBuiltinCopier: builtin,

@@ -5,8 +5,8 @@ import { deleteImage, deleteImageJobs } from './delete-image.js';
 import { connectPool, connectedPools, disconnectPool } from './pool-connection.js';
 import { poolInfo, spmStatus } from './pool-info.js';
 import { spmJobs, spmStart, spmStop } from './spm.js';
-import { createStorageTestBed, storageTestFixture, TEST_IDS } from './test-helpers.js';
-import type { StorageTestBed } from './test-helpers.js';
+import { createStorageTestBed, storageTestFixture, TEST_IDS } from '../test-support/storage-test-bed.js';
+import type { StorageTestBed } from '../test-support/storage-test-bed.js';
 import { vdsmRejection, vdsmThrown } from '../test-support/vdsm-rejection.js';
 
 const { pool, fileDomain, blockDomain, blockImage, image } = TEST_IDS;

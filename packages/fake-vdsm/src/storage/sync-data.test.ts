@@ -6,8 +6,8 @@ import type { Logger } from '../logger.js';
 import { COPY_IDS, copyTestFixture, volumeFile, waitForTask } from '../test-support/copy-fixture.js';
 import { cloneStructure, cloneStructureJobs } from './clone-structure.js';
 import { syncData, syncDataJobs, syncDataVerbs } from './sync-data.js';
-import { createStorageTestBed } from './test-helpers.js';
-import type { StorageTestBed, StorageTestBedOptions } from './test-helpers.js';
+import { createStorageTestBed } from '../test-support/storage-test-bed.js';
+import type { StorageTestBed, StorageTestBedOptions } from '../test-support/storage-test-bed.js';
 import { vdsmRejection } from '../test-support/vdsm-rejection.js';
 
 const { pool, fileDomain, roomyFileDomain, chainImage, chainBase, chainLeaf } = COPY_IDS;

@@ -4,8 +4,8 @@ import { expect } from 'chai';
 import { BLANK_UUID, VolumeInfoSchema } from '@vdsm-kit/client/api';
 import { imageDir, volumePath } from '../data/layout.js';
 import { volumeInfo } from './volume-info.js';
-import { createStorageTestBed, storageTestFixture, TEST_BLOCK_DISK_SIZE, TEST_IDS } from './test-helpers.js';
-import type { StorageTestBed } from './test-helpers.js';
+import { createStorageTestBed, storageTestFixture, TEST_BLOCK_DISK_SIZE, TEST_IDS } from '../test-support/storage-test-bed.js';
+import type { StorageTestBed } from '../test-support/storage-test-bed.js';
 import { vdsmRejection } from '../test-support/vdsm-rejection.js';
 
 const { fileDomain, blockDomain, image, volume, blockImage, blockVolume, chainImage, chainBase, chainLeaf } = TEST_IDS;

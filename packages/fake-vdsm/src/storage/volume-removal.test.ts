@@ -5,8 +5,8 @@ import { VolumeRole } from '@vdsm-kit/client/api';
 import { removedImageDir, volumePath } from '../data/layout.js';
 import { isEmptyDir, reconcileVolumes, recheckIfLeaf, removeEmptyDir, removeVolume } from './volume-removal.js';
 import { locateVolumeFile, volumeFileCandidates } from './volume-locations.js';
-import { createStorageTestBed, storageTestFixture, TEST_IDS } from './test-helpers.js';
-import type { StorageTestBed } from './test-helpers.js';
+import { createStorageTestBed, storageTestFixture, TEST_IDS } from '../test-support/storage-test-bed.js';
+import type { StorageTestBed } from '../test-support/storage-test-bed.js';
 import { pathExists } from '../data/path-exists.js';
 
 const { fileDomain, chainImage, chainBase, chainLeaf, image, volume } = TEST_IDS;

@@ -1,14 +1,14 @@
 /**
  * Tests only: what the copy-side storage tests (move, copy, create, clone,
- * sync) share on top of storage/test-helpers.ts: a fixture with domains too
+ * sync) share on top of storage-test-bed.ts: a fixture with domains too
  * small for a copy, a second roomy file domain and a small disk with data
  * at scattered offsets; waiting for a task to end; volume file paths.
  */
 import { TASK_DONE_STATES } from '@vdsm-kit/client/api';
 import { volumePath } from '../data/layout.js';
 import type { FixtureInput } from '../model/fixture.js';
-import { storageTestFixture, TEST_IDS } from '../storage/test-helpers.js';
-import type { StorageTestBed, StorageTestFixtureOptions } from '../storage/test-helpers.js';
+import { storageTestFixture, TEST_IDS } from './storage-test-bed.js';
+import type { StorageTestBed, StorageTestFixtureOptions } from './storage-test-bed.js';
 import type { TaskRow } from '../tasks/task-repo.js';
 
 const MiB = 1024 * 1024;

@@ -31,8 +31,8 @@ import { StateStore } from '../model/store.js';
 import type { JobHandler } from '../tasks/job-handler.js';
 import { ResourceLocks } from '../tasks/resource-locks.js';
 import { TaskManager } from '../tasks/task-manager.js';
-import { DEFAULT_WIPE_BYTES_PER_SECOND } from './context.js';
-import type { StorageContext } from './context.js';
+import { DEFAULT_WIPE_BYTES_PER_SECOND } from '../storage/context.js';
+import type { StorageContext } from '../storage/context.js';
 
 /**
  * Ids of `storageTestFixture()`: the default fixture's, plus a disk on the

@@ -4,15 +4,16 @@
  * milliseconds. Each party gets VDSM's layout, so `loadPki(party.dir)` and
  * anything that takes a PKI directory (a CLI flag, fake-vdsm) work on it.
  *
- * Test-only: not part of the build; import it by relative path.
+ * Test-only: a private workspace package, never published; tests of every
+ * package import it as `@vdsm-kit/test-support/pki`.
  */
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { PKI_LAYOUT, loadPki } from '../transport/pki.js';
-import type { TlsCredentials } from '../transport/pki.js';
+import { PKI_LAYOUT, loadPki } from '@vdsm-kit/client/transport';
+import type { TlsCredentials } from '@vdsm-kit/client/transport';
 
 const run = promisify(execFile);
 
