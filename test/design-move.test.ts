@@ -5,7 +5,7 @@
  * `Host.getAllTasksStatuses` per tick. This is the README's client example,
  * run for real: if it breaks, the README lies.
  */
-import { TaskWatcher, VdsmClient, copyImage, deleteImage } from '@vdsm-kit/client';
+import { TaskWatcher, VdsmClient, VolumeAllocation, VolumeFormat, copyImage, deleteImage, moveImage } from '@vdsm-kit/client';
 import { DEFAULT_IDS } from '@vdsm-kit/fake-vdsm';
 import { expect } from 'chai';
 import { startFake } from './support/fake.js';
@@ -23,7 +23,7 @@ describe('the design: a move is a copy, then a delete of the source', () => {
     const { pool, fileDomain, blockDomain, image, volume } = DEFAULT_IDS;
     const source = await spm.Volume.getInfo({ volumeID: volume, storagepoolID: pool, storagedomainID: fileDomain, imageID: image });
 
-    const copyTask = await copyImage(spm, { imageID: image, storagepoolID: pool, srcDomainID: fileDomain, dstDomainID: blockDomain });
+    const copyTask = await moveImage(spm, { imageID: image, storagepoolID: pool, srcDomainID: fileDomain, dstDomainID: blockDomain, operation: 'copy' });
     const copied = await watcher.wait(copyTask, { clear: true });
     expect(copied.kind).to.equal('success');
 
@@ -64,5 +64,33 @@ describe("the engine's own wire format", () => {
     const outcome = await watcher.wait(taskId as string, { clear: true });
     expect(outcome.kind).to.equal('success');
     expect(await engine.StorageDomain.getImages({ storagedomainID: blockDomain })).to.include(image);
+  });
+});
+
+describe("copyImage is VDSM's copyImage (Volume.copy), not the move's copy", () => {
+  const td = new TeardownHelper();
+  afterEach(() => td.run());
+
+  it('copies the default disk into a new image on the same domain, leaving the source where it was', async () => {
+    const fake = await startFake(td, {});
+    const spm = td.track(new VdsmClient({ ...TEST_CLIENT_DEFAULTS, transport: 'tcp', host: fake.stomp.host, port: fake.stomp.port }), (c) => c.close());
+    const watcher = td.track(new TaskWatcher({ caller: spm, intervalMs: 20 }), (w) => w.close());
+    const { pool, fileDomain, image, volume } = DEFAULT_IDS;
+    const newImage = '5a5a5a5a-0000-4000-8000-000000000001';
+    const newVolume = '5a5a5a5a-0000-4000-8000-000000000002';
+    const taskId = await copyImage(spm, {
+      storagepoolID: pool,
+      srcDomainID: fileDomain,
+      srcImageID: image,
+      srcVolumeID: volume,
+      dstDomainID: fileDomain,
+      dstImageID: newImage,
+      dstVolumeID: newVolume,
+      volFormat: VolumeFormat.RAW,
+      preallocate: VolumeAllocation.Sparse,
+    });
+    expect((await watcher.wait(taskId, { clear: true })).kind).to.equal('success');
+    expect(await spm.StorageDomain.getImages({ storagedomainID: fileDomain })).to.include.members([image, newImage]);
+    expect(await spm.Image.getVolumes({ storagepoolID: pool, storagedomainID: fileDomain, imageID: newImage })).to.deep.equal([newVolume]);
   });
 });

@@ -36,10 +36,10 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
   );
 }
 
-describe('copyImage', () => {
-  it('sends Image.move with operation 1 and every param, false flags included', async () => {
+describe('moveImage', () => {
+  it("sends Image.move with operation 1 for 'copy' and every param, false flags included", async () => {
     const caller = recordingCaller(TASK);
-    const taskId = await copyImage(caller, { imageID: IMG, storagepoolID: SP, srcDomainID: SRC, dstDomainID: DST }, { flowId: 'move-1' });
+    const taskId = await moveImage(caller, { imageID: IMG, storagepoolID: SP, srcDomainID: SRC, dstDomainID: DST, operation: 'copy' }, { flowId: 'move-1' });
     expect(taskId).to.equal(TASK);
     expect(caller.calls).to.have.length(1);
     const call = caller.calls[0];
@@ -58,51 +58,64 @@ describe('copyImage', () => {
     expect(call?.options).to.deep.equal({ flowId: 'move-1' });
   });
 
-  it('passes postZero, force and discard through', async () => {
+  it("sends operation 2 for 'move' and passes postZero, force and discard through", async () => {
     const caller = recordingCaller(TASK);
-    await copyImage(caller, { imageID: IMG, storagepoolID: SP, srcDomainID: SRC, dstDomainID: DST, postZero: true, force: true, discard: true });
-    expect(caller.calls[0]?.params).to.include({ operation: 1, postZero: true, force: true, discard: true });
+    await moveImage(caller, { imageID: IMG, storagepoolID: SP, srcDomainID: SRC, dstDomainID: DST, operation: 'move', postZero: true, force: true, discard: true });
+    expect(caller.calls[0]?.params).to.include({ operation: 2, postZero: true, force: true, discard: true });
   });
 
-  it('refuses bad params in its own vocabulary, sending nothing', async () => {
+  it('refuses a missing or unknown operation and bad ids in its own vocabulary, sending nothing', async () => {
     const caller = recordingCaller(TASK);
-    const error = await rejection(copyImage(caller, { imageID: IMG, storagepoolID: SP, srcDomainID: 'nope', dstDomainID: DST }));
-    expect(error).to.be.instanceOf(InvalidParamsError);
-    expect((error as InvalidParamsError).method).to.equal('copyImage');
-    expect((error as InvalidParamsError).issues.map((i) => i.path.join('.'))).to.deep.equal(['srcDomainID']);
+    const noOperation = await rejection(moveImage(caller, { imageID: IMG, storagepoolID: SP, srcDomainID: SRC, dstDomainID: DST } as never));
+    expect((noOperation as InvalidParamsError).issues[0]?.path).to.deep.equal(['operation']);
+    const swap = await rejection(moveImage(caller, { imageID: IMG, storagepoolID: SP, srcDomainID: SRC, dstDomainID: DST, operation: 'swap' } as never));
+    expect((swap as InvalidParamsError).issues[0]?.path).to.deep.equal(['operation']);
+    const badId = await rejection(moveImage(caller, { imageID: IMG, storagepoolID: SP, srcDomainID: 'nope', dstDomainID: DST, operation: 'copy' }));
+    expect(badId).to.be.instanceOf(InvalidParamsError);
+    expect((badId as InvalidParamsError).method).to.equal('moveImage');
+    expect((badId as InvalidParamsError).issues.map((i) => i.path.join('.'))).to.deep.equal(['srcDomainID']);
     // VDSM's own name is not accepted in place of the helper's.
-    const misspelt = { imageID: IMG, storagepoolID: SP, storagedomainID: SRC, dstDomainID: DST };
-    expect(await rejection(copyImage(caller, misspelt as never))).to.be.instanceOf(InvalidParamsError);
+    const misspelt = { imageID: IMG, storagepoolID: SP, storagedomainID: SRC, dstDomainID: DST, operation: 'copy' };
+    expect(await rejection(moveImage(caller, misspelt as never))).to.be.instanceOf(InvalidParamsError);
     expect(caller.calls).to.have.length(0);
   });
 });
 
-describe('moveImage', () => {
-  it("defaults to VDSM's move (operation 2)", async () => {
+describe('copyImage', () => {
+  const VOL = '22222222-3333-4444-8555-666666666666';
+  const NEW_IMG = '33333333-4444-4555-8666-777777777777';
+  const NEW_VOL = '44444444-5555-4666-8777-888888888888';
+
+  it("sends Volume.copy (VDSM's copyImage, collapsing the chain) with VDSM's names, leaf and false flags by default", async () => {
     const caller = recordingCaller(TASK);
-    await moveImage(caller, { imageID: IMG, storagepoolID: SP, srcDomainID: SRC, dstDomainID: DST });
-    expect(caller.calls[0]?.method).to.equal('Image.move');
+    const params = { storagepoolID: SP, srcDomainID: SRC, srcImageID: IMG, srcVolumeID: VOL, dstDomainID: DST, dstImageID: NEW_IMG, dstVolumeID: NEW_VOL } as const;
+    expect(await copyImage(caller, { ...params, volFormat: 5, preallocate: 2 })).to.equal(TASK);
+    expect(caller.calls[0]?.method).to.equal('Volume.copy');
     expect(caller.calls[0]?.params).to.deep.equal({
-      imageID: IMG,
+      volumeID: VOL,
       storagepoolID: SP,
       storagedomainID: SRC,
+      imageID: IMG,
       dstSdUUID: DST,
-      operation: 2,
+      dstImgUUID: NEW_IMG,
+      dstVolUUID: NEW_VOL,
+      desc: '',
+      volType: 8,
+      volFormat: 5,
+      preallocate: 2,
       postZero: false,
       force: false,
       discard: false,
     });
   });
 
-  it("sends operation 1 for 'copy' and refuses any other operation", async () => {
+  it('refuses a format or allocation VDSM does not know, sending nothing', async () => {
     const caller = recordingCaller(TASK);
-    await moveImage(caller, { imageID: IMG, storagepoolID: SP, srcDomainID: SRC, dstDomainID: DST, operation: 'copy' });
-    expect(caller.calls[0]?.params).to.include({ operation: 1 });
-    const bad = { imageID: IMG, storagepoolID: SP, srcDomainID: SRC, dstDomainID: DST, operation: 'swap' };
-    const error = await rejection(moveImage(caller, bad as never));
-    expect(error).to.be.instanceOf(InvalidParamsError);
-    expect((error as InvalidParamsError).issues[0]?.path).to.deep.equal(['operation']);
-    expect(caller.calls).to.have.length(1);
+    const params = { storagepoolID: SP, srcDomainID: SRC, srcImageID: IMG, srcVolumeID: VOL, dstDomainID: DST, dstImageID: NEW_IMG, dstVolumeID: NEW_VOL };
+    const error = await rejection(copyImage(caller, { ...params, volFormat: 3, preallocate: 2 } as never));
+    expect((error as InvalidParamsError).method).to.equal('copyImage');
+    expect((error as InvalidParamsError).issues.map((i) => i.path.join('.'))).to.deep.equal(['volFormat']);
+    expect(caller.calls).to.have.length(0);
   });
 });
 
