@@ -16,14 +16,12 @@
  * tell the two apart by the qcow2 magic, so a state folder made without
  * qemu-img keeps working on a machine that has it.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { VolumeFormat } from '@vdsm-kit/client/api';
 import { CommandFailedError, NoSpaceError, UnsupportedFormatError, isNoSpaceErrno, throwIfStopped } from './errors.js';
-import { dataExtents } from './extents.js';
-import type { Extent } from './extents.js';
+import { checksumFile } from './checksum.js';
 import { BLOCK_SIZE_4K, MiB } from './sizes.js';
 import { findDataTools, runCommand } from './tools.js';
 import type { DataTools } from './tools.js';
@@ -291,54 +289,25 @@ function runQemuIo(qemuIo: string, path: string, command: string, signal: AbortS
   return runCommand([qemuIo, '-f', 'qcow2', '-c', command, path], { signal, cwd: dirname(resolve(path)) });
 }
 
-/** Shared zeros for hashing holes without reading them. */
-const HASH_CHUNK = 4 * MiB;
-const ZEROS = Buffer.alloc(HASH_CHUNK);
-
 /**
- * SHA-256 (hex) of the guest-visible content: the file itself for RAW (and
- * plain COW) volumes; for a qcow2 image, what `qemu-img convert -O raw`
- * reads through it, so a chain's top gives the whole chain's view.
- * `sha256sum` of a raw file prints the same digest.
+ * The block checksum (checksum.ts) of the guest-visible content: the file
+ * itself for RAW (and plain COW) volumes; for a qcow2 image, what `qemu-img
+ * convert -O raw` reads through it, so a chain's top gives the whole chain's
+ * view. Either way it costs what the data costs: holes are skipped.
  */
 export async function checksum(path: string, format: VolumeFormat, options: VolumeFileOptions = {}): Promise<string> {
   const tools = options.tools ?? (await findDataTools());
-  if ((await layoutOf(path, format)) === 'raw') return sha256OfFile(path, tools, options.signal);
+  if ((await layoutOf(path, format)) === 'raw') return checksumFile(path, { tools, signal: options.signal });
   const qemuImg = requireTool(tools.qemuImg, 'qemu-img', path);
   const dir = await mkdtemp(join(tmpdir(), 'fake-vdsm-checksum-'));
   try {
     const guest = join(dir, 'guest.raw');
+    // The raw copy is sparse (qemu-img skips zeros), so it costs the chain's data, not its capacity.
     await runCommand([qemuImg, 'convert', '-f', 'qcow2', '-O', 'raw', path, guest], { signal: options.signal, cwd: dirname(path) });
-    return await sha256OfFile(guest, tools, options.signal);
+    return await checksumFile(guest, { tools, signal: options.signal });
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** SHA-256 of a file's bytes; holes are hashed from a zero buffer instead of read. */
-async function sha256OfFile(path: string, tools: DataTools, signal: AbortSignal | undefined): Promise<string> {
-  const hash = createHash('sha256');
-  const file = await open(path, 'r');
-  try {
-    const { size } = await file.stat();
-    const extents: readonly Extent[] = (await dataExtents(path, tools, { signal })) ?? [{ offset: 0, length: size }];
-    const buffer = Buffer.allocUnsafe(HASH_CHUNK);
-    let position = 0;
-    for (const extent of [...extents, { offset: size, length: 0 }]) {
-      for (let hole = extent.offset - position; hole > 0; hole -= HASH_CHUNK) hash.update(ZEROS.subarray(0, Math.min(hole, HASH_CHUNK)));
-      for (let done = 0; done < extent.length; ) {
-        throwIfStopped(signal);
-        const { bytesRead } = await file.read(buffer, 0, Math.min(HASH_CHUNK, extent.length - done), extent.offset + done);
-        if (bytesRead === 0) break; // The file shrank under us; the digest is of what was there.
-        hash.update(buffer.subarray(0, bytesRead));
-        done += bytesRead;
-      }
-      position = extent.offset + extent.length;
-    }
-  } finally {
-    await file.close();
-  }
-  return hash.digest('hex');
 }
 
 /** Removes a volume's file; a missing file is not an error (removal is idempotent, rollbacks repeat it). */
