@@ -11,7 +11,7 @@
  * (cp; the fake's copier through qemu-img with VDSM's options, when
  * qemu-img is installed; the fake's built-in copier) is run once to warm
  * up, then `--runs` (3) times, best time kept; each target is verified
- * (SHA-256 of the content equal to the source's, allocated bytes compared).
+ * (the block checksum of the content equal to the source's, allocated bytes compared).
  * The fake's copies are timed as a move job does them: the target volume is
  * created, then the data copied.
  *
@@ -28,11 +28,9 @@ import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { VolumeFormat } from '@vdsm-kit/client/api';
-// Benchmarks run against the built packages (`tsc -b` first, see run.ts).
-import { copierName, copyVolume } from '../packages/fake-vdsm/dist/data/copier.js';
-import type { CopierName } from '../packages/fake-vdsm/dist/data/copier.js';
-import { writeScatteredData } from '../packages/fake-vdsm/dist/data/scattered-data.js';
-import { checksum, createRaw, sizeOf } from '../packages/fake-vdsm/dist/data/volume-files.js';
+// Benchmarks run against the built packages (`tsc -b` first, see run.ts: no `development` condition, so this is dist/).
+import { checksum, copierName, copyVolume, createRaw, sizeOf, writeScatteredData } from '@vdsm-kit/fake-vdsm/data';
+import type { CopierName } from '@vdsm-kit/fake-vdsm/data';
 
 const run$ = promisify(execFile);
 

@@ -22,7 +22,8 @@ import { expect } from 'chai';
 import { findInconsistencies, liveVolumeDigests, lockRows, taskRow, volumeRows } from './support/storage-db.js';
 import { connectStorageClients, pollTaskStatus, waitUntil } from './support/storage-fake.js';
 import type { StorageClients } from './support/storage-fake.js';
-import { contentDigest, listVolumeFiles, volumeFile } from './support/storage-files.js';
+import { checksumFile } from '@vdsm-kit/fake-vdsm/data';
+import { listVolumeFiles, volumeFile } from './support/storage-files.js';
 import { CRASH_DATA_DISK, IDS, copyParams, storageFixture } from './support/storage-fixture.js';
 import { expectRolledBack, expectSucceeded, successStatus } from './support/storage-expect.js';
 import { BLANK_UUID, TaskWords, VdsmCode, imageNotInDomainMessage, taskAbortedMessage } from './support/storage-oracle.js';
@@ -142,7 +143,7 @@ describe('storage crash: SIGKILL mid-copy and mid-wipe, restart on the same stat
     // No lock, no leftover: the same copy now runs through.
     const again = await spm().Image.move(copyParams(IDS.dataImage));
     expectSucceeded(await running.vdsm.wait(again));
-    expect(await contentDigest(volumeFile(state, IDS.fileDomain2, IDS.dataImage, IDS.dataVolume))).to.equal(digests.get(`${IDS.fileDomain}/${IDS.dataImage}/${IDS.dataVolume}`));
+    expect(await checksumFile(volumeFile(state, IDS.fileDomain2, IDS.dataImage, IDS.dataVolume))).to.equal(digests.get(`${IDS.fileDomain}/${IDS.dataImage}/${IDS.dataVolume}`));
     for (const taskId of [finished, failed, copy, again]) expect(await spm().Task.clear({ taskID: taskId })).to.equal(true);
     expect(await spm().Host.getAllTasksStatuses()).to.deep.equal({});
     await running.fake.stop('SIGTERM');

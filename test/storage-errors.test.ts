@@ -17,7 +17,8 @@ import { watch } from './support/outcome.js';
 import { lockRows } from './support/storage-db.js';
 import { driveClockUntil, isFinished, pollTaskStatus, realDelay, startStorageFake, stepClock, waitUntil } from './support/storage-fake.js';
 import type { StorageBed } from './support/storage-fake.js';
-import { contentDigest, listVolumeFiles, volumeFile } from './support/storage-files.js';
+import { checksumFile } from '@vdsm-kit/fake-vdsm/data';
+import { listVolumeFiles, volumeFile } from './support/storage-files.js';
 import { BLOCK_DISK_BYTES, IDS, copyParams } from './support/storage-fixture.js';
 import { expectRolledBack, expectSucceeded, expectVdsmError, runningStatus } from './support/storage-expect.js';
 import {
@@ -255,7 +256,7 @@ describe('storage errors: each error path of issue 3 from a real client', functi
     });
 
     it('a second move of the same image waits for the first one, then completes', async () => {
-      const original = await contentDigest(volumeFile(bed.state, IDS.blockDomain, IDS.blockImageB, IDS.blockVolumeB));
+      const original = await checksumFile(volumeFile(bed.state, IDS.blockDomain, IDS.blockImageB, IDS.blockVolumeB));
       const before = await spm.Volume.getInfo({ volumeID: IDS.blockVolumeB, storagepoolID: IDS.pool, storagedomainID: IDS.blockDomain, imageID: IDS.blockImageB });
       // First: move block disk B to nfs-data2 and zero its source, which takes 256 s of the fake's clock,
       // holding the image's locks (source and target) all along.
@@ -306,7 +307,7 @@ describe('storage errors: each error path of issue 3 from a real client', functi
       // and ends one generation later; the fixture's source was at 0 too.
       expect(before.generation).to.equal(0);
       expect(after.generation).to.equal(1);
-      expect(await contentDigest(volumeFile(bed.state, IDS.blockDomain, IDS.blockImageB, IDS.blockVolumeB))).to.equal(original);
+      expect(await checksumFile(volumeFile(bed.state, IDS.blockDomain, IDS.blockImageB, IDS.blockVolumeB))).to.equal(original);
       expect(await spm.StorageDomain.getImages({ storagedomainID: IDS.fileDomain2 })).to.not.include(IDS.blockImageB);
       expect(await lockRows(bed.state)).to.deep.equal([]);
     });
@@ -327,14 +328,14 @@ describe('storage errors: each error path of issue 3 from a real client', functi
     it('a file domain that fills during the copy: the task ends with 261 and the partial target is removed', async () => {
       // nfs-small takes 8 MiB; the disk holds 24 MiB. The copy starts (no up-front check) and fails part way.
       const source = volumeFile(bed.state, IDS.fileDomain, IDS.dataImage, IDS.dataVolume);
-      const sourceDigest = await contentDigest(source);
+      const sourceDigest = await checksumFile(source);
       const statsBefore = await spm.StorageDomain.getStats({ storagedomainID: IDS.smallFileDomain });
       const taskId = await spm.Image.move(move({ dstSdUUID: IDS.smallFileDomain }));
       expectRolledBack(await bed.wait(taskId), VdsmCode.CopyImageError, taskAbortedMessage(COPY_IMAGE_FAILED_MESSAGE, VdsmCode.CopyImageError));
       expect(await spm.StorageDomain.getImages({ storagedomainID: IDS.smallFileDomain })).to.deep.equal([]);
       expect((await listVolumeFiles(bed.state)).filter((file) => file.domainId === IDS.smallFileDomain)).to.deep.equal([]);
       expect(await spm.StorageDomain.getStats({ storagedomainID: IDS.smallFileDomain })).to.deep.equal(statsBefore);
-      expect(await contentDigest(source)).to.equal(sourceDigest);
+      expect(await checksumFile(source)).to.equal(sourceDigest);
       expect(await lockRows(bed.state)).to.deep.equal([]);
     });
   });

@@ -3,8 +3,8 @@
  * 24 MiB at scattered offsets (support/storage-fixture.ts) is copied then
  * deleted (our design: `Image.move` operation 1, then `Image.delete` of the
  * source) and moved (operation 2) between two file domains. What a guest
- * reads is the same before and after (support/storage-files.ts
- * `contentDigest`), holes stay holes (allocated bytes within 5 %), the
+ * reads is the same before and after (the block checksum, `checksumFile`
+ * of `@vdsm-kit/fake-vdsm/data`), holes stay holes (allocated bytes within 5 %), the
  * target ends LEGAL one generation up, the source is gone after a delete or
  * a move, and the tasks report what VDSM reports.
  *
@@ -19,7 +19,8 @@ import { expect } from 'chai';
 import { lockRows } from './support/storage-db.js';
 import { driveClockUntil, isFinished, pollTaskStatus, realDelay, startStorageFake, stepClock } from './support/storage-fake.js';
 import type { StorageBed } from './support/storage-fake.js';
-import { contentDigest, exists, fileSizes, imagesDir, readBytes, volumeFile } from './support/storage-files.js';
+import { checksumFile } from '@vdsm-kit/fake-vdsm/data';
+import { exists, fileSizes, imagesDir, readBytes, volumeFile } from './support/storage-files.js';
 import { BLOCK_DISK_BYTES, DATA_DISK_BYTES, IDS, dataBytes, dataDiskPieces } from './support/storage-fixture.js';
 import { expectRolledBack, expectSucceeded, runningStatus, successStatus } from './support/storage-expect.js';
 import { BLANK_UUID, BLOCK_EXTENT_BYTES, REMOVED_PREFIX, TaskWords, VdsmCode, ZEROED_PREFIX, taskAbortedMessage } from './support/storage-oracle.js';
@@ -61,14 +62,14 @@ describe('storage move: real bytes through Image.move and Image.delete', functio
       expect(sizes.allocated).to.be.within(data, data * 1.1);
       const info = await spm.Volume.getInfo(dataVolumeOn(IDS.fileDomain));
       expect(info).to.include({ legality: 'LEGAL', format: 'RAW', type: 'SPARSE', capacity: String(DATA_DISK_BYTES), status: 'OK' });
-      return { digest: await contentDigest(source), allocated: sizes.allocated, generation: info.generation };
+      return { digest: await checksumFile(source), allocated: sizes.allocated, generation: info.generation };
     }
 
     /** Checks the copy on nfs-data2 against the source as it was. */
     async function expectFaithfulTarget(before: { digest: string; allocated: number; generation: number }): Promise<void> {
       const sizes = await fileSizes(target);
       expect(sizes.apparent).to.equal(DATA_DISK_BYTES);
-      expect(await contentDigest(target)).to.equal(before.digest);
+      expect(await checksumFile(target)).to.equal(before.digest);
       // Holes kept: the target allocates what the source does, within 5 %.
       expect(Math.abs(sizes.allocated - before.allocated) / before.allocated).to.be.at.most(ALLOCATION_TOLERANCE);
       // The piece that ends on the disk's last byte, read back from the target.
@@ -134,7 +135,7 @@ describe('storage move: real bytes through Image.move and Image.delete', functio
       });
       await expectFaithfulTarget(before);
       // A copy leaves the source as it was.
-      expect(await contentDigest(source)).to.equal(before.digest);
+      expect(await checksumFile(source)).to.equal(before.digest);
       expect((await spm.Volume.getInfo(dataVolumeOn(IDS.fileDomain))).generation).to.equal(before.generation);
       expect(await spm.Task.clear({ taskID: copy })).to.equal(true);
 
@@ -145,7 +146,7 @@ describe('storage move: real bytes through Image.move and Image.delete', functio
       expect(await spm.Task.getInfo({ taskID: removal })).to.deep.equal({ id: removal, verb: TaskWords.deleteVerb });
       await expectSourceGone();
       // The copy is untouched by the delete.
-      expect(await contentDigest(target)).to.equal(before.digest);
+      expect(await checksumFile(target)).to.equal(before.digest);
       expect(await lockRows(bed.state)).to.deep.equal([]);
     });
 

@@ -7,7 +7,8 @@
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { contentDigest, exists, listVolumeFiles } from './storage-files.js';
+import { checksumFile } from '@vdsm-kit/fake-vdsm/data';
+import { exists, listVolumeFiles } from './storage-files.js';
 import type { FoundVolumeFile } from './storage-files.js';
 
 /** File name of the state database in the state folder. */
@@ -103,6 +104,6 @@ export async function findInconsistencies(state: string): Promise<Inconsistencie
 export async function liveVolumeDigests(state: string): Promise<Map<string, string>> {
   const digests = new Map<string, string>();
   const files: FoundVolumeFile[] = (await listVolumeFiles(state)).filter((file) => !file.removed);
-  for (const file of files) digests.set(`${file.domainId}/${file.imageId}/${file.volumeId}`, await contentDigest(file.path));
+  for (const file of files) digests.set(`${file.domainId}/${file.imageId}/${file.volumeId}`, await checksumFile(file.path));
   return digests;
 }

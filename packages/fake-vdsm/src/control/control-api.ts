@@ -95,8 +95,21 @@ export interface VolumeView {
   readonly removed: boolean;
   /** `{apparent, true}` of the file, or null when the file is missing. */
   readonly sizes: { readonly apparent: number; readonly true: number } | null;
-  /** SHA-256 of the guest-visible content, when asked for (`?checksum=1`). */
+  /** The block checksum of the guest-visible content (`VolumeChecksum.checksum`), when asked for (`?checksum=1`). */
   readonly checksum?: string;
+}
+
+/**
+ * `GET /volumes/:sd/:img/:vol/checksum`: the block checksum of the guest
+ * content (data/checksum.ts), with its parameters as ovirt-imageio's
+ * checksum reply gives them: SHA-256 of the 4 MiB blocks' SHA-256 digests,
+ * zero blocks included.
+ */
+export interface VolumeChecksum {
+  readonly algorithm: 'sha256';
+  readonly blockSize: number;
+  /** Hex. */
+  readonly checksum: string;
 }
 
 /** `GET /tasks`: a stored task row. */
@@ -124,7 +137,7 @@ export interface WriteDataRequest {
   readonly length?: number;
 }
 
-/** Result of a data write (no checksum: hashing a large sparse disk costs seconds; ask `checksum` when needed). */
+/** Result of a data write (no checksum: it costs a read of the data; ask `checksum` when needed). */
 export interface WriteDataResult {
   readonly written: number;
 }
@@ -174,7 +187,7 @@ export interface ControlApi {
   listTasks(): Promise<TaskView[]>;
   listLocks(): Promise<LockView[]>;
   writeData(domainId: string, imageId: string, volumeId: string, request: WriteDataRequest): Promise<WriteDataResult>;
-  checksum(domainId: string, imageId: string, volumeId: string): Promise<{ checksum: string }>;
+  checksum(domainId: string, imageId: string, volumeId: string): Promise<VolumeChecksum>;
   /** Advances a manual clock (ControlError 'conflict' otherwise); resolves with the clock's new time. */
   advanceClock(ms: number): Promise<{ now: number }>;
   invariants(): Promise<InvariantReport>;

@@ -18,6 +18,7 @@ import type {
   ResetRequest,
   ResetResult,
   TaskView,
+  VolumeChecksum,
   VolumeView,
   WriteDataRequest,
   WriteDataResult,
@@ -111,7 +112,7 @@ export class ControlClient implements ControlApi {
     return this.#request('POST', `${volumePath(domainId, imageId, volumeId)}/data`, request);
   }
 
-  checksum(domainId: string, imageId: string, volumeId: string): Promise<{ checksum: string }> {
+  checksum(domainId: string, imageId: string, volumeId: string): Promise<VolumeChecksum> {
     return this.#request('GET', `${volumePath(domainId, imageId, volumeId)}/checksum`);
   }
 

@@ -3,10 +3,11 @@
  * (through qemu-io for a qcow2 layer), so a test can give a disk content
  * and later check a copy by its checksum.
  */
+import { CHECKSUM_ALGORITHM, CHECKSUM_BLOCK_SIZE } from '../data/checksum.js';
 import { checksum, writeData } from '../data/volume-files.js';
 import type { StorageHost } from '../host/storage-host.js';
 import { ControlError } from './control-api.js';
-import type { WriteDataRequest, WriteDataResult } from './control-api.js';
+import type { VolumeChecksum, WriteDataRequest, WriteDataResult } from './control-api.js';
 import { liveVolumePath, requireVolume } from './inspect.js';
 
 /** Largest single write accepted (a pattern is materialised in memory). */
@@ -58,8 +59,9 @@ export async function writeVolumeData(storage: StorageHost, domainId: unknown, i
   return { written: bytes.length };
 }
 
-/** The checksum of a live volume's guest content. */
-export async function volumeChecksum(storage: StorageHost, domainId: unknown, imageId: unknown, volumeId: unknown): Promise<{ checksum: string }> {
+/** The block checksum of a live volume's guest content, with its algorithm and block size. */
+export async function volumeChecksum(storage: StorageHost, domainId: unknown, imageId: unknown, volumeId: unknown): Promise<VolumeChecksum> {
   const volume = requireVolume(storage, domainId, imageId, volumeId);
-  return { checksum: await checksum(liveVolumePath(storage, volume), volume.format) };
+  const sum = await checksum(liveVolumePath(storage, volume), volume.format);
+  return { algorithm: CHECKSUM_ALGORITHM, blockSize: CHECKSUM_BLOCK_SIZE, checksum: sum };
 }

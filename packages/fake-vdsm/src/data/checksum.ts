@@ -25,6 +25,7 @@ import { throwIfStopped } from './errors.js';
 import { dataExtents } from './extents.js';
 import type { Extent } from './extents.js';
 import { MiB } from './sizes.js';
+import { findDataTools } from './tools.js';
 import type { DataTools } from './tools.js';
 
 /** The hash of each block and of the block digests. */
@@ -89,17 +90,19 @@ export function checksumBytes(bytes: Uint8Array): string {
  * The checksum of a plain file's bytes (a RAW volume, or a qcow2 image's
  * guest view converted to raw). Only the blocks that the extents helper
  * (extents.ts) finds data in are read; without a helper every block is read
- * and zero blocks still cost only a compare.
+ * and zero blocks still cost only a compare. `tools` default to what this
+ * machine has.
  *
  * @throws the data plane's "action stopped" error once `signal` aborts.
  */
-export async function checksumFile(path: string, options: { readonly tools: DataTools; readonly signal?: AbortSignal | undefined }): Promise<string> {
+export async function checksumFile(path: string, options: { readonly tools?: DataTools; readonly signal?: AbortSignal | undefined } = {}): Promise<string> {
   const { signal } = options;
   throwIfStopped(signal);
+  const tools = options.tools ?? (await findDataTools());
   const file = await open(path, 'r');
   try {
     const { size } = await file.stat();
-    const extents: readonly Extent[] = (await dataExtents(path, options.tools, { signal })) ?? [{ offset: 0, length: size }];
+    const extents: readonly Extent[] = (await dataExtents(path, tools, { signal })) ?? [{ offset: 0, length: size }];
     const hash = new BlockHash();
     const buffer = Buffer.allocUnsafe(CHECKSUM_BLOCK_SIZE);
     /** Everything before `next` (a block boundary, or `size`) is hashed. */
