@@ -62,6 +62,10 @@ export interface MisbehavingServer {
   waitForRequests(count: number): Promise<void>;
   /** Resolves once at least `count` connections were accepted in total. */
   waitForConnections(count: number): Promise<void>;
+  /** Heart-beats written so far (`beatEveryMs`), over every connection. */
+  readonly beatsSent: number;
+  /** Resolves once at least `count` heart-beats were written in total. */
+  waitForBeats(count: number): Promise<void>;
   /** Destroys every open connection at once (a crash or a network cut), keeping the listener. */
   dropConnections(): void;
   /** Stops listening and destroys every connection. */
@@ -99,6 +103,7 @@ export async function startMisbehavingServer(options: MisbehavingServerOptions =
   const requests: ReceivedRequest[] = [];
   const waiters: Waiter[] = [];
   let connections = 0;
+  let beatsSent = 0;
   let mode: RequestMode = options.mode ?? 'answer';
 
   const wake = (): void => {
@@ -133,7 +138,11 @@ export async function startMisbehavingServer(options: MisbehavingServerOptions =
         case 'CONNECT':
           channel.send({ command: 'CONNECTED', headers: [['version', '1.2'], ['heart-beat', options.connectedHeartbeat ?? '0,0']] });
           if (options.beatEveryMs) {
-            beat = setInterval(() => channel.sendHeartbeat(), options.beatEveryMs);
+            beat = setInterval(() => {
+              channel.sendHeartbeat();
+              beatsSent++;
+              wake();
+            }, options.beatEveryMs);
             timers.add(beat);
           }
           break;
@@ -198,6 +207,10 @@ export async function startMisbehavingServer(options: MisbehavingServerOptions =
     },
     waitForRequests: (count) => waitFor(() => requests.length >= count),
     waitForConnections: (count) => waitFor(() => connections >= count),
+    get beatsSent() {
+      return beatsSent;
+    },
+    waitForBeats: (count) => waitFor(() => beatsSent >= count),
     dropConnections,
     close: () =>
       new Promise<void>((resolve) => {
