@@ -33,13 +33,11 @@ interface Run {
   readonly stdout: string;
   readonly stderr: string;
   readonly code: number | null;
-  readonly ms: number;
 }
 
 /** Runs the CLI with `args`; kills it (and fails) if it has not exited after `limitMs`. */
 function runCli(args: readonly string[], options: { stdin?: string; limitMs?: number } = {}): Promise<Run> {
   const limitMs = options.limitMs ?? 15_000;
-  const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', CLI, ...args], {
       cwd: PACKAGE_DIR,
@@ -57,7 +55,7 @@ function runCli(args: readonly string[], options: { stdin?: string; limitMs?: nu
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
-      resolve({ stdout, stderr, code, ms: performance.now() - started });
+      resolve({ stdout, stderr, code });
     });
   });
 }
@@ -123,8 +121,7 @@ describe('vdsm-client (child process against fake-vdsm)', function () {
     const run = await runCli([...target, 'Host', 'echo', 'message=hi']);
     expect(run).to.include({ stdout: '"hi"\n', stderr: '', code: 0 });
     expect(onlyRequest()).to.deep.include({ method: 'Host.echo', params: { message: 'hi' } });
-    // tsx start-up is most of this; a connection left open would hang to the limit.
-    expect(run.ms).to.be.below(8_000);
+    // A connection left open would keep the process alive until runCli's limit kills it (and fails the test).
 
     const ping = await runCli([...target, 'Host', 'ping2']);
     expect(ping).to.include({ stdout: 'true\n', stderr: '', code: 0 });
@@ -233,8 +230,6 @@ describe('vdsm-client (child process against fake-vdsm)', function () {
     const error = errorLine(run);
     expect(error.code).to.equal(5022);
     expect(error.message).to.include(`tcp://127.0.0.1:${port}`).and.include('ECONNREFUSED');
-    // No reconnect backoff for a one-shot command.
-    expect(run.ms).to.be.below(8_000);
   });
 
   it('gives up after --timeout on a peer that never answers', async () => {
