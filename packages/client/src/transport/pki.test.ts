@@ -70,12 +70,9 @@ describe('VDSM PKI', () => {
 });
 
 describe('createTestPki', () => {
-  it('makes a CA-signed server and client, and a rogue signed by another CA, quickly', async () => {
-    const started = performance.now();
+  it('makes a CA-signed server and client, and a rogue signed by another CA', async () => {
     const pki = await createTempTestPki();
-    const elapsed = performance.now() - started;
     try {
-      expect(elapsed).to.be.below(1000);
       const ca = new X509Certificate(pki.caCert);
       const rogueCa = new X509Certificate(pki.rogueCaCert);
       const cert = (party: { credentials: { cert: string | Buffer } }): X509Certificate => new X509Certificate(party.credentials.cert);

@@ -201,12 +201,14 @@ describe('StreamChannel', () => {
       const reasons: (Error | undefined)[] = [];
       channel.onClose((error) => reasons.push(error));
       const closed = closeReason(channel);
+      const peerClosed = once(peer, 'close');
       peer.end();
       expect(await closed).to.equal(undefined);
       expect(channel.closed).to.equal(true);
       channel.close(new Error('late'));
       channel.destroy(new Error('later'));
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      // Both sides are torn down by now: no close is still to come.
+      await peerClosed;
       expect(reasons).to.deep.equal([undefined]);
     });
 
@@ -251,7 +253,9 @@ describe('StreamChannel', () => {
       expect(await closed).to.equal(undefined);
       await once(peer, 'end'); // our FIN arrived; the peer keeps its side open
       clock.advance(999);
-      await new Promise((resolve) => setTimeout(resolve, 10));
+      // The destroy is still a timer waiting on the clock.
+      expect(clock.pending).to.equal(1);
+      await new Promise((resolve) => setImmediate(resolve));
       expect(peerClosed).to.equal(false);
       clock.advance(1);
       await once(peer, 'close');
