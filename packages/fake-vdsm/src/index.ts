@@ -90,6 +90,12 @@ export interface FakeVdsmOptions {
   readonly wipeBytesPerSecond?: number;
   /** Copy with the built-in zero-skipping copier even when qemu-img is installed (default false). */
   readonly forceBuiltinCopier?: boolean;
+  /**
+   * VDSM's `[irs] max_tasks`: storage tasks that may wait for a worker
+   * (default 500); a verb that would queue one more is refused with 405
+   * `TaskManager error, unable to add task: ()`. A RangeError unless an integer >= 1.
+   */
+  readonly maxTasks?: number;
   /** Default: silent. */
   readonly logger?: Logger;
   /** Answer 99 "Recovering from crash or Initializing" for this long after start (default 0). */
@@ -212,6 +218,7 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
       logger,
       wipeBytesPerSecond: options.wipeBytesPerSecond,
       forceBuiltinCopier: options.forceBuiltinCopier,
+      maxTasks: options.maxTasks,
       faults,
       // A {crash: true} fault: SIGKILL under serve, else this fake's own crash() (declared below, called later).
       crash: { mode: options.crashExitsProcess ? 'exit' : 'emulate', onCrash: () => crash() },
