@@ -26,6 +26,7 @@ import type { Logger } from './logger.js';
 import { defaultFixture } from './model/default-fixture.js';
 import { readFixtureFile } from './model/fixture.js';
 import type { FixtureInput } from './model/fixture.js';
+import type { ConnectionLimits } from './server/connection-limits.js';
 import type { StompBroker } from './server/stomp-broker.js';
 import { openStateDir } from './state.js';
 import type { StateDir } from './state.js';
@@ -106,6 +107,12 @@ export interface FakeVdsmOptions {
   readonly detectTimeoutMs?: number;
   /** Give up on a TLS handshake after this long (default 10 s). */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * Bounds against misbehaving clients, on the protocol clock (server/connection-limits.ts:
+   * DISCONNECT linger 10 s, unfinished-frame timeout 60 s, 1 MiB of queued replies per
+   * connection, 128 MiB of unfinished frames in all). A RangeError for one not > 0.
+   */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
   /** Seed of the fault engine's PRNG (default: a random one, readable as `faults.seed`). */
   readonly seed?: number;
   /** Fault rules to start with, in order (faults/rule.ts `FaultRule`; a FaultRuleError when invalid). */
@@ -233,6 +240,7 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
       strictParams: options.strictParams,
       detectTimeoutMs: options.detectTimeoutMs,
       handshakeTimeoutMs: options.handshakeTimeoutMs,
+      connectionLimits: options.connectionLimits,
   };
   const startHosts = async (opened: StorageHost, ports: readonly number[], started: FakeHost[]): Promise<void> => {
     for (const [index, record] of opened.hosts.entries()) {
@@ -352,6 +360,8 @@ export type { FixtureInput } from './model/fixture.js';
 export { FixtureError } from './model/fixture.js';
 export { DEFAULT_IDS, defaultFixture } from './model/default-fixture.js';
 export { ScaledClock } from './time/scaled-clock.js';
+export { DEFAULT_CONNECTION_LIMITS } from './server/connection-limits.js';
+export type { ConnectionLimits } from './server/connection-limits.js';
 export { ControlClient } from './control/control-client.js';
 export type { ControlClientOptions } from './control/control-client.js';
 export { ControlError } from './control/control-api.js';

@@ -9,8 +9,9 @@
  * pieces joined once when the line or body is complete; a search for a line
  * end or a NUL looks at each new byte once.
  */
-import { FrameTooLargeError, HeaderTooLongError, StompProtocolError, TooManyHeadersError } from '../errors.js';
+import { FrameBudgetError, FrameTooLargeError, HeaderTooLongError, StompProtocolError, TooManyHeadersError } from '../errors.js';
 import { unescapeHeaderValue } from './escape.js';
+import type { FrameBudget } from './frame-budget.js';
 import { DEFAULT_FRAME_LIMITS, STOMP_COMMANDS } from './frame.js';
 import type { FrameLimits, StompCommand, StompFrame } from './frame.js';
 
@@ -28,6 +29,12 @@ export interface FrameParserOptions {
    * server does (`decodeValue` raises on `:`; peers must send `\c`).
    */
   rawColonInValue?: 'accept' | 'reject';
+  /**
+   * Shared with other parsers: the bytes this one holds for an unfinished
+   * frame are taken from it, and a chunk that would go over it fails with a
+   * `FrameBudgetError`. Call `dispose()` when done with the parser.
+   */
+  budget?: FrameBudget;
 }
 
 // Parser states (ws Receiver style). A frame runs
@@ -80,6 +87,7 @@ export class FrameParser {
   readonly #onHeartbeat: (() => void) | undefined;
   readonly #limits: FrameLimits;
   readonly #rejectRawColon: boolean;
+  readonly #budget: FrameBudget | undefined;
 
   #state = AFTER_FRAME;
   #failed = false;
@@ -107,6 +115,21 @@ export class FrameParser {
     this.#onHeartbeat = options.onHeartbeat;
     this.#limits = resolveLimits(options.limits);
     this.#rejectRawColon = options.rawColonInValue === 'reject';
+    this.#budget = options.budget;
+  }
+
+  /** True while a frame has begun and not ended (a heart-beat EOL does not count). */
+  get inFrame(): boolean {
+    return this.#state !== AFTER_FRAME && this.#state !== AFTER_FRAME_CR;
+  }
+
+  /** Gives back what the unfinished frame holds of the budget; the parser reads nothing more. */
+  dispose(): void {
+    if (!this.#failed) {
+      this.#failed = true;
+      this.#error = new StompProtocolError('STOMP parser disposed');
+    }
+    this.#dropPending();
   }
 
   /**
@@ -143,8 +166,7 @@ export class FrameParser {
       this.#failed = true;
       this.#error = error;
       // Drop buffered bytes: a failed parser never reads them.
-      this.#pending = [];
-      this.#pendingLength = 0;
+      this.#dropPending();
       throw error;
     }
   }
@@ -357,6 +379,11 @@ export class FrameParser {
   /** Keeps `buf[from, to)` (a view, not a copy) for a later join. */
   #stash(buf: Buffer, from: number, to: number): void {
     if (to <= from) return;
+    if (this.#budget !== undefined && !this.#budget.reserve(to - from)) {
+      throw new FrameBudgetError(
+        `STOMP frame refused: unfinished frames of all connections would exceed their budget (${this.#budget.maxBytes} bytes)`,
+      );
+    }
     this.#pending.push(buf.subarray(from, to));
     this.#pendingLength += to - from;
   }
@@ -365,9 +392,14 @@ export class FrameParser {
   #takePending(): Buffer {
     const pieces = this.#pending;
     const joined = pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, this.#pendingLength);
+    this.#dropPending();
+    return joined;
+  }
+
+  #dropPending(): void {
+    this.#budget?.release(this.#pendingLength);
     this.#pending = [];
     this.#pendingLength = 0;
-    return joined;
   }
 }
 
