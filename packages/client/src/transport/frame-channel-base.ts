@@ -40,6 +40,8 @@ export interface FrameChannelOptions {
    * read again once half of them left. Default: no bound.
    */
   readonly maxBufferedWriteBytes?: number;
+  /** Told when reading stops (`paused` true) or starts again for back-pressure, with the bytes waiting then. */
+  readonly onBackPressure?: (paused: boolean, bufferedBytes: number) => void;
 }
 
 /** Default of `FrameChannelOptions.closeTimeoutMs`. */
@@ -80,6 +82,7 @@ export abstract class FrameChannelBase implements FrameChannel {
   readonly #maxBufferedWriteBytes: number | undefined;
   #frameTimer: TimerHandle | undefined;
   #readingPaused = false;
+  readonly #onBackPressure: ((paused: boolean, bufferedBytes: number) => void) | undefined;
   readonly #frameListeners: Listener<[StompFrame]>[] = [];
   readonly #dataListeners: Listener<[]>[] = [];
   readonly #protocolErrorListeners: Listener<[Error]>[] = [];
@@ -99,6 +102,7 @@ export abstract class FrameChannelBase implements FrameChannel {
     this.#closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     this.#frameTimeoutMs = positiveOrUndefined('frameTimeoutMs', options.frameTimeoutMs);
     this.#maxBufferedWriteBytes = positiveOrUndefined('maxBufferedWriteBytes', options.maxBufferedWriteBytes);
+    this.#onBackPressure = options.onBackPressure;
     this.#parser = new FrameParser({
       onFrame: (frame) => this.#emitFrame(frame),
       limits: options.limits,
@@ -121,13 +125,13 @@ export abstract class FrameChannelBase implements FrameChannel {
     const bytes = encodeFrame(frame);
     if (this.#closing) return;
     this.writeBytes(bytes, typeof frame.body !== 'string' && frame.body !== undefined);
-    this.#checkBackPressure();
+    this.checkWriteBacklog();
   }
 
   sendHeartbeat(): void {
     if (this.#closing) return;
     this.writeBytes(HEARTBEAT_BYTES, false);
-    this.#checkBackPressure();
+    this.checkWriteBacklog();
   }
 
   onFrame(listener: (frame: StompFrame) => void): void {
@@ -188,9 +192,11 @@ export abstract class FrameChannelBase implements FrameChannel {
   /** Subclasses call this when written bytes reached the transport: reading resumes once the backlog is down to half. */
   protected writeProgress(): void {
     if (!this.#readingPaused || this.#closing) return;
-    if (this.bufferedWriteBytes() > (this.#maxBufferedWriteBytes as number) / 2) return;
+    const buffered = this.bufferedWriteBytes();
+    if (buffered > (this.#maxBufferedWriteBytes as number) / 2) return;
     this.#readingPaused = false;
     this.resumeReading();
+    this.#onBackPressure?.(false, buffered);
     if (this.#frameTimeoutMs !== undefined) this.#watchFrame(this.#frameTimeoutMs);
   }
 
@@ -284,14 +290,17 @@ export abstract class FrameChannelBase implements FrameChannel {
     this.#frameTimer = undefined;
   }
 
-  #checkBackPressure(): void {
+  /** Stops reading when the write backlog is over `maxBufferedWriteBytes`; subclasses call it when their backlog may have grown. */
+  protected checkWriteBacklog(): void {
     const max = this.#maxBufferedWriteBytes;
     if (max === undefined || this.#readingPaused || this.#closing) return;
-    if (this.bufferedWriteBytes() <= max) return;
+    const buffered = this.bufferedWriteBytes();
+    if (buffered <= max) return;
     this.#readingPaused = true;
     // The peer cannot finish a frame we do not read: its clock starts again when reading does.
     this.#stopFrameTimer();
     this.pauseReading();
+    this.#onBackPressure?.(true, buffered);
   }
 
   #emitFrame(frame: StompFrame): void {

@@ -78,7 +78,8 @@ export class StreamChannel extends FrameChannelBase {
   readonly #written = (): void => this.writeProgress();
 
   protected bufferedWriteBytes(): number {
-    return this.#stream.writableLength;
+    // Bytes corked in this tick leave with its end: only what the transport has not taken is a backlog.
+    return this.#corked ? 0 : this.#stream.writableLength;
   }
 
   protected pauseReading(): void {
@@ -92,6 +93,8 @@ export class StreamChannel extends FrameChannelBase {
   readonly #uncork = (): void => {
     this.#corked = false;
     this.#stream.uncork();
+    // What the transport did not take of this tick's writes is the backlog now.
+    if (this.tracksWrites) this.checkWriteBacklog();
   };
 
   protected endTransport(): void {

@@ -121,7 +121,8 @@ export class FakeVdsmServer {
       {
         stomp: (stream, head, description) => {
           if (description.transport === 'tls') this.#trackTls(stream as TLSSocket);
-          this.#serve(new StreamChannel(stream, channelInfo(description), { ...this.#channelOptions, head }), description);
+          const options = { ...this.#channelOptions, head, onBackPressure: this.#backPressureLog(description) };
+          this.#serve(new StreamChannel(stream, channelInfo(description), options), description);
         },
         http: (stream, description) => {
           if (description.transport === 'tls') this.#trackTls(stream as TLSSocket);
@@ -216,7 +217,17 @@ export class FakeVdsmServer {
   }
 
   #serveWebSocket(ws: WebSocket, description: ConnectionDescription): void {
-    this.#serve(new WebSocketChannel(ws, channelInfo(description), this.#channelOptions), description);
+    const options = { ...this.#channelOptions, onBackPressure: this.#backPressureLog(description) };
+    this.#serve(new WebSocketChannel(ws, channelInfo(description), options), description);
+  }
+
+  /** Logs a connection's reading stopping and starting again (`maxQueuedReplyBytes`). */
+  #backPressureLog(description: ConnectionDescription): (paused: boolean, queuedBytes: number) => void {
+    const remote = `${description.remoteAddress}:${description.remotePort}`;
+    return (paused, queuedBytes) => {
+      if (paused) this.#log.info({ transport: description.transport, remote, queuedBytes }, 'Replies not read: stopped reading the connection');
+      else this.#log.info({ transport: description.transport, remote, queuedBytes }, 'Replies drained: reading the connection again');
+    };
   }
 
   #serve(channel: FrameChannel, description: ConnectionDescription): void {
