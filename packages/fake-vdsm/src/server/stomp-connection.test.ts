@@ -190,6 +190,17 @@ describe('STOMP server connection (raw sockets, exact bytes)', () => {
       expect(await sender.frameBody()).to.equal(`{"jsonrpc": "2.0", "id": "${REQUEST_ID}", "result": true}`);
     });
 
+    it('routes and echoes an id beyond 2^53 exactly, and answers JSON nested 100,000 deep with a short -32700', async () => {
+      const connection = await session();
+      const big = '18446744073709551617';
+      connection.write(vdsmClientSend(`{"jsonrpc": "2.0", "method": "Host.ping2", "params": {}, "id": ${big}}`));
+      expect(await connection.frame()).to.equal(responseMessage(REPLY_TO, 'sub-reply', `{"jsonrpc": "2.0", "id": ${big}, "result": true}`));
+      connection.write(rawFrame('SUBSCRIBE', [['destination', Destination.Responses], ['id', 'sub-responses']]));
+      connection.write(vdsmClientSend('['.repeat(100_000) + ']'.repeat(100_000)));
+      const parseError = '{"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "Invalid JSON was received by the server. An error occurred on the server while parsing the JSON text."}}';
+      expect(await connection.frame()).to.equal(responseMessage(Destination.Responses, 'sub-responses', parseError));
+    });
+
     it('serves frames sent before CONNECT, as VDSM keeps no connected state', async () => {
       const connection = await raw();
       connection.write(rawFrame('SUBSCRIBE', [['destination', REPLY_TO], ['id', 'early']]) + vdsmClientSend(request('Host.ping2', {})));
