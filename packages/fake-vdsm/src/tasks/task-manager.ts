@@ -59,7 +59,11 @@ export const DEFAULT_THREAD_POOL_SIZE = 10;
 
 /**
  * VDSM's `[irs] max_tasks`: tasks waiting for a worker (its thread pool's
- * `Queue(maxTasks)`); running ones do not count.
+ * `Queue(maxTasks)`); running ones do not count. Where VDSM's
+ * `ThreadPool.queueTask` would block the verb on the full queue (`put`
+ * waits), the fake refuses at once with the 405 `AddTaskError()` that
+ * `_queueTask` raises when queueing fails: a clear back-pressure signal
+ * instead of a call that hangs until a worker frees up.
  */
 export const DEFAULT_MAX_TASKS = 500;
 
