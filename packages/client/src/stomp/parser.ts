@@ -96,6 +96,8 @@ export class FrameParser {
   /** Bytes of the unfinished line or body, from earlier chunks. */
   #pending: Buffer[] = [];
   #pendingLength = 0;
+  /** What `#pending` holds of the budget. */
+  #reserved = 0;
 
   /** The line `#readLine` found: `#line[#lineStart, #lineEnd)`, EOL removed. */
   #line: Buffer = EMPTY_BODY;
@@ -298,7 +300,7 @@ export class FrameParser {
       body = length === 0 ? EMPTY_BODY : buf.subarray(pos, end - 1);
       terminator = buf[end - 1] as number;
     } else {
-      this.#stash(buf, pos, end);
+      this.#stash(buf, pos, end, false);
       const joined = this.#takePending();
       body = joined.subarray(0, length);
       terminator = joined[length] as number;
@@ -329,7 +331,7 @@ export class FrameParser {
     let body: Buffer;
     if (this.#pendingLength === 0) body = nul === pos ? EMPTY_BODY : buf.subarray(pos, nul);
     else {
-      this.#stash(buf, pos, nul);
+      this.#stash(buf, pos, nul, false);
       body = this.#takePending();
     }
     this.#emit(body);
@@ -362,7 +364,7 @@ export class FrameParser {
     let start = pos;
     let end = lf;
     if (this.#pendingLength > 0) {
-      this.#stash(buf, pos, lf);
+      this.#stash(buf, pos, lf, false);
       line = this.#takePending();
       start = 0;
       end = line.length;
@@ -376,13 +378,20 @@ export class FrameParser {
     return lf + 1;
   }
 
-  /** Keeps `buf[from, to)` (a view, not a copy) for a later join. */
-  #stash(buf: Buffer, from: number, to: number): void {
+  /**
+   * Keeps `buf[from, to)` (a view, not a copy) for a later join. `held`
+   * false: the join follows at once (the piece completes a line or body), so
+   * it takes nothing of the budget.
+   */
+  #stash(buf: Buffer, from: number, to: number, held = true): void {
     if (to <= from) return;
-    if (this.#budget !== undefined && !this.#budget.reserve(to - from)) {
-      throw new FrameBudgetError(
-        `STOMP frame refused: unfinished frames of all connections would exceed their budget (${this.#budget.maxBytes} bytes)`,
-      );
+    if (held && this.#budget !== undefined) {
+      if (!this.#budget.reserve(to - from)) {
+        throw new FrameBudgetError(
+          `STOMP frame refused: unfinished frames of all connections would exceed their budget (${this.#budget.maxBytes} bytes)`,
+        );
+      }
+      this.#reserved += to - from;
     }
     this.#pending.push(buf.subarray(from, to));
     this.#pendingLength += to - from;
@@ -397,7 +406,8 @@ export class FrameParser {
   }
 
   #dropPending(): void {
-    this.#budget?.release(this.#pendingLength);
+    this.#budget?.release(this.#reserved);
+    this.#reserved = 0;
     this.#pending = [];
     this.#pendingLength = 0;
   }
