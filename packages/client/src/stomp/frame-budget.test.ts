@@ -41,6 +41,13 @@ describe('FrameBudget (shared bound on unfinished frames)', () => {
     expect(budget.used).to.equal(0);
   });
 
+  it('keeps nothing of a chunk whose frame listener disposed of the parser', () => {
+    const budget = new FrameBudget(100);
+    const disposing: FrameParser = new FrameParser({ onFrame: () => disposing.dispose(), budget });
+    disposing.write(Buffer.from('DISCONNECT\n\n\0SEND\ncontent-length:50\n\nhalf a body'));
+    expect(budget.used).to.equal(0);
+  });
+
   it('refuses a bound that is not a number greater than 0', () => {
     for (const bad of [0, -5, Number.NaN]) expect(() => new FrameBudget(bad), String(bad)).to.throw(RangeError);
   });

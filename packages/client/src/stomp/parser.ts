@@ -143,7 +143,8 @@ export class FrameParser {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let pos = 0;
     try {
-      while (pos < buf.length) {
+      // A listener may dispose of the parser mid-chunk (its channel closed): the rest is not read.
+      while (pos < buf.length && !this.#failed) {
         switch (this.#state) {
           case AFTER_FRAME:
             pos = this.#afterFrame(buf, pos);
