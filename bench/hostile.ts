@@ -56,15 +56,17 @@ export async function run(args: readonly string[]): Promise<void> {
     await pings(client, 1000); // warm-up
     const quiet = await latency(client, settings.durationMs);
     const baselineRss = await memory(pid, 'VmRSS');
+    const cpuBefore = await cpuSeconds(pid);
     attacker = await spawnReady(['--import', 'tsx', 'bench/hostile-attacker.ts', host, String(port), String(settings.calls)], { cwd: ROOT });
     const underAttack = await latency(client, settings.durationMs);
     await attacker.stop();
+    const fakeCpu = (await cpuSeconds(pid)) - cpuBefore;
     const peakRss = await memory(pid, 'VmHWM');
     const stillServed = await pings(client, 100).then(
       () => true,
       () => false,
     );
-    report(settings, quiet, underAttack, baselineRss, peakRss, stillServed);
+    report(settings, quiet, underAttack, baselineRss, peakRss, fakeCpu, stillServed);
   } finally {
     await attacker?.stop();
     await client.close().catch(() => {});
@@ -90,6 +92,13 @@ async function latency(client: VdsmClient, durationMs: number): Promise<Latency>
   return { calls: samples.length, medianMs: at(0.5), p99Ms: at(0.99) };
 }
 
+/** User plus system CPU time of a process so far (/proc/<pid>/stat, in clock ticks of 1/100 s). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** A line of /proc/<pid>/status, in bytes. */
 async function memory(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -97,14 +106,14 @@ async function memory(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<number> {
   return match ? Number(match[1]) * 1024 : Number.NaN;
 }
 
-function report(settings: Settings, quiet: Latency, attack: Latency, baselineRss: number, peakRss: number, stillServed: boolean): void {
+function report(settings: Settings, quiet: Latency, attack: Latency, baselineRss: number, peakRss: number, fakeCpu: number, stillServed: boolean): void {
   const ratio = attack.medianMs / quiet.medianMs;
   console.log(`hostile benchmark: Node ${process.version}, ${availableParallelism()} cores, ${settings.durationMs / 1000} s quiet + ${settings.durationMs / 1000} s under attack`);
   console.log(`load average at the end: ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
   console.log(`fake-vdsm RSS: baseline ${(baselineRss / MiB).toFixed(1)} MiB, peak ${(peakRss / MiB).toFixed(1)} MiB (${(peakRss / baselineRss).toFixed(2)}x)`);
   console.log(`polite ping2 quiet:        median ${quiet.medianMs.toFixed(3)} ms, p99 ${quiet.p99Ms.toFixed(3)} ms (${quiet.calls} calls)`);
   console.log(`polite ping2 under attack: median ${attack.medianMs.toFixed(3)} ms, p99 ${attack.p99Ms.toFixed(3)} ms (${attack.calls} calls), ${ratio.toFixed(2)}x quiet`);
-  console.log(`polite client served after the attack: ${stillServed}`);
+  console.log(`fake-vdsm CPU during the attack: ${fakeCpu.toFixed(2)} s in ${settings.durationMs / 1000} s; polite client served after it: ${stillServed}`);
   console.log(
     JSON.stringify({
       benchmark: 'hostile',
@@ -121,6 +130,7 @@ function report(settings: Settings, quiet: Latency, attack: Latency, baselineRss
       ping2_quiet_p99_ms: Math.round(quiet.p99Ms * 1000) / 1000,
       ping2_attack_p99_ms: Math.round(attack.p99Ms * 1000) / 1000,
       ping2_latency_ratio: Math.round(ratio * 100) / 100,
+      fake_cpu_s_during_attack: Math.round(fakeCpu * 100) / 100,
       served_after: stillServed,
     }),
   );
