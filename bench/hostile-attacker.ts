@@ -22,7 +22,6 @@ export class Attack {
   readonly #sockets = new Set<Socket>();
   readonly #timers: NodeJS.Timeout[] = [];
   #stopped = true;
-  #greedyWritten = 0;
 
   constructor(host: string, port: number) {
     this.#host = host;
@@ -42,13 +41,12 @@ export class Attack {
     for (let i = 0; i < 20; i++) this.#slowLoris();
   }
 
-  /** Stops everything; returns how many bytes the greedy connection managed to write. */
-  stop(): number {
+  /** Stops everything. */
+  stop(): void {
     this.#stopped = true;
     for (const timer of this.#timers.splice(0)) clearInterval(timer);
     for (const socket of this.#sockets) socket.destroy();
     this.#sockets.clear();
-    return this.#greedyWritten;
   }
 
   #open(onConnect: (socket: Socket) => void): Socket {
@@ -84,9 +82,7 @@ export class Attack {
         while (next < calls && !this.#stopped) {
           const batch: string[] = [];
           for (let i = 0; i < 500 && next < calls; i++, next++) batch.push(send(`{"jsonrpc": "2.0", "method": "Host.ping2", "params": {}, "id": "g-${next}"}`, '-greedy'));
-          const text = batch.join('');
-          this.#greedyWritten += Buffer.byteLength(text);
-          if (!socket.write(text)) {
+          if (!socket.write(batch.join(''))) {
             socket.once('drain', pump);
             return;
           }
