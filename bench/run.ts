@@ -23,6 +23,10 @@ const BENCHMARKS: Record<string, { readonly description: string; load(): Promise
     description: "a 4 GiB sparse RAW volume with 64 MiB of data through the fake's copiers (qemu-img, built-in) vs cp --sparse=always",
     load: () => import('./copy.js'),
   },
+  hostile: {
+    description: "fake-vdsm's peak RSS vs baseline and a polite client's ping2 latency (attack / quiet) under hostile clients",
+    load: () => import('./hostile.js'),
+  },
 };
 
 function usage(): string {

@@ -10,6 +10,8 @@
  * | VDSM_ERR_STOMP_FRAME_TOO_LARGE    | FrameTooLargeError    | frame over `maxFrameSize` |
  * | VDSM_ERR_STOMP_TOO_MANY_HEADERS   | TooManyHeadersError   | more than `maxHeaders` headers |
  * | VDSM_ERR_STOMP_HEADER_TOO_LONG    | HeaderTooLongError    | a line over `maxHeaderLength` |
+ * | VDSM_ERR_STOMP_FRAME_TIMEOUT      | FrameTimeoutError     | a frame left unfinished past `frameTimeoutMs` |
+ * | VDSM_ERR_STOMP_FRAME_BUDGET       | FrameBudgetError      | unfinished frames of all connections over their shared budget |
  * | VDSM_ERR_STOMP_ERROR_FRAME        | StompErrorFrameError  | the peer answered with an ERROR frame |
  * | VDSM_ERR_CONNECTION_CLOSED        | ConnectionClosedError | the channel closed |
  * | VDSM_ERR_CONNECT_TIMEOUT          | ConnectTimeoutError   | no connection, TLS handshake or CONNECTED in time |
@@ -40,6 +42,16 @@ export class TooManyHeadersError extends StompProtocolError {
 export class HeaderTooLongError extends StompProtocolError {
   override readonly code = 'VDSM_ERR_STOMP_HEADER_TOO_LONG';
   override name = 'HeaderTooLongError';
+}
+
+export class FrameTimeoutError extends StompProtocolError {
+  override readonly code = 'VDSM_ERR_STOMP_FRAME_TIMEOUT';
+  override name = 'FrameTimeoutError';
+}
+
+export class FrameBudgetError extends StompProtocolError {
+  override readonly code = 'VDSM_ERR_STOMP_FRAME_BUDGET';
+  override name = 'FrameBudgetError';
 }
 
 /** The peer sent an ERROR frame; `message` is its body (VDSM puts the reason there). */

@@ -188,8 +188,18 @@ describe('fake-vdsm serve (CLI)', function () {
     }
   });
 
-  it('refuses bad --hosts, --time-scale and --wipe-rate values', async () => {
-    for (const [flag, value] of [['--hosts', '0'], ['--hosts', 'two'], ['--time-scale', '0'], ['--time-scale', 'fast'], ['--wipe-rate', '-5']]) {
+  it('refuses bad --hosts, --time-scale, --wipe-rate, --max-tasks and connection bound values', async () => {
+    for (const [flag, value] of [
+      ['--hosts', '0'],
+      ['--hosts', 'two'],
+      ['--time-scale', '0'],
+      ['--time-scale', 'fast'],
+      ['--wipe-rate', '-5'],
+      ['--max-tasks', '0'],
+      ['--max-tasks', '2.5'],
+      ['--frame-timeout', '0'],
+      ['--max-queued-replies', 'lots'],
+    ]) {
       const run = runCli(['serve', '--port', '0', flag as string, value as string]);
       expect(await run.exited).to.not.equal(0);
       expect(run.stdout()).to.equal('');

@@ -45,6 +45,11 @@ interface ServeOptions {
   readonly fixture?: string;
   readonly timeScale?: number;
   readonly wipeRate?: number;
+  readonly maxTasks?: number;
+  readonly frameTimeout?: number;
+  readonly disconnectLinger?: number;
+  readonly maxQueuedReplies?: number;
+  readonly maxBufferedFrames?: number;
   readonly logLevel: LogLevel;
   readonly scenario?: string;
   readonly seed?: number;
@@ -53,7 +58,8 @@ interface ServeOptions {
   readonly manualClock?: boolean;
 }
 
-const MiB = 1024 * 1024;
+const KiB = 1024;
+const MiB = 1024 * KiB;
 
 /** After a signal, give up on a clean close after this long and exit anyway. */
 const SHUTDOWN_GRACE_MS = 5000;
@@ -83,6 +89,12 @@ function parsePositive(value: string): number {
   return number;
 }
 
+function parsePositiveInteger(value: string): number {
+  const number = Number(value);
+  if (!/^[0-9]+$/.test(value.trim()) || !Number.isSafeInteger(number) || number < 1) throw new InvalidArgumentError('expected an integer of at least 1');
+  return number;
+}
+
 const program = new Command('fake-vdsm')
   .description('A fake VDSM host: JSON-RPC over STOMP on TCP, mutual TLS and WebSocket, for tests and CI.')
   .showHelpAfterError();
@@ -102,6 +114,11 @@ program
   .option('--fixture <file>', 'fixture JSON that seeds a fresh state directory (default: the built-in default fixture; see docs/fixture.md)')
   .option('--time-scale <factor>', 'run storage time this much faster or slower: 0.01 makes every wait 100x shorter (default 1)', parsePositive)
   .option('--wipe-rate <MiBps>', 'postZero wipe pace on block domains, MiB of volume size per second (default 100)', parsePositive)
+  .option('--max-tasks <n>', 'storage tasks that may wait for a worker, VDSM\'s [irs] max_tasks; one more is refused with 405 (default 500)', parsePositiveInteger)
+  .option('--frame-timeout <ms>', 'a STOMP frame not finished this long after its first byte gets an ERROR and a close (default 60000)', parsePositive)
+  .option('--disconnect-linger <ms>', 'after a DISCONNECT with receipt, close the connection if the client has not within this long (default 10000)', parsePositive)
+  .option('--max-queued-replies <KiB>', 'stop reading a connection while this much of its replies waits to be written (default 1024)', parsePositive)
+  .option('--max-buffered-frames <MiB>', 'unfinished frames of all connections together; a frame going over gets an ERROR (default 128)', parsePositive)
   .addOption(new Option('--log-level <level>', 'log level (logs go to stderr)').choices(LOG_LEVELS).default('info'))
   .addOption(new Option('--scenario <file>', 'scenario JSON: {fixture?, faults?, seed?} (docs/faults.md)').conflicts('fixture'))
   .option('--seed <n>', 'seed of the fault engine PRNG (overrides the scenario\'s; default: random, logged)', parseSeed)
@@ -129,6 +146,13 @@ async function serve(options: ServeOptions): Promise<void> {
       timeScale: options.timeScale,
       ...(options.manualClock ? { clock: new ManualClock(Date.now()) } : {}),
       wipeBytesPerSecond: options.wipeRate === undefined ? undefined : options.wipeRate * MiB,
+      maxTasks: options.maxTasks,
+      connectionLimits: {
+        frameTimeoutMs: options.frameTimeout,
+        disconnectLingerMs: options.disconnectLinger,
+        maxQueuedReplyBytes: options.maxQueuedReplies === undefined ? undefined : options.maxQueuedReplies * KiB,
+        maxBufferedFrameBytes: options.maxBufferedFrames === undefined ? undefined : options.maxBufferedFrames * MiB,
+      },
       logger,
       controlPort: options.controlPort,
       controlToken: options.controlToken,

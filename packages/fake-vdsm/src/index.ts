@@ -26,6 +26,7 @@ import type { Logger } from './logger.js';
 import { defaultFixture } from './model/default-fixture.js';
 import { readFixtureFile } from './model/fixture.js';
 import type { FixtureInput } from './model/fixture.js';
+import type { ConnectionLimits } from './server/connection-limits.js';
 import type { StompBroker } from './server/stomp-broker.js';
 import { openStateDir } from './state.js';
 import type { StateDir } from './state.js';
@@ -90,6 +91,12 @@ export interface FakeVdsmOptions {
   readonly wipeBytesPerSecond?: number;
   /** Copy with the built-in zero-skipping copier even when qemu-img is installed (default false). */
   readonly forceBuiltinCopier?: boolean;
+  /**
+   * VDSM's `[irs] max_tasks`: storage tasks that may wait for a worker
+   * (default 500); a verb that would queue one more is refused with 405
+   * `TaskManager error, unable to add task: ()`. A RangeError unless an integer >= 1.
+   */
+  readonly maxTasks?: number;
   /** Default: silent. */
   readonly logger?: Logger;
   /** Answer 99 "Recovering from crash or Initializing" for this long after start (default 0). */
@@ -100,6 +107,12 @@ export interface FakeVdsmOptions {
   readonly detectTimeoutMs?: number;
   /** Give up on a TLS handshake after this long (default 10 s). */
   readonly handshakeTimeoutMs?: number;
+  /**
+   * Bounds against misbehaving clients, on the protocol clock (server/connection-limits.ts:
+   * DISCONNECT linger 10 s, unfinished-frame timeout 60 s, 1 MiB of queued replies per
+   * connection, 128 MiB of unfinished frames in all). A RangeError for one not > 0.
+   */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
   /** Seed of the fault engine's PRNG (default: a random one, readable as `faults.seed`). */
   readonly seed?: number;
   /** Fault rules to start with, in order (faults/rule.ts `FaultRule`; a FaultRuleError when invalid). */
@@ -212,6 +225,7 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
       logger,
       wipeBytesPerSecond: options.wipeBytesPerSecond,
       forceBuiltinCopier: options.forceBuiltinCopier,
+      maxTasks: options.maxTasks,
       faults,
       // A {crash: true} fault: SIGKILL under serve, else this fake's own crash() (declared below, called later).
       crash: { mode: options.crashExitsProcess ? 'exit' : 'emulate', onCrash: () => crash() },
@@ -226,6 +240,7 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
       strictParams: options.strictParams,
       detectTimeoutMs: options.detectTimeoutMs,
       handshakeTimeoutMs: options.handshakeTimeoutMs,
+      connectionLimits: options.connectionLimits,
   };
   const startHosts = async (opened: StorageHost, ports: readonly number[], started: FakeHost[]): Promise<void> => {
     for (const [index, record] of opened.hosts.entries()) {
@@ -345,6 +360,8 @@ export type { FixtureInput } from './model/fixture.js';
 export { FixtureError } from './model/fixture.js';
 export { DEFAULT_IDS, defaultFixture } from './model/default-fixture.js';
 export { ScaledClock } from './time/scaled-clock.js';
+export { DEFAULT_CONNECTION_LIMITS } from './server/connection-limits.js';
+export type { ConnectionLimits } from './server/connection-limits.js';
 export { ControlClient } from './control/control-client.js';
 export type { ControlClientOptions } from './control/control-client.js';
 export { ControlError } from './control/control-api.js';

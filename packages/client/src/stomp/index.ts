@@ -7,5 +7,6 @@ export * from './frame.js';
 export * from './escape.js';
 export * from './encoder.js';
 export * from './parser.js';
+export * from './frame-budget.js';
 export * from './heartbeat.js';
 export * from './client-session.js';

@@ -9,8 +9,9 @@
  * pieces joined once when the line or body is complete; a search for a line
  * end or a NUL looks at each new byte once.
  */
-import { FrameTooLargeError, HeaderTooLongError, StompProtocolError, TooManyHeadersError } from '../errors.js';
+import { FrameBudgetError, FrameTooLargeError, HeaderTooLongError, StompProtocolError, TooManyHeadersError } from '../errors.js';
 import { unescapeHeaderValue } from './escape.js';
+import type { FrameBudget } from './frame-budget.js';
 import { DEFAULT_FRAME_LIMITS, STOMP_COMMANDS } from './frame.js';
 import type { FrameLimits, StompCommand, StompFrame } from './frame.js';
 
@@ -28,6 +29,12 @@ export interface FrameParserOptions {
    * server does (`decodeValue` raises on `:`; peers must send `\c`).
    */
   rawColonInValue?: 'accept' | 'reject';
+  /**
+   * Shared with other parsers: the bytes this one holds for an unfinished
+   * frame are taken from it, and a chunk that would go over it fails with a
+   * `FrameBudgetError`. Call `dispose()` when done with the parser.
+   */
+  budget?: FrameBudget;
 }
 
 // Parser states (ws Receiver style). A frame runs
@@ -80,6 +87,7 @@ export class FrameParser {
   readonly #onHeartbeat: (() => void) | undefined;
   readonly #limits: FrameLimits;
   readonly #rejectRawColon: boolean;
+  readonly #budget: FrameBudget | undefined;
 
   #state = AFTER_FRAME;
   #failed = false;
@@ -88,6 +96,8 @@ export class FrameParser {
   /** Bytes of the unfinished line or body, from earlier chunks. */
   #pending: Buffer[] = [];
   #pendingLength = 0;
+  /** What `#pending` holds of the budget. */
+  #reserved = 0;
 
   /** The line `#readLine` found: `#line[#lineStart, #lineEnd)`, EOL removed. */
   #line: Buffer = EMPTY_BODY;
@@ -107,6 +117,21 @@ export class FrameParser {
     this.#onHeartbeat = options.onHeartbeat;
     this.#limits = resolveLimits(options.limits);
     this.#rejectRawColon = options.rawColonInValue === 'reject';
+    this.#budget = options.budget;
+  }
+
+  /** True while a frame has begun and not ended (a heart-beat EOL does not count). */
+  get inFrame(): boolean {
+    return this.#state !== AFTER_FRAME && this.#state !== AFTER_FRAME_CR;
+  }
+
+  /** Gives back what the unfinished frame holds of the budget; the parser reads nothing more. */
+  dispose(): void {
+    if (!this.#failed) {
+      this.#failed = true;
+      this.#error = new StompProtocolError('STOMP parser disposed');
+    }
+    this.#dropPending();
   }
 
   /**
@@ -118,7 +143,8 @@ export class FrameParser {
     const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     let pos = 0;
     try {
-      while (pos < buf.length) {
+      // A listener may dispose of the parser mid-chunk (its channel closed): the rest is not read.
+      while (pos < buf.length && !this.#failed) {
         switch (this.#state) {
           case AFTER_FRAME:
             pos = this.#afterFrame(buf, pos);
@@ -143,8 +169,7 @@ export class FrameParser {
       this.#failed = true;
       this.#error = error;
       // Drop buffered bytes: a failed parser never reads them.
-      this.#pending = [];
-      this.#pendingLength = 0;
+      this.#dropPending();
       throw error;
     }
   }
@@ -276,7 +301,7 @@ export class FrameParser {
       body = length === 0 ? EMPTY_BODY : buf.subarray(pos, end - 1);
       terminator = buf[end - 1] as number;
     } else {
-      this.#stash(buf, pos, end);
+      this.#stash(buf, pos, end, false);
       const joined = this.#takePending();
       body = joined.subarray(0, length);
       terminator = joined[length] as number;
@@ -307,7 +332,7 @@ export class FrameParser {
     let body: Buffer;
     if (this.#pendingLength === 0) body = nul === pos ? EMPTY_BODY : buf.subarray(pos, nul);
     else {
-      this.#stash(buf, pos, nul);
+      this.#stash(buf, pos, nul, false);
       body = this.#takePending();
     }
     this.#emit(body);
@@ -340,7 +365,7 @@ export class FrameParser {
     let start = pos;
     let end = lf;
     if (this.#pendingLength > 0) {
-      this.#stash(buf, pos, lf);
+      this.#stash(buf, pos, lf, false);
       line = this.#takePending();
       start = 0;
       end = line.length;
@@ -354,9 +379,21 @@ export class FrameParser {
     return lf + 1;
   }
 
-  /** Keeps `buf[from, to)` (a view, not a copy) for a later join. */
-  #stash(buf: Buffer, from: number, to: number): void {
+  /**
+   * Keeps `buf[from, to)` (a view, not a copy) for a later join. `held`
+   * false: the join follows at once (the piece completes a line or body), so
+   * it takes nothing of the budget.
+   */
+  #stash(buf: Buffer, from: number, to: number, held = true): void {
     if (to <= from) return;
+    if (held && this.#budget !== undefined) {
+      if (!this.#budget.reserve(to - from)) {
+        throw new FrameBudgetError(
+          `STOMP frame refused: unfinished frames of all connections would exceed their budget (${this.#budget.maxBytes} bytes)`,
+        );
+      }
+      this.#reserved += to - from;
+    }
     this.#pending.push(buf.subarray(from, to));
     this.#pendingLength += to - from;
   }
@@ -365,9 +402,15 @@ export class FrameParser {
   #takePending(): Buffer {
     const pieces = this.#pending;
     const joined = pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces, this.#pendingLength);
+    this.#dropPending();
+    return joined;
+  }
+
+  #dropPending(): void {
+    this.#budget?.release(this.#reserved);
+    this.#reserved = 0;
     this.#pending = [];
     this.#pendingLength = 0;
-    return joined;
   }
 }
 

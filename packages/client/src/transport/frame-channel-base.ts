@@ -6,6 +6,8 @@
  */
 import { systemClock } from '../clock.js';
 import type { Clock, TimerHandle } from '../clock.js';
+import { FrameTimeoutError } from '../errors.js';
+import type { FrameBudget } from '../stomp/frame-budget.js';
 import { encodeFrame } from '../stomp/encoder.js';
 import type { FrameInit, FrameLimits, StompFrame } from '../stomp/frame.js';
 import { FrameParser } from '../stomp/parser.js';
@@ -22,8 +24,24 @@ export interface FrameChannelOptions {
    * transport (default 5000 ms). The timer never holds the process open.
    */
   readonly closeTimeoutMs?: number;
-  /** Time source for that timer (default: the system clock). */
+  /** Time source for that timer and `frameTimeoutMs` (default: the system clock). */
   readonly clock?: Clock;
+  /**
+   * An inbound frame begun and not finished within this long (from its first
+   * byte, however slowly the rest trickles in) is a `FrameTimeoutError`
+   * protocol error. Default: no limit.
+   */
+  readonly frameTimeoutMs?: number;
+  /** Shared bound on the bytes of unfinished inbound frames (see `FrameBudget`); default: none. */
+  readonly frameBudget?: FrameBudget;
+  /**
+   * Back-pressure: stop reading while more than this many bytes we wrote
+   * wait to reach the transport (a peer that does not read its replies), and
+   * read again once half of them left. Default: no bound.
+   */
+  readonly maxBufferedWriteBytes?: number;
+  /** Told when reading stops (`paused` true) or starts again for back-pressure, with the bytes waiting then. */
+  readonly onBackPressure?: (paused: boolean, bufferedBytes: number) => void;
 }
 
 /** Default of `FrameChannelOptions.closeTimeoutMs`. */
@@ -60,6 +78,11 @@ export abstract class FrameChannelBase implements FrameChannel {
   readonly #parser: FrameParser;
   readonly #clock: Clock;
   readonly #closeTimeoutMs: number;
+  readonly #frameTimeoutMs: number | undefined;
+  readonly #maxBufferedWriteBytes: number | undefined;
+  #frameTimer: TimerHandle | undefined;
+  #readingPaused = false;
+  readonly #onBackPressure: ((paused: boolean, bufferedBytes: number) => void) | undefined;
   readonly #frameListeners: Listener<[StompFrame]>[] = [];
   readonly #dataListeners: Listener<[]>[] = [];
   readonly #protocolErrorListeners: Listener<[Error]>[] = [];
@@ -77,11 +100,20 @@ export abstract class FrameChannelBase implements FrameChannel {
     this.info = info;
     this.#clock = options.clock ?? systemClock;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    this.#frameTimeoutMs = positiveOrUndefined('frameTimeoutMs', options.frameTimeoutMs);
+    this.#maxBufferedWriteBytes = positiveOrUndefined('maxBufferedWriteBytes', options.maxBufferedWriteBytes);
+    this.#onBackPressure = options.onBackPressure;
     this.#parser = new FrameParser({
       onFrame: (frame) => this.#emitFrame(frame),
       limits: options.limits,
       rawColonInValue: options.rawColonInValue,
+      ...(options.frameBudget === undefined ? {} : { budget: options.frameBudget }),
     });
+  }
+
+  /** True while reading is stopped for back-pressure (`maxBufferedWriteBytes`). */
+  get readingPaused(): boolean {
+    return this.#readingPaused;
   }
 
   get closed(): boolean {
@@ -93,11 +125,13 @@ export abstract class FrameChannelBase implements FrameChannel {
     const bytes = encodeFrame(frame);
     if (this.#closing) return;
     this.writeBytes(bytes, typeof frame.body !== 'string' && frame.body !== undefined);
+    this.checkWriteBacklog();
   }
 
   sendHeartbeat(): void {
     if (this.#closing) return;
     this.writeBytes(HEARTBEAT_BYTES, false);
+    this.checkWriteBacklog();
   }
 
   onFrame(listener: (frame: StompFrame) => void): void {
@@ -144,6 +178,27 @@ export abstract class FrameChannelBase implements FrameChannel {
   protected abstract endTransport(reason: Error | undefined): void;
   /** Tears the transport down now. Must lead to `transportClosed()`. */
   protected abstract destroyTransport(): void;
+  /** Bytes written and not yet handed to the transport (for `maxBufferedWriteBytes`). */
+  protected abstract bufferedWriteBytes(): number;
+  /** Stops delivering inbound bytes until `resumeReading` (the transport's own flow control takes over). */
+  protected abstract pauseReading(): void;
+  protected abstract resumeReading(): void;
+
+  /** Whether subclasses must call `writeProgress` as written bytes leave (only with `maxBufferedWriteBytes`). */
+  protected get tracksWrites(): boolean {
+    return this.#maxBufferedWriteBytes !== undefined;
+  }
+
+  /** Subclasses call this when written bytes reached the transport: reading resumes once the backlog is down to half. */
+  protected writeProgress(): void {
+    if (!this.#readingPaused || this.#closing) return;
+    const buffered = this.bufferedWriteBytes();
+    if (buffered > (this.#maxBufferedWriteBytes as number) / 2) return;
+    this.#readingPaused = false;
+    this.resumeReading();
+    this.#onBackPressure?.(false, buffered);
+    if (this.#frameTimeoutMs !== undefined) this.#watchFrame(this.#frameTimeoutMs);
+  }
 
   /** Subclasses feed every inbound chunk here. */
   protected receive(chunk: Uint8Array): void {
@@ -156,7 +211,9 @@ export abstract class FrameChannelBase implements FrameChannel {
     } catch (error) {
       // Listener exceptions are caught in #emitFrame, so this came from the codec.
       this.protocolError(error as Error);
+      return;
     }
+    if (this.#frameTimeoutMs !== undefined) this.#watchFrame(this.#frameTimeoutMs);
   }
 
   /** Bad inbound bytes: listeners may answer (an ERROR frame), then the channel closes with `error`. */
@@ -208,6 +265,42 @@ export abstract class FrameChannelBase implements FrameChannel {
   #beginClosing(reason: Error | undefined): void {
     this.#closing = true;
     this.#reason = reason;
+    this.#stopFrameTimer();
+    // Nothing more is parsed: what an unfinished frame held goes back to the shared budget.
+    this.#parser.dispose();
+  }
+
+  /** A frame under way starts its timer (once, at its first chunk); a finished one stops it. */
+  #watchFrame(timeoutMs: number): void {
+    if (!this.#parser.inFrame) {
+      this.#stopFrameTimer();
+      return;
+    }
+    if (this.#frameTimer !== undefined) return;
+    this.#frameTimer = this.#clock.setTimeout(() => {
+      this.#frameTimer = undefined;
+      this.protocolError(new FrameTimeoutError(`STOMP frame not finished within frameTimeoutMs (${timeoutMs} ms)`));
+    }, timeoutMs);
+    this.#frameTimer.unref?.();
+  }
+
+  #stopFrameTimer(): void {
+    if (this.#frameTimer === undefined) return;
+    this.#clock.clearTimeout(this.#frameTimer);
+    this.#frameTimer = undefined;
+  }
+
+  /** Stops reading when the write backlog is over `maxBufferedWriteBytes`; subclasses call it when their backlog may have grown. */
+  protected checkWriteBacklog(): void {
+    const max = this.#maxBufferedWriteBytes;
+    if (max === undefined || this.#readingPaused || this.#closing) return;
+    const buffered = this.bufferedWriteBytes();
+    if (buffered <= max) return;
+    this.#readingPaused = true;
+    // The peer cannot finish a frame we do not read: its clock starts again when reading does.
+    this.#stopFrameTimer();
+    this.pauseReading();
+    this.#onBackPressure?.(true, buffered);
   }
 
   #emitFrame(frame: StompFrame): void {
@@ -228,4 +321,11 @@ export abstract class FrameChannelBase implements FrameChannel {
       return false;
     }
   }
+}
+
+/** @throws RangeError unless undefined or a number greater than 0; `Infinity` is no bound (undefined). */
+function positiveOrUndefined(name: string, value: number | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !(value > 0)) throw new RangeError(`${name} must be a number greater than 0, not ${String(value)}`);
+  return Number.isFinite(value) ? value : undefined;
 }

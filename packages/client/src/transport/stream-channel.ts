@@ -58,7 +58,7 @@ export class StreamChannel extends FrameChannelBase {
     setImmediate(() => {
       if (head !== undefined && head.length > 0) this.receive(head);
       if (stream.destroyed) this.transportClosed(stream.errored ?? undefined);
-      else stream.resume();
+      else if (!this.readingPaused) stream.resume();
     });
   }
 
@@ -69,14 +69,32 @@ export class StreamChannel extends FrameChannelBase {
       stream.cork();
       process.nextTick(this.#uncork);
     }
-    // Back-pressure is not applied here: callers bound what is in flight
-    // (pending RPC calls), and a slow peer is caught by heart-beats.
-    stream.write(bytes);
+    // Without maxBufferedWriteBytes back-pressure is the caller's: it bounds
+    // what is in flight (pending RPC calls), and heart-beats catch a slow peer.
+    if (this.tracksWrites) stream.write(bytes, this.#written);
+    else stream.write(bytes);
+  }
+
+  readonly #written = (): void => this.writeProgress();
+
+  protected bufferedWriteBytes(): number {
+    // Bytes corked in this tick leave with its end: only what the transport has not taken is a backlog.
+    return this.#corked ? 0 : this.#stream.writableLength;
+  }
+
+  protected pauseReading(): void {
+    this.#stream.pause();
+  }
+
+  protected resumeReading(): void {
+    this.#stream.resume();
   }
 
   readonly #uncork = (): void => {
     this.#corked = false;
     this.#stream.uncork();
+    // What the transport did not take of this tick's writes is the backlog now.
+    if (this.tracksWrites) this.checkWriteBacklog();
   };
 
   protected endTransport(): void {

@@ -60,14 +60,29 @@ export class WebSocketChannel extends FrameChannelBase {
       this.#early = undefined;
       for (const chunk of early) this.receive(chunk);
       if (ws.readyState === WebSocket.CLOSED) this.transportClosed();
-      else ws.resume();
+      else if (!this.readingPaused) ws.resume();
     });
   }
 
   protected writeBytes(bytes: Buffer, binary: boolean): void {
     // A closing socket (the peer's close frame arrived) drops sends, as a closed channel does.
     if (this.#ws.readyState !== WebSocket.OPEN) return;
-    this.#ws.send(bytes, { binary });
+    if (this.tracksWrites) this.#ws.send(bytes, { binary }, this.#written);
+    else this.#ws.send(bytes, { binary });
+  }
+
+  readonly #written = (): void => this.writeProgress();
+
+  protected bufferedWriteBytes(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  protected pauseReading(): void {
+    this.#ws.pause();
+  }
+
+  protected resumeReading(): void {
+    this.#ws.resume();
   }
 
   protected endTransport(reason: Error | undefined): void {

@@ -127,6 +127,14 @@ describe('api/storage (the storage namespaces over JSON-RPC)', () => {
       }
     });
 
+    it('answers 401 for any unknown id, UUID or not, and 1000 only for an empty or dotted one, as VDSM', async () => {
+      for (const method of ['Task.getStatus', 'Task.getInfo', 'Task.clear', 'Task.stop', 'Task.revert'] as const) {
+        expect(await error(1, method, { taskID: 'no-such-task' })).to.deep.equal({ code: 401, message: "Task id unknown: ('no-such-task',)" });
+        expect(await error(1, method, { taskID: '../a.b' })).to.deep.equal({ code: 1000, message: "Invalid parameter: 'taskID=../a.b'" });
+        expect(await error(1, method, { taskID: '' })).to.deep.equal({ code: 1000, message: "Invalid parameter: 'taskID='" });
+      }
+    });
+
     it('refuses to clear (410) or revert (403) a running task, stops it (411), then clears it', async () => {
       const taskId = (await result(1, 'Image.delete', zeroParams)) as string;
       expect(await result(1, 'Task.getInfo', { taskID: taskId })).to.deep.equal({ id: taskId, verb: 'deleteImage' });

@@ -14,6 +14,7 @@ import { ApiRegistry } from '../api/registry.js';
 import { storageApi } from '../api/storage.js';
 import type { Logger } from '../logger.js';
 import type { HostRecord } from '../model/records.js';
+import type { ConnectionLimits } from '../server/connection-limits.js';
 import { FakeVdsmServer } from '../server/fake-vdsm-server.js';
 import type { StompBroker } from '../server/stomp-broker.js';
 import type { StorageContext } from '../storage/context.js';
@@ -32,6 +33,7 @@ export interface HostListenOptions {
   readonly strictParams?: boolean;
   readonly detectTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;
+  readonly connectionLimits?: Partial<ConnectionLimits>;
 }
 
 /** Where a host listens, as the ready line reports it. */
@@ -85,6 +87,7 @@ export class FakeHost {
       strictParams: listen.strictParams,
       detectTimeoutMs: listen.detectTimeoutMs,
       handshakeTimeoutMs: listen.handshakeTimeoutMs,
+      connectionLimits: listen.connectionLimits,
       // The process's one engine: its RPC and wire rules meet this host's calls, `match.host` is this id.
       ...(context.faults === undefined ? {} : { faults: context.faults }),
       hostId: record.id,

@@ -32,7 +32,7 @@ import { StateStore } from '../model/store.js';
 import { DEFAULT_WIPE_BYTES_PER_SECOND } from '../storage/context.js';
 import type { StorageContext } from '../storage/context.js';
 import { ResourceLocks } from '../tasks/resource-locks.js';
-import { TaskManager } from '../tasks/task-manager.js';
+import { assertMaxTasks, TaskManager } from '../tasks/task-manager.js';
 import { fixtureFiles } from './fixture-files.js';
 import { assertHostCount, assignDefaultSpm, ensureHosts } from './host-roster.js';
 import { reconcileStateDir } from './reconcile.js';
@@ -55,6 +55,8 @@ export interface StorageHostOptions {
   readonly wipeBytesPerSecond?: number;
   /** Copy with the built-in copier even when qemu-img is installed. */
   readonly forceBuiltinCopier?: boolean;
+  /** VDSM's `[irs] max_tasks`: tasks that may wait for a worker (default 500); one more gets 405. */
+  readonly maxTasks?: number;
   /**
    * The process's fault engine. Give it to keep rules, counters and the PRNG
    * across a crash and restart (a new `openStorageHost` on the same folder);
@@ -106,7 +108,7 @@ export interface StorageHost {
  *
  * @throws FixtureError for an invalid fixture (nothing is written then);
  *   StateDatabaseError / SQLite's error for an unusable database; RangeError
- *   for a bad host count, wipe rate or seed; FaultRuleError for a bad
+ *   for a bad host count, wipe rate, max tasks or seed; FaultRuleError for a bad
  *   `faultRules` entry. Nothing stays open after a failure.
  */
 export async function openStorageHost(options: StorageHostOptions): Promise<StorageHost> {
@@ -116,6 +118,7 @@ export async function openStorageHost(options: StorageHostOptions): Promise<Stor
     throw new RangeError(`the wipe rate must be a number of bytes per second greater than 0, not ${wipeBytesPerSecond}`);
   }
   if (options.hosts !== undefined) assertHostCount(options.hosts);
+  if (options.maxTasks !== undefined) assertMaxTasks(options.maxTasks);
   const logger = options.logger.child({ component: 'storage' });
   // Before the database opens, so a bad rule or seed (FaultRuleError, RangeError) leaves nothing open.
   const faults =
@@ -124,7 +127,7 @@ export async function openStorageHost(options: StorageHostOptions): Promise<Stor
   const db = openStateDatabase(stateDir);
   const store = new StateStore(db);
   const locks = new ResourceLocks({ db, clock, logger });
-  const tasks = new TaskManager({ db, clock, logger, locks, faults, ...(options.crash === undefined ? {} : { crash: options.crash }) });
+  const tasks = new TaskManager({ db, clock, logger, locks, faults, ...(options.maxTasks === undefined ? {} : { maxTasks: options.maxTasks }), ...(options.crash === undefined ? {} : { crash: options.crash }) });
   const contexts = new Map<number, StorageContext>();
   const contextFor = (hostId: number): StorageContext => {
     let context = contexts.get(hostId);

@@ -8,15 +8,17 @@ import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Clock, TimerHandle } from '@vdsm-kit/client/clock';
-import { DEFAULT_FRAME_LIMITS } from '@vdsm-kit/client/stomp';
+import { DEFAULT_FRAME_LIMITS, FrameBudget } from '@vdsm-kit/client/stomp';
 import type { FrameLimits } from '@vdsm-kit/client/stomp';
 import { StreamChannel, WebSocketChannel } from '@vdsm-kit/client/transport';
-import type { ChannelInfo, FrameChannel, TlsCredentials } from '@vdsm-kit/client/transport';
+import type { ChannelInfo, FrameChannel, StreamChannelOptions, TlsCredentials } from '@vdsm-kit/client/transport';
 import type WebSocket from 'ws';
 import type { ApiRegistry, ConnectionDescription } from '../api/registry.js';
 import type { FaultEngine } from '../faults/engine.js';
 import { WireFaults } from '../faults/wire-faults.js';
 import type { Logger } from '../logger.js';
+import { resolveConnectionLimits } from './connection-limits.js';
+import type { ConnectionLimits } from './connection-limits.js';
 import { ProtocolDetector } from './protocol-detector.js';
 import { RpcDispatcher } from './rpc-dispatcher.js';
 import { StompBroker } from './stomp-broker.js';
@@ -44,6 +46,8 @@ export interface FakeVdsmServerOptions {
   readonly handshakeTimeoutMs?: number;
   /** Inbound frame limits (default `DEFAULT_FRAME_LIMITS`). */
   readonly limits?: Partial<FrameLimits>;
+  /** Bounds against misbehaving clients (default `DEFAULT_CONNECTION_LIMITS`; RangeError when not > 0). */
+  readonly connectionLimits?: Partial<ConnectionLimits>;
   /** The process's fault engine; its wire rules act on this server's connections and events. */
   readonly faults?: FaultEngine;
   /** The VDSM host id this server answers as (what `match.host` compares with; default 1). */
@@ -61,7 +65,8 @@ export class FakeVdsmServer {
   readonly #dispatcher: RpcDispatcher;
   readonly #detector: ProtocolDetector;
   readonly #websockets: WebSocketEndpoint;
-  readonly #channelOptions: { readonly limits: FrameLimits; readonly rawColonInValue: 'reject'; readonly clock: Clock };
+  readonly #channelOptions: StreamChannelOptions;
+  readonly #connectionLimits: ConnectionLimits;
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   readonly #tlsSockets = new Set<TLSSocket>();
@@ -79,8 +84,17 @@ export class FakeVdsmServer {
       options.faults === undefined ? undefined : new WireFaults({ engine: options.faults, hostId: options.hostId ?? 1, logger: options.logger });
     this.broker = new StompBroker({ wireFaults: this.#wireFaults });
     const limits: FrameLimits = { ...DEFAULT_FRAME_LIMITS, ...options.limits };
-    // VDSM's parser refuses a raw ':' in a header value; so does ours.
-    this.#channelOptions = { limits, rawColonInValue: 'reject', clock: options.clock };
+    this.#connectionLimits = resolveConnectionLimits(options.connectionLimits);
+    this.#channelOptions = {
+      limits,
+      // VDSM's parser refuses a raw ':' in a header value; so does ours.
+      rawColonInValue: 'reject',
+      clock: options.clock,
+      frameTimeoutMs: this.#connectionLimits.frameTimeoutMs,
+      maxBufferedWriteBytes: this.#connectionLimits.maxQueuedReplyBytes,
+      // One budget for every connection of this server.
+      frameBudget: new FrameBudget(this.#connectionLimits.maxBufferedFrameBytes),
+    };
     this.#dispatcher = new RpcDispatcher({
       registry: options.registry,
       knownMethods: options.knownMethods,
@@ -107,7 +121,8 @@ export class FakeVdsmServer {
       {
         stomp: (stream, head, description) => {
           if (description.transport === 'tls') this.#trackTls(stream as TLSSocket);
-          this.#serve(new StreamChannel(stream, channelInfo(description), { ...this.#channelOptions, head }), description);
+          const options = { ...this.#channelOptions, head, onBackPressure: this.#backPressureLog(description) };
+          this.#serve(new StreamChannel(stream, channelInfo(description), options), description);
         },
         http: (stream, description) => {
           if (description.transport === 'tls') this.#trackTls(stream as TLSSocket);
@@ -202,7 +217,17 @@ export class FakeVdsmServer {
   }
 
   #serveWebSocket(ws: WebSocket, description: ConnectionDescription): void {
-    this.#serve(new WebSocketChannel(ws, channelInfo(description), this.#channelOptions), description);
+    const options = { ...this.#channelOptions, onBackPressure: this.#backPressureLog(description) };
+    this.#serve(new WebSocketChannel(ws, channelInfo(description), options), description);
+  }
+
+  /** Logs a connection's reading stopping and starting again (`maxQueuedReplyBytes`). */
+  #backPressureLog(description: ConnectionDescription): (paused: boolean, queuedBytes: number) => void {
+    const remote = `${description.remoteAddress}:${description.remotePort}`;
+    return (paused, queuedBytes) => {
+      if (paused) this.#log.info({ transport: description.transport, remote, queuedBytes }, 'Replies not read: stopped reading the connection');
+      else this.#log.info({ transport: description.transport, remote, queuedBytes }, 'Replies drained: reading the connection again');
+    };
   }
 
   #serve(channel: FrameChannel, description: ConnectionDescription): void {
@@ -218,6 +243,7 @@ export class FakeVdsmServer {
       logger,
       description,
       wireFaults: this.#wireFaults,
+      disconnectLingerMs: this.#connectionLimits.disconnectLingerMs,
     });
     this.#connections.add(connection);
     channel.onClose(() => this.#connections.delete(connection));

@@ -82,7 +82,9 @@ describe('protocol detection', () => {
       const connection = await raw();
       connection.write(rawFrame('DISCONNECT', [['receipt', 'early']]));
       expect(await connection.frame()).to.equal('RECEIPT\nreceipt-id:early\n\n\0');
-      await connection.waitClosed();
+      // As VDSM, the RECEIPT leaves the closing to the client: the connection still serves.
+      connection.write(VDSM_CLIENT_CONNECT);
+      expect(await connection.frame()).to.equal(CONNECTED);
     });
 
     for (const [name, bytes] of [
@@ -250,13 +252,21 @@ describe('protocol detection', () => {
       expect(status).to.equal(426);
     });
 
-    it('close() terminates WebSocket clients', async () => {
+    it('close() terminates WebSocket clients: the socket drops without a close frame, and no later connection is served', async () => {
       const server = await start();
       const ws = new WebSocket(server.ws);
       await opened(ws);
-      const closed = new Promise<void>((resolve) => ws.on('close', () => resolve()));
+      const closed = new Promise<number>((resolve) => ws.on('close', (code: number) => resolve(code)));
       await server.close();
-      await closed;
+      // 1006: the connection went away without a close handshake (terminate, not a polite close).
+      expect(await closed).to.equal(1006);
+      expect(ws.readyState).to.equal(WebSocket.CLOSED);
+      const late = new WebSocket(server.ws);
+      const refused = await new Promise<string>((resolve) => {
+        late.on('open', () => resolve('open'));
+        late.on('error', (error: Error) => resolve(error.message));
+      });
+      expect(refused).to.match(/ECONNREFUSED/);
     });
   });
 });

@@ -4,6 +4,7 @@ import { hostApi } from '../api/host.js';
 import { ApiRegistry, emulate } from '../api/registry.js';
 import type { CallContext } from '../api/registry.js';
 import { silentLogger } from '../logger.js';
+import { MAX_JSON_DEPTH } from './json-body.js';
 import { RpcDispatcher } from './rpc-dispatcher.js';
 import type { RpcDispatcherOptions } from './rpc-dispatcher.js';
 
@@ -164,12 +165,33 @@ describe('RpcDispatcher', () => {
     expect(await instance.prepare('[{"jsonrpc": "2.0", "method": "Host.ping2"}, {"jsonrpc": "2.0", "method": "Host.ping2"}]').run(context)).to.equal(undefined);
   });
 
-  it('answers -32603 instead of throwing when even wording the error fails', async () => {
-    // 200k levels of nesting: JSON.parse copes, a recursive Python repr of it does not.
-    const deep = '['.repeat(200_000) + ']'.repeat(200_000);
-    const body = `{"jsonrpc": "1.0", "method": "Host.ping2", "params": ${deep}, "id": 1}`;
-    const error = JSON.parse((await answer(body)) as string).error;
-    expect(error.code).to.equal(-32603);
+  it('answers JSON nested deeper than Python\'s json.loads can read with -32700, as VDSM, and renders none of it', async () => {
+    const error = async (body: string): Promise<{ code: number; message: string }> => JSON.parse((await answer(body)) as string).error;
+    const parseError = vdsmMessage(-32700);
+    for (const depth of [MAX_JSON_DEPTH + 1, 100_000]) {
+      const deep = '['.repeat(depth) + ']'.repeat(depth);
+      expect(await error(deep), `${depth} deep`).to.deep.equal({ code: -32700, message: parseError });
+      const inParams = `{"jsonrpc": "1.0", "method": "Host.ping2", "params": ${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}, "id": 1}`;
+      expect(await error(inParams), `${depth} deep in params`).to.deep.equal({ code: -32700, message: parseError });
+    }
+    // Up to the bound a body is read, and an invalid request is worded in full.
+    const nested = '['.repeat(MAX_JSON_DEPTH - 1) + ']'.repeat(MAX_JSON_DEPTH - 1);
+    const invalid = await error(`{"jsonrpc": "1.0", "method": "Host.ping2", "params": ${nested}, "id": 1}`);
+    expect(invalid.code).to.equal(-32600);
+    const inParam = '['.repeat(MAX_JSON_DEPTH - 2) + ']'.repeat(MAX_JSON_DEPTH - 2);
+    expect(await answer(`{"jsonrpc": "2.0", "method": "Host.ping2", "params": {"x": ${inParam}}, "id": 2}`)).to.equal('{"jsonrpc": "2.0", "id": 2, "result": true}');
+  });
+
+  it('echoes an integer id beyond 2^53 exactly as sent, alone and in a batch, as Python\'s exact ints do', async () => {
+    const big = '18446744073709551617';
+    expect(await answer(`{"jsonrpc": "2.0", "method": "Host.ping2", "id": ${big}}`)).to.equal(`{"jsonrpc": "2.0", "id": ${big}, "result": true}`);
+    const prepared = dispatcher().prepare(`[{"jsonrpc": "2.0", "method": "Host.ping2", "id": ${big}}, {"jsonrpc": "2.0", "method": "No.such", "id": -${big}0}]`);
+    expect(prepared.ids).to.deep.equal([18446744073709551617n, -184467440737095516170n]);
+    expect((await prepared.run(context))?.body).to.equal(
+      `[{"jsonrpc": "2.0", "id": ${big}, "result": true},{"jsonrpc": "2.0", "id": -${big}0, "error": {"code": -32601, "message": "${vdsmMessage(-32601, { method: 'No.such' }).replace(/"/g, '\\"')}"}}]`,
+    );
+    // A safe integer stays a number.
+    expect(dispatcher().prepare('{"jsonrpc": "2.0", "method": "Host.ping2", "id": 9007199254740991}').ids).to.deep.equal([9007199254740991]);
   });
 
   it('gives handlers the call context', async () => {

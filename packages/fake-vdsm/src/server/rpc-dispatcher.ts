@@ -22,6 +22,7 @@ import type { ApiRegistry, CallContext, EmulatedVerb } from '../api/registry.js'
 import type { FaultEngine } from '../faults/engine.js';
 import { rpcFaultFor, waitUntilAnswer } from '../faults/rpc-faults.js';
 import type { Logger } from '../logger.js';
+import { parseJsonBody } from './json-body.js';
 import { pythonJsonDumps } from './python-json.js';
 import type { RpcAnswer, RpcId } from './stomp-broker.js';
 
@@ -103,12 +104,8 @@ export class RpcDispatcher {
   }
 
   #prepare(body: string): PreparedRequest {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(body);
-    } catch {
-      return answered(errorResponse(null, VdsmErrorCode.JsonRpcParseError));
-    }
+    const parsed = parseJsonBody(body);
+    if (parsed === undefined) return answered(errorResponse(null, VdsmErrorCode.JsonRpcParseError));
     if (Array.isArray(parsed) && parsed.length === 0) {
       return answered(invalidRequest(parsed, 'request batch is empty'));
     }
@@ -221,7 +218,7 @@ function toItem(raw: unknown): Item {
   if (params === null || typeof params !== 'object') return { response: invalidRequest(object, 'wrong params type') };
   // VDSM crashes on these two (a non-string method, an unhashable id); JSON-RPC 2.0 calls them invalid requests.
   if (typeof method !== 'string') return { response: invalidRequest(object, 'wrong method type') };
-  if (id !== undefined && id !== null && typeof id !== 'string' && typeof id !== 'number') {
+  if (id !== undefined && id !== null && typeof id !== 'string' && typeof id !== 'number' && typeof id !== 'bigint') {
     return { response: invalidRequest(object, 'wrong id type') };
   }
   return { request: { id: id ?? undefined, method, params: params as Record<string, unknown> | unknown[] } };
@@ -266,10 +263,18 @@ function encodeAnswer(responses: readonly Response[]): RpcAnswer {
  * -32603 for that response alone, as VDSM's `sendReply` does on an encoding error.
  */
 function dumps(response: Response): string {
+  if (typeof response.id === 'bigint') return dumpsExactId(response, response.id);
   try {
     return pythonJsonDumps(response) as string;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     return pythonJsonDumps(errorResponse(response.id, VdsmErrorCode.JsonRpcInternalError, { reason })) as string;
   }
+}
+
+/** The id comes first after `jsonrpc` (VDSM's key order), so its exact digits replace the `null` written in its place. */
+function dumpsExactId(response: Response, id: bigint): string {
+  const text = dumps({ ...response, id: null });
+  const prefix = '{"jsonrpc": "2.0", "id": null';
+  return `{"jsonrpc": "2.0", "id": ${id.toString()}${text.slice(prefix.length)}`;
 }

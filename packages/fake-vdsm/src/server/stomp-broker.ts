@@ -24,8 +24,12 @@ export interface Subscription {
   readonly sink: MessageSink;
 }
 
-/** A JSON-RPC id VDSM can route a response by (Python: any hashable; JSON-RPC: string or number). */
-export type RpcId = string | number;
+/**
+ * A JSON-RPC id VDSM can route a response by (Python: any hashable; JSON-RPC:
+ * string or number). An integer beyond 2^53 is a `bigint`, so it is routed
+ * and echoed exactly, as Python's exact ints are.
+ */
+export type RpcId = string | number | bigint;
 
 /**
  * The reply-to of one SEND. Each request id of the SEND maps to it until its

@@ -190,18 +190,23 @@ describe('STOMP server connection (raw sockets, exact bytes)', () => {
       expect(await sender.frameBody()).to.equal(`{"jsonrpc": "2.0", "id": "${REQUEST_ID}", "result": true}`);
     });
 
+    it('routes and echoes an id beyond 2^53 exactly, and answers JSON nested 100,000 deep with a short -32700', async () => {
+      const connection = await session();
+      const big = '18446744073709551617';
+      connection.write(vdsmClientSend(`{"jsonrpc": "2.0", "method": "Host.ping2", "params": {}, "id": ${big}}`));
+      expect(await connection.frame()).to.equal(responseMessage(REPLY_TO, 'sub-reply', `{"jsonrpc": "2.0", "id": ${big}, "result": true}`));
+      connection.write(rawFrame('SUBSCRIBE', [['destination', Destination.Responses], ['id', 'sub-responses']]));
+      connection.write(vdsmClientSend('['.repeat(100_000) + ']'.repeat(100_000)));
+      const parseError = '{"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "Invalid JSON was received by the server. An error occurred on the server while parsing the JSON text."}}';
+      expect(await connection.frame()).to.equal(responseMessage(Destination.Responses, 'sub-responses', parseError));
+    });
+
     it('serves frames sent before CONNECT, as VDSM keeps no connected state', async () => {
       const connection = await raw();
       connection.write(rawFrame('SUBSCRIBE', [['destination', REPLY_TO], ['id', 'early']]) + vdsmClientSend(request('Host.ping2', {})));
       expect(await connection.frame()).to.equal(responseMessage(REPLY_TO, 'early', `{"jsonrpc": "2.0", "id": "${REQUEST_ID}", "result": true}`));
     });
 
-    it('answers DISCONNECT with receipt with RECEIPT, then closes', async () => {
-      const connection = await session();
-      connection.write(rawFrame('DISCONNECT', [['receipt', 'bye-1']]));
-      expect(await connection.frame()).to.equal('RECEIPT\nreceipt-id:bye-1\n\n\0');
-      await connection.waitClosed();
-    });
 
     it('closes on DISCONNECT without receipt, sending nothing', async () => {
       const connection = await session();
@@ -272,6 +277,45 @@ describe('STOMP server connection (raw sockets, exact bytes)', () => {
       connection.write(rawFrame('SEND', [['reply-to', REPLY_TO]], '{}'));
       expect(await connection.frameBody()).to.equal('Missing destination header');
       await connection.waitClosed();
+    });
+  });
+
+  describe('DISCONNECT', () => {
+    let clock: ManualClock;
+    const LINGER_MS = 3000;
+
+    beforeEach(async () => {
+      clock = new ManualClock();
+      await start({ clock, connectionLimits: { disconnectLingerMs: LINGER_MS } });
+    });
+
+    /** Proves the connection is open and has read everything before: a ping2 is answered. */
+    async function ping(connection: RawConnection): Promise<void> {
+      connection.write(vdsmClientSend(request('Host.ping2', {})));
+      expect(await connection.frame()).to.equal(responseMessage(REPLY_TO, 'sub-reply', `{"jsonrpc": "2.0", "id": "${REQUEST_ID}", "result": true}`));
+    }
+
+    for (const [name, headers, answer] of [
+      ['with a receipt it answers RECEIPT', [['receipt', 'bye-1']], 'RECEIPT\nreceipt-id:bye-1\n\n\0'],
+      ['with an empty receipt it sends nothing', [['receipt', '']], undefined],
+    ] as const) {
+      it(`${name} and leaves the closing to the client, as VDSM, for disconnectLingerMs at most`, async () => {
+        const connection = await session();
+        connection.write(rawFrame('DISCONNECT', headers));
+        if (answer !== undefined) expect(await connection.frame()).to.equal(answer);
+        await ping(connection);
+        clock.advance(LINGER_MS - 1);
+        await ping(connection);
+        clock.advance(1);
+        await connection.waitClosed();
+      });
+    }
+
+    it('closes at once on DISCONNECT without receipt, sending nothing', async () => {
+      const connection = await session();
+      connection.write(rawFrame('DISCONNECT'));
+      await connection.waitClosed();
+      expect(connection.received).to.equal('CONNECTED\nversion:1.2\nheart-beat:24000,0\n\n\0');
     });
   });
 

@@ -7,6 +7,10 @@
  *   unsupported` (the connection stays open); heart-beats `cx,cy` clamped to
  *   >= 1000 ms when non-zero, answered `CONNECTED version:1.2 heart-beat:cy,cx`.
  * - SUBSCRIBE / UNSUBSCRIBE / SEND / DISCONNECT with VDSM's ERROR texts.
+ * - DISCONNECT with a `receipt`: RECEIPT, and the connection stays for the
+ *   client to close (with an empty `receipt:` nothing is sent and it stays
+ *   too); without the header VDSM fails on a KeyError and closes. A
+ *   connection left open so is closed after `disconnectLingerMs`.
  * - Any other command (ACK, NACK, BEGIN, STOMP, ...) closes the connection.
  * - Frames before CONNECT are served like any other: VDSM keeps no
  *   "connected" state, so a SUBSCRIBE or SEND first works there too.
@@ -16,7 +20,7 @@
  * reason before the close.
  */
 import { StompErrorText } from '@vdsm-kit/client/api';
-import type { Clock } from '@vdsm-kit/client/clock';
+import type { Clock, TimerHandle } from '@vdsm-kit/client/clock';
 import { HeartbeatTimeoutError } from '@vdsm-kit/client/errors';
 import { HeartbeatMonitor, parseHeartbeatHeader } from '@vdsm-kit/client/stomp';
 import type { FrameInit, StompFrame } from '@vdsm-kit/client/stomp';
@@ -24,6 +28,7 @@ import type { FrameChannel } from '@vdsm-kit/client/transport';
 import type { CallContext, ConnectionDescription } from '../api/registry.js';
 import type { WireFaultTarget, WireFaults } from '../faults/wire-faults.js';
 import type { Logger } from '../logger.js';
+import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import { PacedChannel } from './paced-channel.js';
 import type { RpcDispatcher } from './rpc-dispatcher.js';
 import type { MessageSink, StompBroker, Subscription } from './stomp-broker.js';
@@ -50,6 +55,8 @@ export interface StompConnectionOptions {
   readonly description: ConnectionDescription;
   /** The host's wire faults (close, stop heart-beats, slow bytes on a request's arrival); none: no wire fault. */
   readonly wireFaults?: WireFaults;
+  /** How long a connection may stay after a DISCONNECT VDSM does not close on (ms on `clock`; default 10 s). */
+  readonly disconnectLingerMs?: number;
 }
 
 /** Server side of one STOMP connection. */
@@ -68,6 +75,9 @@ export class StompServerConnection implements MessageSink {
   readonly #faultTarget: WireFaultTarget | undefined;
   /** Set by a `stopHeartbeats` fault: beats are due but never written. */
   #heartbeatsStopped = false;
+  readonly #disconnectLingerMs: number;
+  /** Running once a DISCONNECT left the closing to the client. */
+  #lingerTimer: TimerHandle | undefined;
 
   constructor(channel: FrameChannel, options: StompConnectionOptions) {
     this.#wireFaults = options.wireFaults;
@@ -91,6 +101,7 @@ export class StompServerConnection implements MessageSink {
     this.#clock = options.clock;
     this.#description = options.description;
     this.#log = options.logger;
+    this.#disconnectLingerMs = options.disconnectLingerMs ?? DEFAULT_CONNECTION_LIMITS.disconnectLingerMs;
     channel.onFrame((frame) => this.#onFrame(frame));
     channel.onData(() => this.#heartbeat?.noteInbound());
     channel.onProtocolError((error) => {
@@ -238,11 +249,20 @@ export class StompServerConnection implements MessageSink {
 
   #disconnect(frame: StompFrame): void {
     const receipt = frame.headers.get('receipt');
+    if (receipt === undefined) {
+      // VDSM: `frame.headers['receipt']` raises KeyError, and the connection is closed.
+      this.#channel.close();
+      return;
+    }
     if (receipt) this.send({ command: 'RECEIPT', headers: [['receipt-id', receipt]] });
-    // VDSM leaves closing to the client after a RECEIPT (and after an empty
-    // `receipt:`) and closes on a KeyError without the header; STOMP 1.2 has the
-    // server close after DISCONNECT, so we always do.
-    this.#channel.close();
+    // VDSM leaves the closing to the client; we bound how long it may take.
+    if (this.#lingerTimer !== undefined || !Number.isFinite(this.#disconnectLingerMs)) return;
+    this.#lingerTimer = this.#clock.setTimeout(() => {
+      this.#lingerTimer = undefined;
+      this.#log.info({ lingerMs: this.#disconnectLingerMs }, 'Client did not close after DISCONNECT, closing the connection');
+      this.#channel.close();
+    }, this.#disconnectLingerMs);
+    this.#lingerTimer.unref?.();
   }
 
   /** ERROR with only `content-length` and the reason as body, as VDSM's `_send_error` writes it. */
@@ -251,6 +271,8 @@ export class StompServerConnection implements MessageSink {
   }
 
   #closed(error: Error | undefined): void {
+    if (this.#lingerTimer !== undefined) this.#clock.clearTimeout(this.#lingerTimer);
+    this.#lingerTimer = undefined;
     this.#heartbeat?.stop();
     this.#heartbeat = undefined;
     for (const subscription of this.#subscriptions.values()) this.#broker.unsubscribe(subscription);

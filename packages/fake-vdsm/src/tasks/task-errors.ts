@@ -66,6 +66,15 @@ export function taskIdInUseError(taskId: string): VdsmError {
   return vdsmError(VdsmErrorCode.AddTaskError, pyTuple(`Task id already in use: ${taskId}`));
 }
 
+/**
+ * 405 `TaskManager error, unable to add task: ()` (the bare
+ * `se.AddTaskError()` of taskManager.py `_queueTask`): the queue of waiting
+ * tasks is full.
+ */
+export function taskQueueFullError(): VdsmError {
+  return vdsmError(VdsmErrorCode.AddTaskError, pyTuple());
+}
+
 /** 851 `Resource timeout: ()` (resourceManager.py `Owner.acquire` raises `se.ResourceTimeout()`). */
 export function resourceTimeoutError(): VdsmError {
   return vdsmError(VdsmErrorCode.ResourceTimeout, pyTuple());

@@ -245,6 +245,31 @@ describe('TaskManager (VDSM task life cycle)', () => {
       expect(ids.map(state)).to.deep.equal(['finished', 'finished', 'running']);
     });
 
+    it('refuses a task beyond maxTasks waiting ones with 405, running ones aside, and takes one again once a worker is free', async () => {
+      await manager.close();
+      manager = new TaskManager({ db, clock, threadPoolSize: 2, maxTasks: 3, logger: captureLogger(logs) });
+      manager.register('step', job);
+      // In one turn, before any worker started: 2 will run, 3 wait.
+      const ids = [1, 2, 3, 4, 5].map(() => schedule({ ms: 100 }));
+      const refused = await failure(() => schedule({ ms: 100 }));
+      expect([refused.code, refused.message]).to.deep.equal([405, 'TaskManager error, unable to add task: ()']);
+      expect(manager.getAllStatuses(POOL), 'the refused task left no row').to.have.keys(ids);
+      await turn();
+      expect(ids.map(state)).to.deep.equal(['running', 'running', 'queued', 'queued', 'queued']);
+      expect(() => schedule({ ms: 100 }), 'still full while the workers are busy').to.throw('unable to add task');
+      await clock.advanceAsync(100);
+      await turn();
+      expect(ids.map(state)).to.deep.equal(['finished', 'finished', 'running', 'running', 'queued']);
+      const later = schedule({ ms: 100 });
+      expect(state(later)).to.equal('queued');
+    });
+
+    it('refuses a maxTasks that is not a positive integer', () => {
+      for (const maxTasks of [0, -1, 1.5, Number.NaN]) {
+        expect(() => new TaskManager({ db, clock, maxTasks }), String(maxTasks)).to.throw(RangeError, 'max tasks');
+      }
+    });
+
     it('persists progress at most once a second of clock time, and at 1', async () => {
       let ctxOf: JobContext | undefined;
       manager.register('manual', {

@@ -45,6 +45,7 @@ import {
   invalidTaskIdError,
   notFinishedError,
   taskIdInUseError,
+  taskQueueFullError,
   unknownTaskError,
 } from './task-errors.js';
 import { TaskRepo } from './task-repo.js';
@@ -55,6 +56,16 @@ import { assertTransition, canAbort, isDone, isRecovering } from './task-states.
 
 /** VDSM's `[irs] thread_pool_size`: jobs running at once. */
 export const DEFAULT_THREAD_POOL_SIZE = 10;
+
+/**
+ * VDSM's `[irs] max_tasks`: tasks waiting for a worker (its thread pool's
+ * `Queue(maxTasks)`); running ones do not count. Where VDSM's
+ * `ThreadPool.queueTask` would block the verb on the full queue (`put`
+ * waits), the fake refuses at once with the 405 `AddTaskError()` that
+ * `_queueTask` raises when queueing fails: a clear back-pressure signal
+ * instead of a call that hangs until a worker frees up.
+ */
+export const DEFAULT_MAX_TASKS = 500;
 
 /** Minimum clock time between two progress writes of one task. */
 export const PROGRESS_WRITE_INTERVAL_MS = 1000;
@@ -67,6 +78,8 @@ export interface TaskManagerOptions {
   /** Shared lock table; by default the manager makes (and on close, closes) its own. */
   readonly locks?: ResourceLocks;
   readonly threadPoolSize?: number;
+  /** Tasks that may wait for a worker; one more is refused with 405 (default `DEFAULT_MAX_TASKS`). */
+  readonly maxTasks?: number;
   /** The process's fault engine: jobs entering a phase meet its task rules (faults/task-faults.ts). */
   readonly faults?: FaultEngine;
   /** What a `crash` fault does (faults/process-faults.ts; default: emulate in-process). */
@@ -128,6 +141,7 @@ export class TaskManager {
   readonly #locks: ResourceLocks;
   readonly #ownsLocks: boolean;
   readonly #threadPoolSize: number;
+  readonly #maxTasks: number;
   readonly #faults: FaultEngine | undefined;
   readonly #crash: CrashOptions;
   readonly #db: StateDatabase;
@@ -139,7 +153,8 @@ export class TaskManager {
   #pump: NodeJS.Immediate | undefined;
   #closed = false;
 
-  constructor({ db, clock, logger = silentLogger, locks, threadPoolSize = DEFAULT_THREAD_POOL_SIZE, faults, crash = {} }: TaskManagerOptions) {
+  constructor({ db, clock, logger = silentLogger, locks, threadPoolSize = DEFAULT_THREAD_POOL_SIZE, maxTasks = DEFAULT_MAX_TASKS, faults, crash = {} }: TaskManagerOptions) {
+    assertMaxTasks(maxTasks);
     this.#repo = new TaskRepo(db);
     this.#db = db;
     this.#faults = faults;
@@ -149,6 +164,7 @@ export class TaskManager {
     this.#locks = locks ?? new ResourceLocks({ db, clock, logger });
     this.#ownsLocks = locks === undefined;
     this.#threadPoolSize = threadPoolSize;
+    this.#maxTasks = maxTasks;
     // HSM tasks live in VDSM's memory only and vanish with the process (§7.3).
     this.#repo.deleteTasksByTag(TaskTag.Hsm);
   }
@@ -361,6 +377,7 @@ export class TaskManager {
     const id = options.taskId ?? randomUUID();
     if (id === '' || id.includes('.')) throw invalidTaskIdError(id);
     if (this.#repo.getTask(id) !== undefined) throw taskIdInUseError(id);
+    if (this.#waiting() >= this.#maxTasks) throw taskQueueFullError();
     // JSON round trip: the job sees exactly what a recovering SPM would read back.
     const stored = JSON.parse(JSON.stringify({ kind, params: params ?? null })) as { kind: string; params: unknown };
     // VDSM walks init -> preparing -> acquiring -> queued inside the verb; the
@@ -371,6 +388,11 @@ export class TaskManager {
     this.#schedulePump();
     live.logger.debug({ verb, kind }, 'task queued');
     return id;
+  }
+
+  /** Queued tasks that no free worker will take: what VDSM's bounded queue holds. */
+  #waiting(): number {
+    return Math.max(0, this.#runQueue.length - Math.max(0, this.#threadPoolSize - this.#running));
   }
 
   #newLive(
@@ -768,4 +790,9 @@ function missingHandler(kind: string): JobHandler {
 function describeError(error: unknown): string | undefined {
   if (error === undefined) return undefined;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** @throws RangeError unless `maxTasks` is an integer of at least 1. */
+export function assertMaxTasks(maxTasks: number): void {
+  if (!Number.isInteger(maxTasks) || maxTasks < 1) throw new RangeError(`max tasks must be an integer of at least 1, not ${maxTasks}`);
 }

@@ -4,10 +4,15 @@
  */
 import { z } from 'zod';
 import { TaskInfoSchema, TaskStatusSchema, VoidResultSchema } from '../types.js';
-import { defineVerb, uuidParam } from './common.js';
+import { defineVerb } from './common.js';
 import type { VerbDefinition } from './common.js';
 
-const taskParams = z.strictObject({ taskID: uuidParam });
+/**
+ * Any string: VDSM's `Task.validateID` refuses only an empty id or one with a
+ * dot (1000), and any other unknown id gets 401 `Task id unknown`, UUID or
+ * not. The schema's `UUID` type is not enforced by VDSM.
+ */
+const taskParams = z.strictObject({ taskID: z.string() });
 
 export const TASK_VERBS = {
   /** `{taskID, taskState, taskResult, code, message}`. */
