@@ -29,8 +29,9 @@ import { pyTuple, VdsmErrorCode } from '@vdsm-kit/client/api';
 import type { VdsmError } from '@vdsm-kit/client/api';
 import type { HostRecord } from '../model/records.js';
 import type { StateStore } from '../model/store.js';
-import { storageError } from '../storage/checks.js';
+import { storageError } from '../storage/storage-error.js';
 import type { FaultEngine, FaultPoint } from './engine.js';
+import type { PhaseTarget } from '../tasks/job-handler.js';
 import type { ActionKind, TaskPhase } from './rule.js';
 
 /** The task actions applied when a job enters a phase. */
@@ -38,13 +39,6 @@ export const TASK_PHASE_ACTIONS = ['failAt', 'phaseDelayMs', 'hang', 'finish', '
 
 /** The error of a `finish` rule without one: VDSM's catch-all. */
 export const DEFAULT_FINISH_ERROR = VdsmErrorCode.GeneralException;
-
-/** Where a phase works, for `match.domain` / `match.image`. */
-export interface PhaseTarget {
-  /** The domain the phase writes to or deletes from. */
-  readonly domain?: string;
-  readonly image?: string;
-}
 
 /** The task a phase belongs to. */
 export interface PhaseTask {

@@ -7,22 +7,15 @@
  * (`ctx.hostId`): the hosts table says which pool a host is connected to and
  * the pools table which host holds the SPM role.
  */
-import { pyTuple, vdsmErrorFromRpc, vdsmMessage, VdsmErrorCode } from '@vdsm-kit/client/api';
-import type { PyValue, VdsmError } from '@vdsm-kit/client/api';
+import { pyTuple, VdsmErrorCode } from '@vdsm-kit/client/api';
+import type { VdsmError } from '@vdsm-kit/client/api';
+import { storageError } from './storage-error.js';
 import { domainConditionFires } from '../faults/domain-faults.js';
 import type { DomainRecord, PoolRecord } from '../model/records.js';
 import type { StorageContext } from './context.js';
 
-/**
- * The `VdsmError` VDSM raises with `code` and `value`, worded as VDSM's
- * `str(exception)` (see `vdsmMessage`): `storageError(401, pyTuple(id))` is
- * `Task id unknown: ('<id>',)`; no value gives the bare class message. The
- * class is the client's most specific one for the code, so `instanceof`
- * works the same on both sides of the wire.
- */
-export function storageError(code: number, value?: PyValue): VdsmError {
-  return vdsmErrorFromRpc({ code, message: vdsmMessage(code, value) });
-}
+/** Re-exported: most storage modules take it from here with the checks. */
+export { storageError } from './storage-error.js';
 
 /** 268 `Image does not exist in domain: 'image=<img>, domain=<sd>'` (a preset string, not a tuple). */
 export function imageDoesNotExistError(imgUUID: string, sdUUID: string): VdsmError {

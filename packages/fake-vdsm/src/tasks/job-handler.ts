@@ -10,9 +10,15 @@
  */
 import type { Clock } from '@vdsm-kit/client/clock';
 import type { TaskPhase } from '../faults/rule.js';
-import type { PhaseTarget } from '../faults/task-faults.js';
 import type { Logger } from '../logger.js';
 import type { LockHandle, LockMode } from './resource-locks.js';
+
+/** Where a phase works, for `match.domain` / `match.image` of a task fault rule. */
+export interface PhaseTarget {
+  /** The domain the phase writes to or deletes from. */
+  readonly domain?: string;
+  readonly image?: string;
+}
 
 /** The task's recovery record (VDSM's `<id>.recover.N` files), persisted on every change. */
 export interface RecoveryRecord<R> {

@@ -33,11 +33,10 @@ import { crashProcess } from '../faults/process-faults.js';
 import type { CrashOptions } from '../faults/process-faults.js';
 import type { TaskPhase } from '../faults/rule.js';
 import { DEFAULT_FINISH_ERROR, faultError, moveSpmRole, phasePoint, TASK_PHASE_ACTIONS, untilAborted } from '../faults/task-faults.js';
-import type { PhaseTarget } from '../faults/task-faults.js';
 import { StateStore } from '../model/store.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
-import type { JobContext, JobHandler } from './job-handler.js';
+import type { JobContext, JobHandler, PhaseTarget } from './job-handler.js';
 import { ResourceLocks } from './resource-locks.js';
 import {
   alreadyAbortingError,
