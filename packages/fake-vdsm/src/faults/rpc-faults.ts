@@ -12,7 +12,7 @@
  *   times out with 5022; the task it started exists).
  */
 import { VdsmErrorCode, vdsmErrorInfo, vdsmMessage } from '@vdsm-kit/client/api';
-import type { FaultEngine, FiredFault } from './engine.js';
+import type { FaultEngine, FaultPoint, FiredFault } from './engine.js';
 import { RPC_ACTIONS } from './rule.js';
 import type { ActionOf } from './rule.js';
 
@@ -33,7 +33,7 @@ export function rpcFaultFor(
   params: Readonly<Record<string, unknown>>,
 ): RpcFault | undefined {
   if (engine.empty) return undefined;
-  const fired = engine.fire({ layer: 'rpc', host: hostId, method, params }, RPC_ACTIONS);
+  const fired = engine.fire(rpcPoint(hostId, method, params), RPC_ACTIONS);
   if (fired === undefined) return undefined;
   const { action } = fired;
   switch (fired.kind) {
@@ -49,6 +49,11 @@ export function rpcFaultFor(
       return { kind: 'error', code: error, message: message ?? faultMessage(error), fired };
     }
   }
+}
+
+/** The engine's point for the call `method(params)` served by host `hostId`. */
+export function rpcPoint(hostId: number, method: string, params: Readonly<Record<string, unknown>>): FaultPoint {
+  return { layer: 'rpc', host: hostId, method, params };
 }
 
 /**

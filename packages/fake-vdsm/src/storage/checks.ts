@@ -10,7 +10,7 @@
 import { pyTuple, VdsmErrorCode } from '@vdsm-kit/client/api';
 import type { VdsmError } from '@vdsm-kit/client/api';
 import { storageError } from './storage-error.js';
-import { domainConditionFires } from '../faults/domain-faults.js';
+import { domainConditionHolds } from '../faults/domain-faults.js';
 import type { DomainRecord, PoolRecord } from '../model/records.js';
 import type { StorageContext } from './context.js';
 
@@ -55,7 +55,7 @@ export function requireConnectedPool(ctx: StorageContext, spUUID: string): PoolR
  */
 export function requireDomain(ctx: StorageContext, sdUUID: string): DomainRecord {
   const domain = ctx.store.getDomain(sdUUID);
-  if (domain === undefined || !domain.reachable || domainConditionFires(ctx, sdUUID, 'domainUnreachable')) {
+  if (domain === undefined || !domain.reachable || domainConditionHolds(ctx, sdUUID, 'domainUnreachable')) {
     throw storageError(VdsmErrorCode.StorageDomainDoesNotExist, pyTuple(sdUUID));
   }
   return domain;
@@ -71,7 +71,7 @@ export function requireDomain(ctx: StorageContext, sdUUID: string): DomainRecord
 export function requireReadableDomain(ctx: StorageContext, sdUUID: string): DomainRecord {
   const domain = ctx.store.getDomain(sdUUID);
   if (domain === undefined || !domain.reachable) throw storageError(VdsmErrorCode.StorageDomainDoesNotExist, pyTuple(sdUUID));
-  if (domainConditionFires(ctx, sdUUID, 'domainUnreachable')) throw storageError(VdsmErrorCode.StorageDomainAccessError, pyTuple(sdUUID));
+  if (domainConditionHolds(ctx, sdUUID, 'domainUnreachable')) throw storageError(VdsmErrorCode.StorageDomainAccessError, pyTuple(sdUUID));
   return domain;
 }
 
