@@ -3,7 +3,8 @@ import { expect } from 'chai';
 import { silentLogger } from '../logger.js';
 import { FaultEngine, matches } from './engine.js';
 import type { FaultPoint } from './engine.js';
-import { FaultRuleError, parseFaultRule, RPC_ACTIONS, STATUS_ACTIONS } from './rule.js';
+import { FaultRuleError, RPC_ACTIONS, STATUS_ACTIONS } from './rule.js';
+import { parseFaultRule } from './rule-reach.js';
 import { rpcPoint } from './rpc-faults.js';
 import { phasePoint } from './task-faults.js';
 import { VERBS } from '@vdsm-kit/client/api';
@@ -79,7 +80,7 @@ describe('faults/engine', () => {
 
   it('takes the first rule in order that fires, and only the asked kinds', () => {
     const faults = engine();
-    faults.add({ id: 'hide', match: { method: 'Image.move' }, action: { hideForPolls: 2 } });
+    faults.add({ id: 'hide', match: {}, action: { hideForPolls: 2 } });
     faults.add({ id: 'a', match: { method: 'Image.move' }, action: { error: 261 } });
     faults.add({ id: 'b', match: { method: 'Image.move' }, action: { error: 262 } });
     expect(faults.fire(move(), RPC_ACTIONS)?.ruleId).to.equal('a');

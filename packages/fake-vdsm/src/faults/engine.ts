@@ -26,7 +26,9 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '@vdsm-kit/client/clock';
 import type { Logger } from '../logger.js';
-import { ACTION_LAYERS, actionKind, parseFaultRule } from './rule.js';
+import { DOMAIN_PARAMS, IMAGE_PARAMS } from './engine-params.js';
+import { ACTION_LAYERS, actionKind } from './rule.js';
+import { parseFaultRule } from './rule-reach.js';
 import type { ActionKind, FaultAction, FaultLayer, FaultMatch, FaultRule, FaultRuleWithId } from './rule.js';
 import { normalizeSeed, randomSeed, SeededRandom } from './rng.js';
 
@@ -114,8 +116,6 @@ interface Entry {
 /** Operations a rule remembers its decision for; older ones are forgotten (they are long over). */
 const DECISIONS_KEPT = 1000;
 
-const DOMAIN_PARAMS = ['storagedomainID', 'dstSdUUID', 'sdUUID'] as const;
-const IMAGE_PARAMS = ['imageID', 'imgUUID'] as const;
 
 /** The ordered fault rules of one fake process (see the module comment). */
 export class FaultEngine {

@@ -94,6 +94,10 @@ export type FaultAction = { [K in ActionKind]: ActionOf<K> }[ActionKind];
 export const RPC_ACTIONS = ['error', 'delayMs', 'noAnswer', 'answerAfterMs'] as const satisfies readonly ActionKind[];
 /** The action kinds of the task status layer (`Host.getAllTasksStatuses`). */
 export const STATUS_ACTIONS = ['hideForPolls', 'malformedStatus'] as const satisfies readonly ActionKind[];
+/** The method the status faults act on (what their `match.method` may name). */
+export const STATUS_METHOD = 'Host.getAllTasksStatuses';
+/** Wire actions an event's publication triggers (their `match.method` is the event's name). */
+export const EVENT_WIRE_ACTIONS = ['dropEvents', 'duplicateEvents'] as const satisfies readonly ActionKind[];
 
 /** The kind of a validated action (its one distinguishing key). */
 export function actionKind(action: FaultAction): ActionKind {
@@ -171,11 +175,12 @@ export class FaultRuleError extends Error {
 }
 
 /**
- * Validates a rule (JSON from HTTP, a scenario file or code).
+ * Checks a rule's shape (JSON from HTTP, a scenario file or code); whether it
+ * can fire is checked after by rule-reach.ts `parseFaultRule`, the entry point.
  *
  * @throws FaultRuleError listing every issue with its path (`action.failAt: ...`).
  */
-export function parseFaultRule(input: unknown): FaultRule {
+export function parseRuleShape(input: unknown): FaultRule {
   const parsed = FaultRuleSchema.safeParse(input);
   if (parsed.success) return parsed.data;
   throw new FaultRuleError(parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || 'rule'}: ${issue.message}`));

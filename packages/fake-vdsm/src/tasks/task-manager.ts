@@ -83,6 +83,8 @@ export interface ScheduleOptions {
   readonly taskId?: string;
   /** The host scheduling the task (the SPM it runs on), matched by a task fault rule's `match.host`. */
   readonly hostId?: number;
+  /** The JSON-RPC method whose task this is (`Image.move`), matched by a task fault rule's `match.method`. */
+  readonly method?: string;
 }
 
 /** How a rollback came about; only changes the log. */
@@ -374,9 +376,10 @@ export class TaskManager {
     const live = this.#newLive(id, poolId, tag, kind, verb, handler, stored.params, 'queued');
     // The JSON-RPC call being served (faults/operation.ts): what task fault rules match.
     const call = currentOperation();
+    const method = options.method ?? call?.method;
     live.call = {
-      ...(call?.method === undefined ? {} : { method: call.method }),
-      ...(call?.params === undefined ? {} : { params: call.params }),
+      ...(method === undefined ? {} : { method }),
+      ...(call?.params === undefined || call.method !== method ? {} : { params: call.params }),
       ...(options.hostId === undefined ? {} : { host: options.hostId }),
     };
     this.#runQueue.push(live);
