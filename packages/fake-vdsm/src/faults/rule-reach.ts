@@ -52,11 +52,12 @@ export function reachIssues(rule: FaultRule): string[] {
       }
       break;
     case 'wire':
-      for (const field of ['params', 'domain', 'image', 'task'] as const) {
-        if (match[field] !== undefined) refuse(field, `a ${kind} rule acts on a connection (match.host, match.method), which has no ${field}`);
-      }
+      if (match.task !== undefined) refuse('task', `a ${kind} rule acts on a connection's requests or events, which have no task kind or phase`);
       // An event's method is its name (`|virt|VM_status|...`), not a verb.
-      if (match.method !== undefined && !(EVENT_WIRE_ACTIONS as readonly string[]).includes(kind)) checkMethod(match.method, refuse);
+      if (match.method !== undefined && !(EVENT_WIRE_ACTIONS as readonly string[]).includes(kind)) {
+        checkMethod(match.method, refuse);
+        checkCallFields(match, refuse);
+      }
       break;
     case 'task':
       checkTask(kind, match, refuse);
