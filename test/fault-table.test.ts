@@ -340,11 +340,14 @@ describe('fault table (docs/faults.md): every row fires from a real client, or i
       expect(await fired()).to.deep.equal([['r', 'domainFull']]);
     });
 
-    it('D3 domain × domainFull during a copy: one task is one operation, however often the copier checks', async () => {
-      await ctl.addFault({ id: 'r', match: { domain: IDS.fileDomain2 }, action: { domainFull: true } });
-      const taskId = await spm.Image.move(smallMove());
-      expect(await finished(taskId)).to.deep.equal(copyFailed(taskId));
-      // The move's prepare (a call) and its job (a task) are two operations; the call never asks for free space.
+    it('D3 domain × domainFull with after: one task is one operation, however often its copier checks the free space', async () => {
+      await ctl.addFault({ id: 'r', match: { domain: IDS.fileDomain2 }, action: { domainFull: true }, after: 1, times: 1 });
+      // The data disk's copy checks the free space at every piece: all of it is the first operation, spared.
+      const spared = await spm.Image.move({ ...copyParams(IDS.dataImage), operation: 1 });
+      expect(await finished(spared)).to.deep.equal(successStatus(spared));
+      expect(await fired()).to.deep.equal([]);
+      // The second operation that looks at the domain gets the condition.
+      expect(String((await spm.StorageDomain.getStats({ storagedomainID: IDS.fileDomain2 })).diskfree)).to.equal('0');
       expect(await fired()).to.deep.equal([['r', 'domainFull']]);
     });
 
