@@ -17,7 +17,7 @@ import { ManualClock } from '@vdsm-kit/client/clock';
 import { ControlClient, ControlError } from '@vdsm-kit/fake-vdsm';
 import { expect } from 'chai';
 import { rejectionOf } from './support/outcome.js';
-import { driveClockUntil, isFinished, realDelay, startStorageFake, waitUntil } from './support/storage-fake.js';
+import { finishedOnClock, realDelay, startStorageFake, waitUntil } from './support/storage-fake.js';
 import type { StorageBed } from './support/storage-fake.js';
 import { IDS, copyParams, storageFixture } from './support/storage-fixture.js';
 import { expectVdsmError, runningStatus, successStatus } from './support/storage-expect.js';
@@ -47,19 +47,7 @@ describe('fault table (docs/faults.md): every row fires from a real client, or i
   });
   afterEach(() => td.run());
 
-  async function finished(taskId: string, client: VdsmClient = spm): Promise<TaskStatus> {
-    let status: TaskStatus | undefined;
-    await driveClockUntil(clock, {
-      stepMs: STEP_MS,
-      maxMs: 120_000,
-      until: async () => {
-        status = await client.Task.getStatus({ taskID: taskId });
-        return isFinished(status);
-      },
-    });
-    if (status === undefined) throw new Error('unreachable');
-    return status;
-  }
+  const finished = (taskId: string, client: VdsmClient = spm): Promise<TaskStatus> => finishedOnClock(clock, client, taskId, STEP_MS);
 
   /** The firing log as [ruleId, kind] pairs. */
   async function fired(): Promise<[unknown, unknown][]> {
