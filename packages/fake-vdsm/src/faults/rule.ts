@@ -131,9 +131,13 @@ const FaultActionSchema = z.unknown().transform((value, ctx): FaultAction => {
   return z.NEVER;
 });
 
-/** What a rule fires on; every given field must fit (AND). */
+/**
+ * What a rule fires on; every given field must fit (AND). Which fields a
+ * layer's points carry is the table in docs/faults.md; a rule naming one its
+ * layer never sees is refused by rule-reach.ts.
+ */
 export const FaultMatchSchema = z.strictObject({
-  /** A JSON-RPC method, e.g. `Image.move`. */
+  /** A JSON-RPC method, e.g. `Image.move` (for a task action: the method that started the task). */
   method: z.string().min(1).optional(),
   /** Equal-match (deep) on named params, e.g. `{imageID: '...'}`. */
   params: z.record(z.string(), z.unknown()).optional(),
