@@ -36,6 +36,15 @@ export function inOperation<T>(operation: Operation, work: () => T): T {
   return current.run(operation, work);
 }
 
+/**
+ * `fn` bound to the operation running now: a callback that a child process's
+ * events or a timer call later still counts as this operation (the copier's
+ * free-space checks during qemu-img convert lose the context otherwise).
+ */
+export function inThisOperation<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  return AsyncLocalStorage.bind(fn);
+}
+
 /** The operation running now, undefined outside any (startup, recovery). */
 export function currentOperation(): Operation | undefined {
   return current.getStore();
