@@ -16,7 +16,7 @@ import { ManualClock } from '@vdsm-kit/client/clock';
 import { ControlClient } from '@vdsm-kit/fake-vdsm';
 import { expect } from 'chai';
 import { rejectionOf } from './support/outcome.js';
-import { driveClockUntil, isFinished, realDelay, startStorageFake, waitUntil } from './support/storage-fake.js';
+import { finishedOnClock, realDelay, startStorageFake, waitUntil } from './support/storage-fake.js';
 import type { StorageBed } from './support/storage-fake.js';
 import { IDS, copyParams, storageFixture } from './support/storage-fixture.js';
 import { expectVdsmError, runningStatus, successStatus } from './support/storage-expect.js';
@@ -61,20 +61,7 @@ describe('faults (task and domain layers) from a real client, rules over the con
   });
   afterEach(() => td.run());
 
-  /** Moves the fake's clock until `client` reports the task finished; returns that status. */
-  async function finished(taskId: string, client: VdsmClient = spm): Promise<TaskStatus> {
-    let status: TaskStatus | undefined;
-    await driveClockUntil(clock, {
-      stepMs: STEP_MS,
-      maxMs: 120_000,
-      until: async () => {
-        status = await client.Task.getStatus({ taskID: taskId });
-        return isFinished(status);
-      },
-    });
-    if (status === undefined) throw new Error('unreachable');
-    return status;
-  }
+  const finished = (taskId: string, client: VdsmClient = spm): Promise<TaskStatus> => finishedOnClock(clock, client, taskId, STEP_MS);
 
   /** Waits (real time) until the fault log holds `count` firings. */
   async function firings(count: number): Promise<Record<string, unknown>[]> {

@@ -140,6 +140,24 @@ export async function driveClockUntil(
   }
 }
 
+/**
+ * Moves `clock` in `stepMs` steps until `client` reports task `taskId`
+ * finished (at most two minutes of clock time); returns that status.
+ */
+export async function finishedOnClock(clock: ManualClock, client: VdsmClient, taskId: string, stepMs = 50): Promise<TaskStatus> {
+  let status: TaskStatus | undefined;
+  await driveClockUntil(clock, {
+    stepMs,
+    maxMs: 120_000,
+    until: async () => {
+      status = await client.Task.getStatus({ taskID: taskId });
+      return isFinished(status);
+    },
+  });
+  if (status === undefined) throw new Error('unreachable');
+  return status;
+}
+
 /** Whether a task status says the task is done (finished, whatever its result). */
 export function isFinished(status: TaskStatus): boolean {
   return status.taskState === TaskWords.finished;

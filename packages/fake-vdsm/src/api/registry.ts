@@ -9,6 +9,7 @@ import { VERBS } from '@vdsm-kit/client/api';
 import type { ResultOf, VdsmMethod, WireParamsOf } from '@vdsm-kit/client/api';
 import type { TransportKind } from '@vdsm-kit/client/transport';
 import { z } from 'zod';
+import { inCall } from '../faults/operation.js';
 
 /** Where a call came from; handlers use it for replies such as `lastClientIface`. */
 export interface ConnectionDescription {
@@ -71,8 +72,9 @@ export function emulate<M extends VdsmMethod>(
     method,
     strictParams,
     params: z.object(strictParams.shape),
+    // One operation per call (faults/operation.ts): the tasks it starts remember the method and params.
     // Sound: the dispatcher only passes what this verb's own schema produced.
-    handler: handler as EmulatedVerb['handler'],
+    handler: (params, context) => inCall(method, params, () => (handler as EmulatedVerb['handler'])(params, context)),
   };
 }
 

@@ -1,7 +1,8 @@
 import { open, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManualClock } from '@vdsm-kit/client/clock';
-import { VolumeLegality } from '@vdsm-kit/client/api';
+import { VdsmError, VolumeLegality } from '@vdsm-kit/client/api';
+import { VdsmClient } from '@vdsm-kit/client';
 import { expect } from 'chai';
 import { volumePath } from '../data/layout.js';
 import { DEFAULT_IDS, startFakeVdsm } from '../index.js';
@@ -91,12 +92,21 @@ describe('control API over HTTP', () => {
       expect((await fetch(`${vdsm.control}/faults/mine`, { method: 'DELETE' })).status).to.equal(404);
       expect(await client.clearFaults()).to.equal(1);
       expect(await client.listFaults()).to.deep.equal([]);
-      // A firing (as the RPC layer makes it) shows in the log read over HTTP.
-      const rule = await client.addFault({ match: { method: 'Image.move' }, action: { error: 851 } });
-      expect(vdsm.faults.fire({ layer: 'rpc', method: 'Image.move' }, ['error'])).to.not.equal(undefined);
+      // A rule added over HTTP fires on a real client's call, and the firing shows in the log read over HTTP.
+      const rule = await client.addFault({ match: { method: 'Host.echo' }, action: { error: 851 } });
+      const vdsmClient = new VdsmClient({ transport: 'tcp', host: vdsm.stomp.host, port: vdsm.stomp.port });
+      try {
+        const refused = await rejection(vdsmClient.Host.echo({ message: 'x' }));
+        expect(refused).to.be.instanceOf(VdsmError);
+        expect((refused as VdsmError).code).to.equal(851);
+        expect((refused as VdsmError).message).to.equal('Resource timeout: ()');
+      } finally {
+        await vdsmClient.close();
+      }
       const log = await client.faultLog();
       expect(log).to.have.length(1);
-      expect(log[0]).to.include({ ruleId: rule.id, layer: 'rpc' });
+      expect(log[0]).to.include({ ruleId: rule.id, layer: 'rpc', kind: 'error' });
+      expect(log[0]?.['point']).to.deep.include({ method: 'Host.echo', host: 1 });
     });
 
     it('shows hosts, domains, images, volumes, tasks and locks', async () => {

@@ -9,7 +9,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { parseFaultRule } from '../faults/rule.js';
+import { parseFaultRule } from '../faults/rule-reach.js';
 import type { FaultRule } from '../faults/rule.js';
 import type { FixtureInput } from '../model/fixture.js';
 

@@ -1,8 +1,7 @@
 /**
  * Domain conditions of the fault engine (issue 4): `{domainFull: true}` and
- * `{domainUnreachable: true}`, in force while their rule exists and has
- * firings left (`FaultEngine.active`). A rule names its domain with
- * `match.domain` (and may narrow to one host with `match.host`).
+ * `{domainUnreachable: true}`. A rule names its domain with `match.domain`
+ * (and may narrow to one host with `match.host`).
  *
  * What each condition does, as VDSM behaves on such a domain:
  * - domainFull: the domain reports 0 bytes free (StorageDomain.getStats,
@@ -13,11 +12,17 @@
  *   domain check answers 358, and the domain getters answer 379
  *   `StorageDomainAccessError` (vdsm-wire.md §5: unreadable metadata).
  *
- * A condition that makes an operation FAIL is fired (counted against
- * `times`, logged); one that only changes what is read (the free space a
- * getter reports) is looked up without counting.
+ * A condition is decided once per OPERATION (a JSON-RPC call, or a task's
+ * job; faults/operation.ts): the first check an operation makes of the
+ * domain counts one match (`after`), draws `probability`, and when the
+ * condition holds counts one firing (`times`); every later check of the
+ * same operation gets the same answer without counting. So
+ * `{domainFull, after: 1, times: 1}` spares the first operation that looks
+ * at the domain, fills the domain for the second (a getStats, a copy), and
+ * is then spent.
  */
 import type { FaultEngine, FaultPoint } from './engine.js';
+import { currentOperation } from './operation.js';
 import type { ActionKind } from './rule.js';
 
 /** The domain condition kinds. */
@@ -31,22 +36,15 @@ export interface DomainFaultSource {
 }
 
 function pointOf(source: DomainFaultSource, sdUUID: string): FaultPoint {
-  return { layer: 'domain', host: source.hostId, domain: sdUUID };
-}
-
-/** True while `condition` holds for `sdUUID` as seen by the serving host (nothing counted). */
-export function domainConditionActive(source: DomainFaultSource, sdUUID: string, condition: DomainCondition): boolean {
-  const engine = source.faults;
-  if (engine === undefined || engine.empty) return false;
-  return engine.active(pointOf(source, sdUUID), [condition]) !== undefined;
+  const operation = currentOperation()?.id;
+  return { layer: 'domain', host: source.hostId, domain: sdUUID, ...(operation === undefined ? {} : { operation }) };
 }
 
 /**
- * True when `condition` holds for `sdUUID` and makes the current operation
- * fail: the firing is counted and logged. False when no rule is in force
- * (or its `after` / `probability` spared this operation).
+ * True when `condition` holds for `sdUUID` in the current operation, as seen
+ * by the serving host (see the module comment for what is counted).
  */
-export function domainConditionFires(source: DomainFaultSource, sdUUID: string, condition: DomainCondition): boolean {
+export function domainConditionHolds(source: DomainFaultSource, sdUUID: string, condition: DomainCondition): boolean {
   const engine = source.faults;
   if (engine === undefined || engine.empty) return false;
   return engine.fire(pointOf(source, sdUUID), [condition]) !== undefined;

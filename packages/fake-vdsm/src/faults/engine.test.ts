@@ -3,7 +3,11 @@ import { expect } from 'chai';
 import { silentLogger } from '../logger.js';
 import { FaultEngine, matches } from './engine.js';
 import type { FaultPoint } from './engine.js';
-import { FaultRuleError, parseFaultRule, RPC_ACTIONS, STATUS_ACTIONS } from './rule.js';
+import { FaultRuleError, RPC_ACTIONS, STATUS_ACTIONS } from './rule.js';
+import { parseFaultRule } from './rule-reach.js';
+import { rpcPoint } from './rpc-faults.js';
+import { phasePoint } from './task-faults.js';
+import { VERBS } from '@vdsm-kit/client/api';
 
 const IMG = '11111111-1111-4111-8111-111111111111';
 const SD = '22222222-2222-4222-8222-222222222222';
@@ -12,7 +16,12 @@ function engine(seed = 7): FaultEngine {
   return new FaultEngine({ seed, clock: new ManualClock(), logger: silentLogger });
 }
 
-const move = (params: Record<string, unknown> = {}, host = 1): FaultPoint => ({ layer: 'rpc', method: 'Image.move', host, params });
+const SRC = '33333333-3333-4333-8333-333333333333';
+const SP = '44444444-4444-4444-8444-444444444444';
+/** A real `Image.move` call's params, as the verb's schema parses them. */
+const moveParams = (operation: number): Record<string, unknown> =>
+  VERBS['Image.move'].params.parse({ storagepoolID: SP, storagedomainID: SRC, dstSdUUID: SD, imageID: IMG, operation, postZero: false, force: false });
+const move = (params: Record<string, unknown> = {}, host = 1): FaultPoint => rpcPoint(host, 'Image.move', params);
 
 describe('faults/rule', () => {
   it('accepts every documented action and tells kinds apart', () => {
@@ -46,22 +55,32 @@ describe('faults/rule', () => {
 });
 
 describe('faults/engine', () => {
-  it('matches method, params, host, domain and image', () => {
-    const point = move({ imageID: IMG, srcDomUUID: 'a', dstSdUUID: SD, op: 2 }, 2);
+  it('matches a real Image.move call on method, params, host, either domain and image', () => {
+    const point = move(moveParams(2), 2);
     expect(matches({ method: 'Image.move', host: 2 }, point)).to.equal(true);
+    expect(matches({ method: 'moveImage' }, point)).to.equal(false);
     expect(matches({ host: 1 }, point)).to.equal(false);
-    expect(matches({ params: { op: 2 } }, point)).to.equal(true);
-    expect(matches({ params: { op: 1 } }, point)).to.equal(false);
+    expect(matches({ params: { operation: 2 } }, point)).to.equal(true);
+    expect(matches({ params: { operation: 1 } }, point)).to.equal(false);
     expect(matches({ domain: SD, image: IMG }, point)).to.equal(true);
-    expect(matches({ domain: 'a' }, point)).to.equal(false);
-    expect(matches({ image: IMG }, { layer: 'task', image: IMG, kind: 'moveImage', phase: 'copy' })).to.equal(true);
-    expect(matches({ task: { kind: 'moveImage', phase: 'delete' } }, { layer: 'task', kind: 'moveImage', phase: 'copy' })).to.equal(false);
+    expect(matches({ domain: SRC }, point)).to.equal(true);
+    expect(matches({ domain: SP }, point)).to.equal(false);
     expect(matches({ task: { kind: 'moveImage' } }, point)).to.equal(false);
+  });
+
+  it('matches the task point of a move by the JSON-RPC method and params that started it', () => {
+    const task = { taskId: 't1', kind: 'moveImage', method: 'Image.move', params: moveParams(2), host: 1 };
+    const copy = phasePoint(task, 'copy', { domain: SD, image: IMG });
+    expect(matches({ method: 'Image.move', host: 1, params: { storagedomainID: SRC } }, copy)).to.equal(true);
+    expect(matches({ method: 'moveImage' }, copy)).to.equal(false);
+    expect(matches({ host: 2 }, copy)).to.equal(false);
+    expect(matches({ task: { kind: 'moveImage', phase: 'copy' }, image: IMG }, copy)).to.equal(true);
+    expect(matches({ task: { kind: 'moveImage', phase: 'delete' } }, copy)).to.equal(false);
   });
 
   it('takes the first rule in order that fires, and only the asked kinds', () => {
     const faults = engine();
-    faults.add({ id: 'hide', match: { method: 'Image.move' }, action: { hideForPolls: 2 } });
+    faults.add({ id: 'hide', match: {}, action: { hideForPolls: 2 } });
     faults.add({ id: 'a', match: { method: 'Image.move' }, action: { error: 261 } });
     faults.add({ id: 'b', match: { method: 'Image.move' }, action: { error: 262 } });
     expect(faults.fire(move(), RPC_ACTIONS)?.ruleId).to.equal('a');
@@ -155,14 +174,26 @@ describe('faults/engine', () => {
     expect(faults.log().map((firing) => firing.taskIds)).to.deep.equal([['t1', 't3'], ['t1', 't3']]);
   });
 
-  it('reports conditions in force without consuming them', () => {
+  it('decides a domain condition once per operation: after, times and probability count operations', () => {
     const faults = engine();
-    faults.add({ id: 'full', match: { domain: SD }, action: { domainFull: true }, times: 1 });
-    const point: FaultPoint = { layer: 'domain', domain: SD };
-    expect(faults.active(point, ['domainFull'])?.id).to.equal('full');
-    expect(faults.active(point, ['domainFull'])?.id).to.equal('full');
-    expect(faults.fire(point, ['domainFull'])?.ruleId).to.equal('full');
-    expect(faults.active(point, ['domainFull'])).to.equal(undefined);
+    faults.add({ id: 'full', match: { domain: SD }, action: { domainFull: true }, after: 1, times: 1 });
+    const check = (operation: string): string | undefined => faults.fire({ layer: 'domain', domain: SD, operation }, ['domainFull'])?.ruleId;
+    // The first operation is spared by `after`, however often it checks.
+    expect([check('op1'), check('op1')]).to.deep.equal([undefined, undefined]);
+    // The second gets the condition for every check it makes, counted once.
+    expect([check('op2'), check('op2'), check('op2')]).to.deep.equal(['full', 'full', 'full']);
+    expect(faults.status()[0]).to.include({ matched: 2, fired: 1, spent: true });
+    expect(check('op3')).to.equal(undefined);
+    expect(faults.log()).to.have.length(1);
+  });
+
+  it('lets a task rule without a phase decide once per task, at its first phase', () => {
+    const faults = engine();
+    faults.add({ id: 'slow', match: { method: 'Image.move' }, action: { phaseDelayMs: 5 }, after: 1 });
+    const task = (taskId: string) => ({ taskId, kind: 'moveImage', method: 'Image.move' });
+    const enter = (taskId: string, phase: 'create' | 'copy'): string | undefined => faults.fire(phasePoint(task(taskId), phase), ['phaseDelayMs'])?.ruleId;
+    expect([enter('t1', 'create'), enter('t1', 'copy')]).to.deep.equal([undefined, undefined]);
+    expect([enter('t2', 'create'), enter('t2', 'copy')]).to.deep.equal(['slow', undefined]);
   });
 
   it('refuses a bad seed', () => {

@@ -15,12 +15,20 @@
  *   otherwise fire, so the same seed and the same calls fire the same faults
  *   (a rule that never gets that far draws nothing and shifts no stream);
  * - a rule skipped by `after`, spent, or missing its draw lets the next rule
- *   try: a catch-all rule below a probabilistic one still applies.
+ *   try: a catch-all rule below a probabilistic one still applies;
+ * - a rule decides ONCE per operation (`FaultPoint.operation`: one call, or
+ *   one task): a task rule that matched a task's first phase does not match
+ *   its later phases (it fired there, or `after`/`probability` spared the
+ *   task), and a domain condition decided for an operation holds (or not)
+ *   for every check that operation makes, counted once. So `after`, `times`
+ *   and `probability` count calls and tasks, never internal polls.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { Clock } from '@vdsm-kit/client/clock';
 import type { Logger } from '../logger.js';
-import { ACTION_LAYERS, actionKind, parseFaultRule } from './rule.js';
+import { DOMAIN_PARAMS, IMAGE_PARAMS } from './engine-params.js';
+import { ACTION_LAYERS, actionKind } from './rule.js';
+import { parseFaultRule } from './rule-reach.js';
 import type { ActionKind, FaultAction, FaultLayer, FaultMatch, FaultRule, FaultRuleWithId } from './rule.js';
 import { normalizeSeed, randomSeed, SeededRandom } from './rng.js';
 
@@ -41,6 +49,8 @@ export interface FaultPoint {
   readonly image?: string;
   /** A wire point's connection (for the log). */
   readonly connection?: string;
+  /** The operation (call or task) the point belongs to; a task point's defaults to its task id. */
+  readonly operation?: string;
 }
 
 /** One firing, as the log keeps it. */
@@ -99,10 +109,13 @@ interface Entry {
   readonly cap: number;
   matched: number;
   fired: number;
+  /** What the rule decided per operation (the firing, or null when it spared it), oldest first. */
+  readonly decided: Map<string, FiredFault | null>;
 }
 
-const DOMAIN_PARAMS = ['storagedomainID', 'dstSdUUID', 'sdUUID'] as const;
-const IMAGE_PARAMS = ['imageID', 'imgUUID'] as const;
+/** Operations a rule remembers its decision for; older ones are forgotten (they are long over). */
+const DECISIONS_KEPT = 1000;
+
 
 /** The ordered fault rules of one fake process (see the module comment). */
 export class FaultEngine {
@@ -152,7 +165,7 @@ export class FaultEngine {
     const rule: FaultRuleWithId = { ...parsed, id };
     const kind = actionKind(rule.action);
     const perPolls = 'hideForPolls' in rule.action ? rule.action.hideForPolls : Infinity;
-    this.#entries.push({ rule, kind, cap: Math.min(rule.times ?? Infinity, perPolls), matched: 0, fired: 0 });
+    this.#entries.push({ rule, kind, cap: Math.min(rule.times ?? Infinity, perPolls), matched: 0, fired: 0, decided: new Map() });
     this.#logger.info({ rule }, 'Fault rule added');
     return rule;
   }
@@ -205,9 +218,22 @@ export class FaultEngine {
    */
   fire(point: FaultPoint, actions: readonly ActionKind[]): FiredFault | undefined {
     if (this.#entries.length === 0) return undefined;
+    const operation = point.operation ?? (point.layer === 'task' ? point.taskId : undefined);
     for (const entry of this.#entries) {
       if (!actions.includes(entry.kind) || !matches(entry.rule.match, point)) continue;
-      if (this.#tryFire(entry)) return this.#record(entry, point);
+      if (operation === undefined) {
+        if (this.#tryFire(entry)) return this.#record(entry, point);
+        continue;
+      }
+      const earlier = entry.decided.get(operation);
+      if (earlier === undefined) {
+        const fired = this.#tryFire(entry) ? this.#record(entry, point) : null;
+        remember(entry.decided, operation, fired);
+        if (fired !== null) return fired;
+      } else if (earlier !== null && ACTION_LAYERS[entry.kind] === 'domain') {
+        // A condition holds for the whole operation: not counted again.
+        return earlier;
+      }
     }
     return undefined;
   }
@@ -234,19 +260,6 @@ export class FaultEngine {
       for (const index of hits) result[index] = fired;
     }
     return result;
-  }
-
-  /**
-   * The rule in force for a condition (domainFull, domainUnreachable) at
-   * `point`: the first matching rule of those kinds that is not spent.
-   * Nothing is counted, logged or drawn (`after` and `probability` do not
-   * apply to a condition; call `fire` when the condition makes something fail).
-   */
-  active(point: FaultPoint, actions: readonly ActionKind[]): FaultRuleWithId | undefined {
-    for (const entry of this.#entries) {
-      if (actions.includes(entry.kind) && entry.fired < entry.cap && matches(entry.rule.match, point)) return entry.rule;
-    }
-    return undefined;
   }
 
   /** Counts a match; true when the rule fires now (past `after`, not spent, draw won). */
@@ -283,6 +296,15 @@ export class FaultEngine {
     do id = `fault-${this.#nextId++}`;
     while (this.#entries.some((entry) => entry.rule.id === id));
     return id;
+  }
+}
+
+/** Keeps `operation`'s decision, forgetting the oldest beyond `DECISIONS_KEPT`. */
+function remember(decided: Map<string, FiredFault | null>, operation: string, fired: FiredFault | null): void {
+  decided.set(operation, fired);
+  if (decided.size > DECISIONS_KEPT) {
+    const oldest = decided.keys().next();
+    if (oldest.done !== true) decided.delete(oldest.value);
   }
 }
 

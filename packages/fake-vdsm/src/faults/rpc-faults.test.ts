@@ -4,14 +4,13 @@
  * rules added to the process's fault engine (`fake.faults`).
  */
 import { VdsmClient } from '@vdsm-kit/client';
-import { ImageOperation, RpcTimeoutError, TaskState, VdsmError, VdsmErrorCode, vdsmMessage } from '@vdsm-kit/client/api';
+import { ImageOperation, RpcTimeoutError, TaskState, VdsmError, VdsmErrorCode } from '@vdsm-kit/client/api';
 import type { TaskStatus } from '@vdsm-kit/client/api';
 import { ManualClock } from '@vdsm-kit/client/clock';
 import { TaskStatusInvalidError, TaskWatcher } from '@vdsm-kit/client/tasks';
 import { expect } from 'chai';
 import { DEFAULT_IDS, startFakeVdsm } from '../index.js';
 import type { FakeVdsm } from '../index.js';
-import { faultMessage } from './rpc-faults.js';
 
 const { pool, fileDomain, blockDomain, image } = DEFAULT_IDS;
 const MOVE = {
@@ -73,7 +72,7 @@ describe('faults/rpc-faults and status-faults: from a real client over TCP', fun
     const failed = await rejection(vdsmClient.Image.move(MOVE));
     expect(failed).to.be.instanceOf(VdsmError);
     expect((failed as VdsmError).code).to.equal(253);
-    expect(failed.message).to.equal(vdsmMessage(253));
+    expect(failed.message).to.equal('Error moving image: ()');
     expect(await listing(vdsmClient)).to.deep.equal({});
     expect(vdsm.faults.log()).to.have.length(1);
     expect(vdsm.faults.log()[0]).to.deep.include({ ruleId: 'move-fails', layer: 'rpc', kind: 'error' });
@@ -91,8 +90,7 @@ describe('faults/rpc-faults and status-faults: from a real client over TCP', fun
     const vdsmClient = client();
     const unknown = await rejection(vdsmClient.Host.echo({ message: 'a' }));
     expect((unknown as VdsmError).code).to.equal(4242);
-    expect(unknown.message).to.equal(faultMessage(4242));
-    expect(unknown.message.startsWith(`${vdsmMessage(VdsmErrorCode.GeneralException)}: `)).to.equal(true);
+    expect(unknown.message).to.equal("General Exception: ('fault injected with error code 4242',)");
     const given = await rejection(vdsmClient.Host.echo({ message: 'b' }));
     expect(given.message).to.equal('disk on fire');
     expect(await vdsmClient.Host.echo({ message: 'c' })).to.equal('c');
@@ -180,7 +178,7 @@ describe('faults/rpc-faults and status-faults: from a real client over TCP', fun
     for (let attempt = 0; attempt < 2; attempt++) {
       const refused = await rejection(vdsmClient.Task.clear({ taskID }));
       expect((refused as VdsmError).code).to.equal(410);
-      expect(refused.message).to.equal(vdsmMessage(410));
+      expect(refused.message).to.equal('Operation is not allowed in this task state: ()');
     }
     expect(Object.hasOwn(await listing(vdsmClient), taskID)).to.equal(true);
     await vdsmClient.Task.clear({ taskID });

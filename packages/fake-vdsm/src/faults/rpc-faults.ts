@@ -11,8 +11,8 @@
  * - `{noAnswer: true}`: the verb runs, its answer is never sent (the client
  *   times out with 5022; the task it started exists).
  */
-import { VdsmErrorCode, vdsmErrorInfo, vdsmMessage } from '@vdsm-kit/client/api';
-import type { FaultEngine, FiredFault } from './engine.js';
+import { pyTuple, VdsmErrorCode, vdsmErrorInfo, vdsmMessage } from '@vdsm-kit/client/api';
+import type { FaultEngine, FaultPoint, FiredFault } from './engine.js';
 import { RPC_ACTIONS } from './rule.js';
 import type { ActionOf } from './rule.js';
 
@@ -33,7 +33,7 @@ export function rpcFaultFor(
   params: Readonly<Record<string, unknown>>,
 ): RpcFault | undefined {
   if (engine.empty) return undefined;
-  const fired = engine.fire({ layer: 'rpc', host: hostId, method, params }, RPC_ACTIONS);
+  const fired = engine.fire(rpcPoint(hostId, method, params), RPC_ACTIONS);
   if (fired === undefined) return undefined;
   const { action } = fired;
   switch (fired.kind) {
@@ -51,14 +51,26 @@ export function rpcFaultFor(
   }
 }
 
+/** The engine's point for the call `method(params)` served by host `hostId`. */
+export function rpcPoint(hostId: number, method: string, params: Readonly<Record<string, unknown>>): FaultPoint {
+  return { layer: 'rpc', host: hostId, method, params };
+}
+
 /**
- * VDSM's message for `code` (its class message, as VDSM words an error raised
- * without arguments); a code outside VDSM's table gets VDSM's generic
- * `General Exception: <reason>` wording, naming the code.
+ * VDSM's message for `code` as VDSM words that error raised without
+ * arguments: a `GeneralException` (codes 100 and up, the storage and task
+ * errors) is `str(e)`, `<class message>: ()` (851 `Resource timeout: ()`);
+ * the response codes below 100 and the engine's 5022 are their message
+ * alone. A code outside VDSM's table gets a `GeneralException` naming it.
  */
 export function faultMessage(code: number): string {
-  if (vdsmErrorInfo(code) !== undefined) return vdsmMessage(code);
-  return vdsmMessage(VdsmErrorCode.GeneralException, `fault injected with error code ${code}`);
+  if (vdsmErrorInfo(code) === undefined) return vdsmMessage(VdsmErrorCode.GeneralException, pyTuple(`fault injected with error code ${code}`));
+  return isGeneralException(code) ? vdsmMessage(code, pyTuple()) : vdsmMessage(code);
+}
+
+/** True for the codes of VDSM's `GeneralException` family (lib/vdsm/storage/exception.py, 100 and up). */
+function isGeneralException(code: number): boolean {
+  return code >= VdsmErrorCode.GeneralException && code !== VdsmErrorCode.VDS_NETWORK_ERROR;
 }
 
 /**

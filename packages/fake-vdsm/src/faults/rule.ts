@@ -94,6 +94,10 @@ export type FaultAction = { [K in ActionKind]: ActionOf<K> }[ActionKind];
 export const RPC_ACTIONS = ['error', 'delayMs', 'noAnswer', 'answerAfterMs'] as const satisfies readonly ActionKind[];
 /** The action kinds of the task status layer (`Host.getAllTasksStatuses`). */
 export const STATUS_ACTIONS = ['hideForPolls', 'malformedStatus'] as const satisfies readonly ActionKind[];
+/** The method the status faults act on (what their `match.method` may name). */
+export const STATUS_METHOD = 'Host.getAllTasksStatuses';
+/** Wire actions an event's publication triggers (their `match.method` is the event's name). */
+export const EVENT_WIRE_ACTIONS = ['dropEvents', 'duplicateEvents'] as const satisfies readonly ActionKind[];
 
 /** The kind of a validated action (its one distinguishing key). */
 export function actionKind(action: FaultAction): ActionKind {
@@ -127,9 +131,13 @@ const FaultActionSchema = z.unknown().transform((value, ctx): FaultAction => {
   return z.NEVER;
 });
 
-/** What a rule fires on; every given field must fit (AND). */
+/**
+ * What a rule fires on; every given field must fit (AND). Which fields a
+ * layer's points carry is the table in docs/faults.md; a rule naming one its
+ * layer never sees is refused by rule-reach.ts.
+ */
 export const FaultMatchSchema = z.strictObject({
-  /** A JSON-RPC method, e.g. `Image.move`. */
+  /** A JSON-RPC method, e.g. `Image.move` (for a task action: the method that started the task). */
   method: z.string().min(1).optional(),
   /** Equal-match (deep) on named params, e.g. `{imageID: '...'}`. */
   params: z.record(z.string(), z.unknown()).optional(),
@@ -171,11 +179,12 @@ export class FaultRuleError extends Error {
 }
 
 /**
- * Validates a rule (JSON from HTTP, a scenario file or code).
+ * Checks a rule's shape (JSON from HTTP, a scenario file or code); whether it
+ * can fire is checked after by rule-reach.ts `parseFaultRule`, the entry point.
  *
  * @throws FaultRuleError listing every issue with its path (`action.failAt: ...`).
  */
-export function parseFaultRule(input: unknown): FaultRule {
+export function parseRuleShape(input: unknown): FaultRule {
   const parsed = FaultRuleSchema.safeParse(input);
   if (parsed.success) return parsed.data;
   throw new FaultRuleError(parsed.error.issues.map((issue) => `${issue.path.map(String).join('.') || 'rule'}: ${issue.message}`));

@@ -16,7 +16,7 @@
  */
 import type { TaskStatus } from '@vdsm-kit/client/api';
 import type { FaultEngine, FaultPoint } from './engine.js';
-import { STATUS_ACTIONS } from './rule.js';
+import { STATUS_ACTIONS, STATUS_METHOD } from './rule.js';
 
 /** What the status layer needs to know of a listed task. */
 export interface StatusTaskInfo {
@@ -26,8 +26,7 @@ export interface StatusTaskInfo {
   readonly params?: Readonly<Record<string, unknown>>;
 }
 
-/** The method the status faults act on (what `match.method` may name). */
-export const STATUS_METHOD = 'Host.getAllTasksStatuses';
+export { STATUS_METHOD } from './rule.js';
 
 /** The entry a `malformedStatus` fault answers instead of a task's status. */
 export function malformedStatus(status: TaskStatus): Record<string, unknown> {

@@ -107,15 +107,15 @@ describe('faults/task-faults (task actions on real jobs)', function () {
     await expectSourceIntact();
   });
 
-  it('failAt matches on the task verb (match.method) and does not fire for other phases', async () => {
+  it('failAt matches the JSON-RPC method that started the task (Image.move), not the internal verb', async () => {
     await open();
-    engine.add({ match: { method: 'Image.move', task: { phase: 'delete' } }, action: { failAt: 0, error: 256 } });
+    engine.add({ id: 'by-method', match: { method: 'Image.move', task: { phase: 'copy' } }, action: { failAt: 0.5, error: 261 } });
+    expect(() => engine.add({ match: { method: 'moveImage' }, action: { failAt: 0.5, error: 261 } })).to.throw(/'moveImage' is a task's internal verb.*'Image.move'/);
     const taskId = await moveImage(bed.ctx, moveParams());
     const row = await waitForTask(bed, taskId);
-    // A copy (op 1) has no delete phase: the rule never fires.
-    expect([row.state, row.code]).to.deep.equal(['finished', 0]);
-    expect(target()?.legality).to.equal(VolumeLegality.Legal);
-    expect(engine.log()).to.have.length(0);
+    expect([row.state, row.code, row.progress]).to.deep.equal(['recovered', 261, 0.5]);
+    await expectTargetGone();
+    expect(engine.log().map((f) => [f.ruleId, f.point.method, f.point.host, f.point.phase])).to.deep.equal([['by-method', 'Image.move', 1, 'copy']]);
   });
 
   it('hang: the task stays running (target ILLEGAL) until Task.stop, then ends with 411', async () => {

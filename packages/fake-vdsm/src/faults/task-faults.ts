@@ -3,7 +3,7 @@
  * when a rule with a task action matches it. Jobs name the phase they enter
  * (`JobContext.phase('create' | 'copy' | 'delete' | 'zero')`); the task
  * manager then asks the engine once, with the point
- * `{layer: 'task', taskId, kind, phase, method: <the task's verb>, domain, image}`,
+ * `{layer: 'task', taskId, kind, phase, method, params, host, domain, image}`,
  * and applies the first rule that fires:
  * - `failAt: F, error: C`: armed for the rest of the task; when the job's
  *   progress reaches F the job is aborted (its copy or wipe stops there) and
@@ -23,14 +23,19 @@
  *   as the new SPM recovers them (`TaskManager.recover`, vdsm-wire.md §7.3).
  *   With no other host the pool is left without SPM and its tasks wait;
  * - `crash`: process-faults.ts.
- * `failSourceDelete` is asked for by the op-2 move itself (`sourceDeleteFails`).
+ * `failSourceDelete` is asked for by the op-2 move itself (`JobContext.faultFires`).
+ *
+ * The point's `method`, `params` and `host` are those of the JSON-RPC call
+ * that started the task (faults/operation.ts), so a rule names the method a
+ * user calls (`Image.move`), never the task's internal verb (`moveImage`).
  */
 import { pyTuple, VdsmErrorCode } from '@vdsm-kit/client/api';
 import type { VdsmError } from '@vdsm-kit/client/api';
 import type { HostRecord } from '../model/records.js';
 import type { StateStore } from '../model/store.js';
-import { storageError } from '../storage/checks.js';
-import type { FaultEngine, FaultPoint } from './engine.js';
+import { storageError } from '../storage/storage-error.js';
+import type { FaultPoint } from './engine.js';
+import type { PhaseTarget } from '../tasks/job-handler.js';
 import type { ActionKind, TaskPhase } from './rule.js';
 
 /** The task actions applied when a job enters a phase. */
@@ -39,20 +44,17 @@ export const TASK_PHASE_ACTIONS = ['failAt', 'phaseDelayMs', 'hang', 'finish', '
 /** The error of a `finish` rule without one: VDSM's catch-all. */
 export const DEFAULT_FINISH_ERROR = VdsmErrorCode.GeneralException;
 
-/** Where a phase works, for `match.domain` / `match.image`. */
-export interface PhaseTarget {
-  /** The domain the phase writes to or deletes from. */
-  readonly domain?: string;
-  readonly image?: string;
-}
-
 /** The task a phase belongs to. */
 export interface PhaseTask {
   readonly taskId: string;
   /** Job kind: moveImage, purgeImage, zeroImage, copyImage ... */
   readonly kind: string;
-  /** The task's verb (`Image.move`), matched by `match.method`. */
-  readonly verb: string;
+  /** The JSON-RPC method that started the task (`Image.move`), matched by `match.method`. */
+  readonly method?: string;
+  /** That call's params (a move's `storagedomainID`, its source, included), matched by `match.params`. */
+  readonly params?: Readonly<Record<string, unknown>>;
+  /** The host the task runs on (the SPM that scheduled it), matched by `match.host`. */
+  readonly host?: number;
 }
 
 /** The engine's point for `task` entering `phase` on `target`. */
@@ -61,8 +63,10 @@ export function phasePoint(task: PhaseTask, phase: TaskPhase, target: PhaseTarge
     layer: 'task',
     taskId: task.taskId,
     kind: task.kind,
-    method: task.verb,
     phase,
+    ...(task.method === undefined ? {} : { method: task.method }),
+    ...(task.params === undefined ? {} : { params: task.params }),
+    ...(task.host === undefined ? {} : { host: task.host }),
     ...(target.domain === undefined ? {} : { domain: target.domain }),
     ...(target.image === undefined ? {} : { image: target.image }),
   };
@@ -75,15 +79,6 @@ export function phasePoint(task: PhaseTask, phase: TaskPhase, target: PhaseTarge
  */
 export function faultError(code: number): VdsmError {
   return storageError(code, pyTuple());
-}
-
-/**
- * True when a `failSourceDelete` rule fires for the source deletion of an
- * op-2 move (`point` is that move's `delete` phase point).
- */
-export function sourceDeleteFails(engine: FaultEngine | undefined, point: FaultPoint): boolean {
-  if (engine === undefined || engine.empty) return false;
-  return engine.fire(point, ['failSourceDelete']) !== undefined;
 }
 
 /** Resolves never; rejects with the signal's reason once it is aborted. */

@@ -22,12 +22,13 @@
  */
 import type { Logger } from '../logger.js';
 import type { FaultEngine, FaultPoint } from './engine.js';
+import { EVENT_WIRE_ACTIONS } from './rule.js';
 import type { ActionKind } from './rule.js';
 
 /** Wire actions a request's arrival can trigger. */
 export const REQUEST_WIRE_ACTIONS = ['closeConnection', 'stopHeartbeats', 'slowBytes'] as const satisfies readonly ActionKind[];
 /** Wire actions an event's publication can trigger. */
-export const EVENT_WIRE_ACTIONS = ['dropEvents', 'duplicateEvents'] as const satisfies readonly ActionKind[];
+export { EVENT_WIRE_ACTIONS } from './rule.js';
 /** Every wire action kind. */
 export const WIRE_ACTIONS = [...REQUEST_WIRE_ACTIONS, ...EVENT_WIRE_ACTIONS] as const satisfies readonly ActionKind[];
 

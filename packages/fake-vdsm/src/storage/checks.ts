@@ -7,22 +7,15 @@
  * (`ctx.hostId`): the hosts table says which pool a host is connected to and
  * the pools table which host holds the SPM role.
  */
-import { pyTuple, vdsmErrorFromRpc, vdsmMessage, VdsmErrorCode } from '@vdsm-kit/client/api';
-import type { PyValue, VdsmError } from '@vdsm-kit/client/api';
-import { domainConditionFires } from '../faults/domain-faults.js';
+import { pyTuple, VdsmErrorCode } from '@vdsm-kit/client/api';
+import type { VdsmError } from '@vdsm-kit/client/api';
+import { storageError } from './storage-error.js';
+import { domainConditionHolds } from '../faults/domain-faults.js';
 import type { DomainRecord, PoolRecord } from '../model/records.js';
 import type { StorageContext } from './context.js';
 
-/**
- * The `VdsmError` VDSM raises with `code` and `value`, worded as VDSM's
- * `str(exception)` (see `vdsmMessage`): `storageError(401, pyTuple(id))` is
- * `Task id unknown: ('<id>',)`; no value gives the bare class message. The
- * class is the client's most specific one for the code, so `instanceof`
- * works the same on both sides of the wire.
- */
-export function storageError(code: number, value?: PyValue): VdsmError {
-  return vdsmErrorFromRpc({ code, message: vdsmMessage(code, value) });
-}
+/** Re-exported: most storage modules take it from here with the checks. */
+export { storageError } from './storage-error.js';
 
 /** 268 `Image does not exist in domain: 'image=<img>, domain=<sd>'` (a preset string, not a tuple). */
 export function imageDoesNotExistError(imgUUID: string, sdUUID: string): VdsmError {
@@ -62,7 +55,7 @@ export function requireConnectedPool(ctx: StorageContext, spUUID: string): PoolR
  */
 export function requireDomain(ctx: StorageContext, sdUUID: string): DomainRecord {
   const domain = ctx.store.getDomain(sdUUID);
-  if (domain === undefined || !domain.reachable || domainConditionFires(ctx, sdUUID, 'domainUnreachable')) {
+  if (domain === undefined || !domain.reachable || domainConditionHolds(ctx, sdUUID, 'domainUnreachable')) {
     throw storageError(VdsmErrorCode.StorageDomainDoesNotExist, pyTuple(sdUUID));
   }
   return domain;
@@ -78,7 +71,7 @@ export function requireDomain(ctx: StorageContext, sdUUID: string): DomainRecord
 export function requireReadableDomain(ctx: StorageContext, sdUUID: string): DomainRecord {
   const domain = ctx.store.getDomain(sdUUID);
   if (domain === undefined || !domain.reachable) throw storageError(VdsmErrorCode.StorageDomainDoesNotExist, pyTuple(sdUUID));
-  if (domainConditionFires(ctx, sdUUID, 'domainUnreachable')) throw storageError(VdsmErrorCode.StorageDomainAccessError, pyTuple(sdUUID));
+  if (domainConditionHolds(ctx, sdUUID, 'domainUnreachable')) throw storageError(VdsmErrorCode.StorageDomainAccessError, pyTuple(sdUUID));
   return domain;
 }
 

@@ -20,7 +20,7 @@ import type { BlockStorageDomainStats, FileStorageDomainStats, StorageDomainInfo
 import { sizeOf } from '../data/volume-files.js';
 import type { DomainRecord } from '../model/records.js';
 import { blockFreeSpace, fileFreeSpace } from '../model/space.js';
-import { domainConditionActive } from '../faults/domain-faults.js';
+import { domainConditionHolds } from '../faults/domain-faults.js';
 import { requireConnectedPool, requireDomain, requireReadableDomain } from './checks.js';
 import type { StorageContext } from './context.js';
 import { locateVolumeFile } from './volume-locations.js';
@@ -80,7 +80,7 @@ export async function domainStats(ctx: StorageContext, sdUUID: string): Promise<
 
 /** The free bytes of a domain: extents for block, real allocation for file (model/space.ts); 0 under a `domainFull` fault. */
 export async function domainFreeBytes(ctx: StorageContext, domain: DomainRecord): Promise<number> {
-  if (domainConditionActive(ctx, domain.id, 'domainFull')) return 0;
+  if (domainConditionHolds(ctx, domain.id, 'domainFull')) return 0;
   // Removed volumes count: their files or LVs hold space until the purge.
   const volumes = ctx.store.listVolumes(domain.id, undefined, { includeRemoved: true });
   if (domain.kind === 'block') return blockFreeSpace(domain, volumes);

@@ -32,7 +32,6 @@ import { ImageOperation, pyTuple, VdsmError, VdsmErrorCode, VolumeLegality } fro
 import type { TaskId, WireParamsOf } from '@vdsm-kit/client/api';
 import { emulate } from '../api/registry.js';
 import type { EmulatedVerb } from '../api/registry.js';
-import { phasePoint, sourceDeleteFails } from '../faults/task-faults.js';
 import type { JobContext, JobHandler } from '../tasks/job-handler.js';
 import { imageNamespace } from '../tasks/resource-locks.js';
 import { isStorageException } from '../tasks/task-results.js';
@@ -168,7 +167,7 @@ async function removeSource(ctx: StorageContext, job: MoveJob): Promise<void> {
   await job.phase('delete', { domain: srcSdUUID, image: imgUUID });
   try {
     const src = requireDomain(ctx, srcSdUUID);
-    if (sourceDeleteFails(ctx.faults, phasePoint({ taskId: job.taskId, kind: MOVE_IMAGE_JOB, verb: 'Image.move' }, 'delete', { domain: srcSdUUID, image: imgUUID }))) {
+    if (job.faultFires('delete', { domain: srcSdUUID, image: imgUUID }, ['failSourceDelete'])) {
       // A `failSourceDelete` fault: the delete fails before removing anything, as an unreachable LV or NFS error would.
       throw storageError(VdsmErrorCode.ImageDeleteError, pyTuple(`${imgUUID} source delete failed (fault rule)`));
     }

@@ -19,7 +19,7 @@ import { BLANK_UUID, pyTuple, VdsmErrorCode, VolumeAllocation, VolumeFormat } fr
 import type { DiskType, VdsmError, VolumeLegality, VolumeRole } from '@vdsm-kit/client/api';
 import { backingVolumePath, imageDir, volumePath } from '../data/layout.js';
 import { BLOCK_EXTENT_SIZE, createVolumeFile, extentCount, removeVolumeFile, roundUpToExtents } from '../data/volume-files.js';
-import { domainConditionFires } from '../faults/domain-faults.js';
+import { domainConditionHolds } from '../faults/domain-faults.js';
 import type { DomainRecord, VolumeRecord } from '../model/records.js';
 import { blockFreeSpace } from '../model/space.js';
 import type { RecoveryRecord } from '../tasks/job-handler.js';
@@ -114,7 +114,7 @@ export async function createVolume(
     // The LV takes its extents now; removed-but-unpurged volumes still hold theirs.
     const volumes = ctx.store.listVolumes(domain.id, undefined, { includeRemoved: true });
     // A `domainFull` fault leaves the VG without a free extent.
-    const full = domainConditionFires(ctx, domain.id, 'domainFull');
+    const full = domainConditionHolds(ctx, domain.id, 'domainFull');
     const freeExtents = full ? 0 : Math.floor(blockFreeSpace(domain, volumes) / BLOCK_EXTENT_SIZE);
     const neededExtents = extentCount(spec.capacity);
     if (neededExtents > freeExtents) throw volumeGroupSizeError(domain.id, spec.id, freeExtents, neededExtents);

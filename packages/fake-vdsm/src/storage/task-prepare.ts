@@ -57,7 +57,7 @@ export async function prepareTask<T>(
     },
     schedule(spUUID, method, kind, params) {
       requireSpm(ctx, spUUID, 'schedule');
-      return asTaskId(ctx.tasks.scheduleSpmTask(spUUID, taskVerbOf(method), kind, params, { taskId }));
+      return asTaskId(ctx.tasks.scheduleSpmTask(spUUID, taskVerbOf(method), kind, params, { taskId, hostId: ctx.hostId, method }));
     },
   };
   try {

@@ -18,7 +18,7 @@ import { backingVolumePath, volumePath } from '../data/layout.js';
 import { sizeOf } from '../data/volume-files.js';
 import type { DomainRecord, VolumeRecord } from '../model/records.js';
 import type { StorageContext } from './context.js';
-import { domainConditionFires } from '../faults/domain-faults.js';
+import { inThisOperation } from '../faults/operation.js';
 import { domainFreeBytes } from './domain-getters.js';
 
 /** VDSM's `MAX_GENERATION` (volume.py): the generation wraps to 0 after it. */
@@ -64,10 +64,8 @@ export async function copyVolumeData(ctx: StorageContext, copy: VolumeDataCopy):
     clock: ctx.clock,
     copier: ctx.forceBuiltinCopier === true ? 'builtin' : 'auto',
     // Block targets got their extents when created; a file domain fills as the data lands.
-    // A `domainFull` fault fires (is counted) when it makes the copy fail: the domain then has no room left.
-    ...(targetDomain.kind === 'file'
-      ? { spaceLeft: () => (domainConditionFires(ctx, targetDomain.id, 'domainFull') ? 0 : domainFreeBytes(ctx, targetDomain)) }
-      : {}),
+    // A `domainFull` fault leaves no room (domainFreeBytes); bound to the job, so one copy is one operation however often it asks.
+    ...(targetDomain.kind === 'file' ? { spaceLeft: inThisOperation(() => domainFreeBytes(ctx, targetDomain)) } : {}),
   });
   if (targetDomain.kind === 'file' && target.format === VolumeFormat.RAW) await trimToCapacity(dst, target.capacity);
   return result;

@@ -9,10 +9,16 @@
  * side effect still finds it, and `rollback` runs with it on the next SPM.
  */
 import type { Clock } from '@vdsm-kit/client/clock';
-import type { TaskPhase } from '../faults/rule.js';
-import type { PhaseTarget } from '../faults/task-faults.js';
+import type { ActionKind, TaskPhase } from '../faults/rule.js';
 import type { Logger } from '../logger.js';
 import type { LockHandle, LockMode } from './resource-locks.js';
+
+/** Where a phase works, for `match.domain` / `match.image` of a task fault rule. */
+export interface PhaseTarget {
+  /** The domain the phase writes to or deletes from. */
+  readonly domain?: string;
+  readonly image?: string;
+}
 
 /** The task's recovery record (VDSM's `<id>.recover.N` files), persisted on every change. */
 export interface RecoveryRecord<R> {
@@ -62,6 +68,12 @@ export interface JobContext<P = unknown, R = unknown> {
    * the job, which the job must let through. A no-op during rollback.
    */
   phase(phase: TaskPhase, target?: PhaseTarget): Promise<void>;
+  /**
+   * True when a fault rule of one of `actions` fires for this job at
+   * `phase` (the firing is counted and logged): for an action the job
+   * applies itself, such as the move's `failSourceDelete`. False during rollback.
+   */
+  faultFires(phase: TaskPhase, target: PhaseTarget, actions: readonly ActionKind[]): boolean;
   readonly recovery: RecoveryRecord<R>;
   readonly locks: TaskLocks;
 }

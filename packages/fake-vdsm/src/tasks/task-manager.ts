@@ -31,13 +31,14 @@ import type { Clock } from '@vdsm-kit/client/clock';
 import type { FaultEngine } from '../faults/engine.js';
 import { crashProcess } from '../faults/process-faults.js';
 import type { CrashOptions } from '../faults/process-faults.js';
-import type { TaskPhase } from '../faults/rule.js';
+import type { ActionKind, TaskPhase } from '../faults/rule.js';
+import { currentOperation, inOperation } from '../faults/operation.js';
 import { DEFAULT_FINISH_ERROR, faultError, moveSpmRole, phasePoint, TASK_PHASE_ACTIONS, untilAborted } from '../faults/task-faults.js';
-import type { PhaseTarget } from '../faults/task-faults.js';
+import type { PhaseTask } from '../faults/task-faults.js';
 import { StateStore } from '../model/store.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
-import type { JobContext, JobHandler } from './job-handler.js';
+import type { JobContext, JobHandler, PhaseTarget } from './job-handler.js';
 import { ResourceLocks } from './resource-locks.js';
 import {
   alreadyAbortingError,
@@ -93,6 +94,10 @@ export interface ScheduleOptions {
    * verbs lock for the task they run in). Default: a new UUID.
    */
   readonly taskId?: string;
+  /** The host scheduling the task (the SPM it runs on), matched by a task fault rule's `match.host`. */
+  readonly hostId?: number;
+  /** The JSON-RPC method whose task this is (`Image.move`), matched by a task fault rule's `match.method`. */
+  readonly method?: string;
 }
 
 /** How a rollback came about; only changes the log. */
@@ -127,6 +132,8 @@ interface LiveTask {
   faultError?: VdsmError;
   /** A `finish: cleanFailure` fault: the rollback is made to fail. */
   failRollback?: boolean;
+  /** The call that scheduled it, for fault points (absent for a task adopted by recovery, which enters no phase). */
+  call?: { readonly method?: string; readonly params?: Readonly<Record<string, unknown>>; readonly host?: number };
 }
 
 /**
@@ -384,6 +391,14 @@ export class TaskManager {
     // first state anyone can see after it returned is queued.
     this.#repo.insertTask({ id, poolId, verb, tag, state: 'queued', ...INITIAL_RESULT, job: stored, now: Date.now() });
     const live = this.#newLive(id, poolId, tag, kind, verb, handler, stored.params, 'queued');
+    // The JSON-RPC call being served (faults/operation.ts): what task fault rules match.
+    const call = currentOperation();
+    const method = options.method ?? call?.method;
+    live.call = {
+      ...(method === undefined ? {} : { method }),
+      ...(call?.params === undefined || call.method !== method ? {} : { params: call.params }),
+      ...(options.hostId === undefined ? {} : { host: options.hostId }),
+    };
     this.#runQueue.push(live);
     this.#schedulePump();
     live.logger.debug({ verb, kind }, 'task queued');
@@ -471,7 +486,9 @@ export class TaskManager {
     let threw = false;
     let error: unknown;
     try {
-      await live.handler.run(this.#context(live, live.jobAbort.signal, 'job'));
+      // Its own operation: the job's domain checks count once for the task, not once per call or check.
+      const operation = { id: live.id, ...live.call };
+      await inOperation(operation, () => live.handler.run(this.#context(live, live.jobAbort.signal, 'job')));
     } catch (caught) {
       threw = true;
       error = caught;
@@ -626,6 +643,7 @@ export class TaskManager {
       logger: live.logger,
       progress: (fraction) => this.#progress(live, fraction),
       phase: (name, target) => (role === 'job' ? this.#enterPhase(live, name, target) : Promise.resolve()),
+      faultFires: (name, target, actions) => role === 'job' && this.#faultFires(live, name, target, actions),
       recovery: {
         get: () => {
           const text = repo.getTask(live.id)?.recovery ?? null;
@@ -682,7 +700,7 @@ export class TaskManager {
     if (engine === undefined || engine.empty || live.detached) return;
     const signal = live.jobAbort.signal;
     signal.throwIfAborted();
-    const fired = engine.fire(phasePoint({ taskId: live.id, kind: live.kind, verb: live.verb }, phase, target), TASK_PHASE_ACTIONS);
+    const fired = engine.fire(phasePoint(phaseTask(live), phase, target), TASK_PHASE_ACTIONS);
     if (fired === undefined) return;
     const { action } = fired;
     live.logger.info({ ruleId: fired.ruleId, phase, action }, 'Task fault');
@@ -704,6 +722,13 @@ export class TaskManager {
     } else if ('crash' in action) {
       throw crashProcess(this.#crash, () => this.#crashed(), (error) => this.#logger.error({ error: describeError(error) }, 'crash callback failed'));
     }
+  }
+
+  /** A task action the job applies itself (`JobContext.faultFires`). */
+  #faultFires(live: LiveTask, phase: TaskPhase, target: PhaseTarget, actions: readonly ActionKind[]): boolean {
+    const engine = this.#faults;
+    if (engine === undefined || engine.empty || live.detached) return false;
+    return engine.fire(phasePoint(phaseTask(live), phase, target), actions) !== undefined;
   }
 
   /** Fails the job with a fault's `error`: the job's signal fires, its later writes throw it. */
@@ -758,6 +783,11 @@ export class TaskManager {
   #spmRows(poolId: string): TaskRow[] {
     return this.#repo.listTasks(poolId).filter(isPersisted);
   }
+}
+
+/** What a fault point says of the task. */
+function phaseTask(live: LiveTask): PhaseTask {
+  return { taskId: live.id, kind: live.kind, ...live.call };
 }
 
 /** SPM tasks are persisted with the pool (clean policy manual); HSM tasks are not. */
