@@ -37,6 +37,8 @@ import { controlMethods } from './control/delegate.js';
 import { startControlServer } from './control/http-server.js';
 import type { ControlServer } from './control/http-server.js';
 import { InProcessControl } from './control/in-process-control.js';
+import { CallLog } from './control/call-log.js';
+import { FakeMetrics } from './control/metrics.js';
 
 /** Options of `startFakeVdsm`; every one has a default good for tests. */
 export interface FakeVdsmOptions {
@@ -119,6 +121,8 @@ export interface FakeVdsmOptions {
    * (default false).
    */
   readonly crashExitsProcess?: boolean;
+  /** JSON-RPC calls the call log keeps (`GET /calls`; default 1000, at most 1,000,000; a RangeError otherwise). */
+  readonly callLogCapacity?: number;
 }
 
 /**
@@ -196,12 +200,19 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
   // One engine for the process, made once so crash()/restart() keep its rules, counters and PRNG.
   const faults = new FaultEngine({ clock: storageClock, logger, rules: options.faults, ...(options.seed === undefined ? {} : { seed: options.seed }) });
   const fixture = typeof options.fixture === 'string' ? await readFixtureFile(options.fixture) : options.fixture;
+  // Like the fault engine, one each for the process: they see every host and outlive crash()/restart().
+  const calls = new CallLog({ clock: storageClock, ...(options.callLogCapacity === undefined ? {} : { capacity: options.callLogCapacity }) });
 
   const state = await openStateDir(options.stateDir);
   let storage: StorageHost | undefined;
   let hosts: FakeHost[] = [];
   let controlServer: ControlServer | undefined;
   let api: ControlApi | undefined;
+  const metrics = new FakeMetrics({
+    // Nothing while crashed or closed (a closed database cannot be read).
+    tasks: () => (storage === undefined || closing !== undefined ? [] : storage.tasks.listRecords()),
+    hosts: () => (closing !== undefined ? [] : hosts),
+  });
   const openStorage = (): Promise<StorageHost> =>
     openStorageHost({
       stateDir: state.path,
@@ -215,6 +226,7 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
       faults,
       // A {crash: true} fault: SIGKILL under serve, else this fake's own crash() (declared below, called later).
       crash: { mode: options.crashExitsProcess ? 'exit' : 'emulate', onCrash: () => crash() },
+      meter: metrics.dataMeter,
     });
   const listen: Omit<HostListenOptions, 'port'> = {
       host: options.host ?? '127.0.0.1',
@@ -226,6 +238,7 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
       strictParams: options.strictParams,
       detectTimeoutMs: options.detectTimeoutMs,
       handshakeTimeoutMs: options.handshakeTimeoutMs,
+      interceptors: (hostId) => [calls.interceptor(hostId), metrics.interceptor(hostId)],
   };
   const startHosts = async (opened: StorageHost, ports: readonly number[], started: FakeHost[]): Promise<void> => {
     for (const [index, record] of opened.hosts.entries()) {
@@ -268,6 +281,8 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
       faults,
       fixture: fixture ?? defaultFixture(),
       clock: storageClock,
+      calls,
+      metrics,
       crash,
       restart: async () => {
         await crashing;

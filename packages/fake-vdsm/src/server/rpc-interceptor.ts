@@ -35,10 +35,11 @@ export function composeInterceptors(interceptors: readonly RpcInterceptor[], han
 }
 
 /**
- * The code a response answered: VDSM's status code 0 for a result, the
- * error's code otherwise, null when nothing was answered.
+ * The code `call` was answered with: VDSM's status code 0 for a result, the
+ * error's code otherwise, null when nothing was sent (a notification, a
+ * `noAnswer` fault).
  */
-export function answeredCode(response: RpcResponse | undefined): number | null {
-  if (response === undefined) return null;
+export function answeredCode(call: RpcCall, response: RpcResponse | undefined): number | null {
+  if (call.id === undefined || response === undefined) return null;
   return 'error' in response ? response.error.code : 0;
 }
