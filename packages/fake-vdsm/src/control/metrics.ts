@@ -71,7 +71,7 @@ export class FakeMetrics {
     });
     const copied = new Counter({
       name: 'fake_vdsm_copied_bytes_total',
-      help: 'Guest-visible bytes of volumes copied (Image.move, Volume.copy, syncData, ...), counted as the copies advance',
+      help: 'Guest-visible bytes of volumes copied (Image.move, Image.syncData, Volume.copy), counted as the copies advance',
       registers,
     });
     const wiped = new Counter({
