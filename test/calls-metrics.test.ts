@@ -58,8 +58,7 @@ describe('what the fake saw: /calls and /metrics over HTTP after a real client',
   it('shows one Image.move with its params and code 0, the polls after it, and counts them, the task and the bytes copied', async () => {
     const params = copyParams(IDS.smallImage);
     const taskId = await spm.Image.move(params);
-    const outcome = await bed.wait(taskId);
-    expect(outcome.status.taskResult).to.equal('success');
+    expect((await bed.wait(taskId)).kind).to.equal('success');
 
     const moves = await getJson<CallPage>(`${control}/calls?method=Image.move`);
     expect(moves.calls).to.have.length(1);
@@ -109,7 +108,7 @@ describe('what the fake saw: /calls and /metrics over HTTP after a real client',
     expect(refused?.code).to.equal(851);
 
     const wipe = await spm.Image.delete({ imageID: IDS.blockImageA, storagepoolID: IDS.pool, storagedomainID: IDS.blockDomain, postZero: true, force: false });
-    expect((await bed.wait(wipe)).status.taskResult).to.equal('success');
+    expect((await bed.wait(wipe)).kind).to.equal('success');
 
     const page = await getJson<CallPage>(`${control}/calls`);
     expect(page.calls.filter((call) => call.method === 'Image.move').map((call) => call.code)).to.deep.equal([851]);
