@@ -3,29 +3,13 @@
  * `fake-vdsm serve --call-log 3` (TypeScript source through tsx, as
  * cli-control.test.ts), after a real client's calls over TCP.
  */
-import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { VdsmClient } from '@vdsm-kit/client';
 import { expect } from 'chai';
+import { fakeVdsm, spawnServe } from '../test-support/cli-process.js';
 import type { CallPage } from './control-api.js';
-
-const PACKAGE_DIR = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
-const NODE_ARGS = ['--import', 'tsx', '--conditions=development', 'src/cli.ts'];
-
-/** One subcommand; resolves with its exit code and output (never rejects on exit 1). */
-async function fakeVdsm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [...NODE_ARGS, ...args], { cwd: PACKAGE_DIR });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
 
 describe('fake-vdsm calls / metrics (CLI against serve)', function () {
   this.timeout(60_000);
@@ -36,20 +20,10 @@ describe('fake-vdsm calls / metrics (CLI against serve)', function () {
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
   it('lists the calls as lines or JSON, filters by method, pages with --since, keeps --call-log of them, clears them; prints the metrics', async () => {
-    const child = spawn(process.execPath, [...NODE_ARGS, 'serve', '--port', '0', '--state', join(dir, 'state'), '--call-log', '3', '--control-token', 'tok'], {
-      cwd: PACKAGE_DIR,
-    });
-    const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+    const serve = await spawnServe(['--port', '0', '--state', join(dir, 'state'), '--call-log', '3', '--control-token', 'tok']);
+    const { ready } = serve;
     let client: VdsmClient | undefined;
     try {
-      let stdout = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-      const deadline = Date.now() + 30_000;
-      while (!stdout.includes('\n')) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error('serve did not print its ready line');
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      const ready = JSON.parse(stdout.split('\n')[0] as string) as { control: string; stomp: { host: string; port: number } };
       const auth = ['--control', ready.control, '--token', 'tok'];
 
       client = new VdsmClient({ transport: 'tcp', host: ready.stomp.host, port: ready.stomp.port });
@@ -100,8 +74,8 @@ describe('fake-vdsm calls / metrics (CLI against serve)', function () {
       expect(noToken.stderr).to.match(/unauthorized/);
     } finally {
       await client?.close();
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
+      serve.child.kill('SIGTERM');
+      await serve.exited;
     }
   });
 });

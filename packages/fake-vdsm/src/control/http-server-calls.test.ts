@@ -9,15 +9,7 @@ import { startFakeVdsm } from '../index.js';
 import type { FakeVdsm } from '../index.js';
 import { ControlError } from './control-api.js';
 import { ControlClient } from './control-client.js';
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../test-support/rejection.js';
 
 describe('control API over HTTP: /calls and /metrics', function () {
   this.timeout(20_000);
