@@ -145,7 +145,7 @@ export interface ReadyLine {
 
 /**
  * A running fake VDSM. The control operations (`ControlApi`: faults, reset,
- * inspect, data, clock, invariants, crash/restart) are methods of it, the
+ * inspect, data, clock, invariants, crash/restart, calls, metrics) are methods of it, the
  * same ones `ControlClient` offers over HTTP at `control`.
  */
 export interface FakeVdsm extends ControlApi {
@@ -366,3 +366,4 @@ export { ControlError } from './control/control-api.js';
 export type * from './control/control-api.js';
 export { readScenarioFile, parseScenario, ScenarioError } from './control/scenario.js';
 export type { Scenario } from './control/scenario.js';
+export { DEFAULT_CALL_LOG_CAPACITY, MAX_RECORDED_PARAMS_CHARS } from './control/call-log.js';
