@@ -14,7 +14,7 @@
  *
  * The other subcommands drive a running fake through its control API
  * (docs/faults.md): `fault add|list|rm|log`, `inspect`, `reset`, `clock
- * advance`, `crash`, `restart`, `invariants`. They take `--control URL`
+ * advance`, `crash`, `restart`, `invariants`, `calls`, `metrics`. They take `--control URL`
  * (default: $FAKE_VDSM_CONTROL) and `--token T` (default:
  * $FAKE_VDSM_CONTROL_TOKEN), print the answer as JSON on stdout, and exit 1
  * with the error on stderr.
@@ -29,8 +29,10 @@ import { MAX_HOST_ID } from './host/host-roster.js';
 import { LOG_LEVELS, createStderrLogger } from './logger.js';
 import type { LogLevel, Logger } from './logger.js';
 import { ControlClient } from './control/control-client.js';
+import { MAX_CALL_LOG_CAPACITY } from './control/call-log.js';
 import { readScenarioFile } from './control/scenario.js';
 import type { Scenario } from './control/scenario.js';
+import { formatCallLines } from './control/call-lines.js';
 
 interface ServeOptions {
   readonly host: string;
@@ -56,6 +58,7 @@ interface ServeOptions {
   readonly controlPort: number;
   readonly controlToken?: string;
   readonly manualClock?: boolean;
+  readonly callLog?: number;
 }
 
 const KiB = 1024;
@@ -80,6 +83,12 @@ function parseSeed(value: string): number {
   const seed = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(seed)) throw new InvalidArgumentError('expected a seed, an integer >= 0');
   return seed;
+}
+
+function parseCallLogSize(value: string): number {
+  const size = Number(value);
+  if (!/^\d+$/.test(value) || size < 1 || size > MAX_CALL_LOG_CAPACITY) throw new InvalidArgumentError(`expected a number of calls 1-${MAX_CALL_LOG_CAPACITY}`);
+  return size;
 }
 
 /** A finite number greater than 0 (`0.01`, `1e-3`, `250`). */
@@ -124,6 +133,7 @@ program
   .option('--seed <n>', 'seed of the fault engine PRNG (overrides the scenario\'s; default: random, logged)', parseSeed)
   .option('--control-port <port>', 'control API port on 127.0.0.1 (0 picks a free one; the URL is the ready line\'s "control")', parsePort, 0)
   .option('--control-token <token>', 'bearer token the control API requires')
+  .option('--call-log <n>', 'JSON-RPC calls the call log keeps (GET /calls; default 1000)', parseCallLogSize)
   .addOption(new Option('--manual-clock', 'time moves only by `fake-vdsm clock advance` (storage and protocol alike)').conflicts('timeScale'))
   .action(async (options: ServeOptions) => {
     await serve(options);
@@ -158,6 +168,7 @@ async function serve(options: ServeOptions): Promise<void> {
       controlToken: options.controlToken,
       // A crash (POST /crash, a {crash: true} fault) kills this process; a supervisor restarts it on the same --state.
       crashExitsProcess: true,
+      ...(options.callLog === undefined ? {} : { callLogCapacity: options.callLog }),
       // The same seed fires the same faults (--seed wins over the scenario's).
       ...(options.seed ?? scenario?.seed) === undefined ? {} : { seed: options.seed ?? scenario?.seed },
       ...(scenario === undefined ? {} : { faults: scenario.faults }),
@@ -220,8 +231,11 @@ function withControl(command: Command): Command {
     .option('--token <token>', 'control API bearer token (default: $FAKE_VDSM_CONTROL_TOKEN)');
 }
 
-/** Runs `operation` on a ControlClient from the command's options; prints its JSON answer, or the error and exit 1. */
-async function runControl(command: Command, operation: (client: ControlClient) => Promise<unknown>): Promise<void> {
+/**
+ * Runs `operation` on a ControlClient from the command's options; prints its
+ * answer (as JSON, or as it is when `print` gives text), or the error and exit 1.
+ */
+async function runControl<T>(command: Command, operation: (client: ControlClient) => Promise<T>, print?: (result: T) => string): Promise<void> {
   const options = command.optsWithGlobals<ControlOptions>();
   const url = options.control ?? process.env['FAKE_VDSM_CONTROL'];
   if (url === undefined || url === '') {
@@ -233,7 +247,7 @@ async function runControl(command: Command, operation: (client: ControlClient) =
   const client = new ControlClient(url, token === undefined || token === '' ? {} : { token });
   try {
     const result = await operation(client);
-    process.stdout.write(`${JSON.stringify(result ?? { ok: true }, null, 2)}\n`);
+    process.stdout.write(print === undefined ? `${JSON.stringify(result ?? { ok: true }, null, 2)}\n` : print(result));
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     process.stderr.write(`fake-vdsm: ${typeof code === 'string' ? `${code}: ` : ''}${error instanceof Error ? error.message : String(error)}\n`);
@@ -319,6 +333,29 @@ withControl(program.command('invariants').description('check the state; exit 1 w
       if (!report.ok) process.exitCode = 1;
       return report;
     }),
+);
+
+function parseSince(value: string): number {
+  const since = Number(value);
+  if (!/^\d{1,15}$/.test(value)) throw new InvalidArgumentError('expected a call seq, a whole number >= 0 (the "next" of the last listing)');
+  return since;
+}
+
+withControl(
+  program
+    .command('calls')
+    .description('the recent JSON-RPC calls the fake answered, oldest first (one line each; --json: the page with its "next" cursor)')
+    .option('--method <name>', 'only calls of this method, e.g. Image.move')
+    .option('--since <seq>', 'only calls after this seq (the "next" of an earlier --json listing)', parseSince)
+    .option('--json', 'print the page as JSON: {calls, next, dropped}')
+    .option('--clear', 'empty the call log instead (prints {"removed": N})'),
+).action(async (options: { method?: string; since?: number; json?: boolean; clear?: boolean }, command: Command) => {
+  if (options.clear) return runControl(command, async (client) => ({ removed: await client.clearCalls() }));
+  const query = { ...(options.method === undefined ? {} : { method: options.method }), ...(options.since === undefined ? {} : { since: options.since }) };
+  return runControl(command, (client) => client.listCalls(query), options.json ? undefined : formatCallLines);
+});
+withControl(program.command('metrics').description('the fake\'s metrics, in the Prometheus text format')).action(async (_options: unknown, command: Command) =>
+  runControl(command, (client) => client.metrics(), (text) => text),
 );
 
 await program.parseAsync(process.argv);

@@ -38,6 +38,8 @@ import { controlMethods } from './control/delegate.js';
 import { startControlServer } from './control/http-server.js';
 import type { ControlServer } from './control/http-server.js';
 import { InProcessControl } from './control/in-process-control.js';
+import { CallLog } from './control/call-log.js';
+import { FakeMetrics } from './control/metrics.js';
 
 /** Options of `startFakeVdsm`; every one has a default good for tests. */
 export interface FakeVdsmOptions {
@@ -132,6 +134,8 @@ export interface FakeVdsmOptions {
    * (default false).
    */
   readonly crashExitsProcess?: boolean;
+  /** JSON-RPC calls the call log keeps (`GET /calls`; default 1000, at most 1,000,000; a RangeError otherwise). */
+  readonly callLogCapacity?: number;
 }
 
 /**
@@ -154,7 +158,7 @@ export interface ReadyLine {
 
 /**
  * A running fake VDSM. The control operations (`ControlApi`: faults, reset,
- * inspect, data, clock, invariants, crash/restart) are methods of it, the
+ * inspect, data, clock, invariants, crash/restart, calls, metrics) are methods of it, the
  * same ones `ControlClient` offers over HTTP at `control`.
  */
 export interface FakeVdsm extends ControlApi {
@@ -209,12 +213,19 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
   // One engine for the process, made once so crash()/restart() keep its rules, counters and PRNG.
   const faults = new FaultEngine({ clock: storageClock, logger, rules: options.faults, ...(options.seed === undefined ? {} : { seed: options.seed }) });
   const fixture = typeof options.fixture === 'string' ? await readFixtureFile(options.fixture) : options.fixture;
+  // Like the fault engine, one each for the process: they see every host and outlive crash()/restart().
+  const calls = new CallLog({ clock: storageClock, ...(options.callLogCapacity === undefined ? {} : { capacity: options.callLogCapacity }) });
 
   const state = await openStateDir(options.stateDir);
   let storage: StorageHost | undefined;
   let hosts: FakeHost[] = [];
   let controlServer: ControlServer | undefined;
   let api: ControlApi | undefined;
+  const metrics = new FakeMetrics({
+    // Nothing while crashed or closed (a closed database cannot be read).
+    tasks: () => (storage === undefined || closing !== undefined ? [] : storage.tasks.listRecords()),
+    hosts: () => (closing !== undefined ? [] : hosts),
+  });
   const openStorage = (): Promise<StorageHost> =>
     openStorageHost({
       stateDir: state.path,
@@ -229,6 +240,7 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
       faults,
       // A {crash: true} fault: SIGKILL under serve, else this fake's own crash() (declared below, called later).
       crash: { mode: options.crashExitsProcess ? 'exit' : 'emulate', onCrash: () => crash() },
+      meter: metrics.dataMeter,
     });
   const listen: Omit<HostListenOptions, 'port'> = {
       host: options.host ?? '127.0.0.1',
@@ -241,6 +253,7 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
       detectTimeoutMs: options.detectTimeoutMs,
       handshakeTimeoutMs: options.handshakeTimeoutMs,
       connectionLimits: options.connectionLimits,
+      interceptors: (hostId) => [calls.interceptor(hostId), metrics.interceptor(hostId)],
   };
   const startHosts = async (opened: StorageHost, ports: readonly number[], started: FakeHost[]): Promise<void> => {
     for (const [index, record] of opened.hosts.entries()) {
@@ -283,6 +296,8 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
       faults,
       fixture: fixture ?? defaultFixture(),
       clock: storageClock,
+      calls,
+      metrics,
       crash,
       restart: async () => {
         await crashing;
@@ -368,3 +383,4 @@ export { ControlError } from './control/control-api.js';
 export type * from './control/control-api.js';
 export { readScenarioFile, parseScenario, ScenarioError } from './control/scenario.js';
 export type { Scenario } from './control/scenario.js';
+export { DEFAULT_CALL_LOG_CAPACITY, MAX_RECORDED_PARAMS_CHARS } from './control/call-log.js';

@@ -18,6 +18,8 @@ export interface ConnectionDescription {
   readonly remotePort?: number;
   /** Our address the client connected to. */
   readonly localAddress?: string;
+  /** The server's number for this STOMP connection: unique in the process, from 1 up. */
+  readonly id?: number;
 }
 
 /** What a handler knows about the call besides its params. */

@@ -2,28 +2,12 @@
  * The control subcommands of the `fake-vdsm` CLI against a spawned
  * `fake-vdsm serve --scenario` (TypeScript source through tsx, as cli.test.ts).
  */
-import { execFile, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { DEFAULT_IDS } from '../index.js';
-
-const PACKAGE_DIR = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
-const NODE_ARGS = ['--import', 'tsx', '--conditions=development', 'src/cli.ts'];
-
-/** One control subcommand; resolves with its exit code and output (never rejects on exit 1). */
-async function fakeVdsm(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [...NODE_ARGS, ...args], { cwd: PACKAGE_DIR, env: { ...process.env, ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: failed.code ?? -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
+import { fakeVdsm, spawnServe } from '../test-support/cli-process.js';
 
 describe('fake-vdsm control subcommands (CLI against serve)', function () {
   this.timeout(60_000);
@@ -36,19 +20,9 @@ describe('fake-vdsm control subcommands (CLI against serve)', function () {
   it('serve --scenario loads its faults and seed; fault/inspect/invariants work over --control and $FAKE_VDSM_CONTROL with --token; crash kills the process', async () => {
     const scenario = join(dir, 'scenario.json');
     await writeFile(scenario, JSON.stringify({ seed: 7, faults: [{ id: 'from-file', match: { method: 'Image.move' }, action: { error: 851 } }] }));
-    const child = spawn(process.execPath, [...NODE_ARGS, 'serve', '--port', '0', '--state', join(dir, 'state'), '--scenario', scenario, '--control-token', 'tok'], {
-      cwd: PACKAGE_DIR,
-    });
-    const exited = new Promise<number | NodeJS.Signals | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? code)));
+    const { child, ready, exited } = await spawnServe(['--port', '0', '--state', join(dir, 'state'), '--scenario', scenario, '--control-token', 'tok']);
     try {
-      let stdout = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-      const deadline = Date.now() + 30_000;
-      while (!stdout.includes('\n')) {
-        if (Date.now() > deadline || child.exitCode !== null) throw new Error('serve did not print its ready line');
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-      const control = (JSON.parse(stdout.split('\n')[0] as string) as { control: string }).control;
+      const control = ready.control;
       expect(control).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
 
       const noToken = await fakeVdsm(['fault', 'list', '--control', control]);

@@ -169,6 +169,54 @@ export interface ResetResult {
   readonly volumesRestored: number;
 }
 
+/** `GET /calls?method=&since=`: which calls to list. */
+export interface CallQuery {
+  /** Only calls of this method (`Image.move`). */
+  readonly method?: string;
+  /** A cursor: only calls with a `seq` greater than this (the `next` of an earlier page). Default 0: all held. */
+  readonly since?: number;
+}
+
+/** One JSON-RPC call the fake answered (control/call-log.ts). */
+export interface CallView {
+  /** Its place in the log: 1, 2, ... in the order the calls were answered, never reused (not even after `DELETE /calls`). */
+  readonly seq: number;
+  /** When the call arrived, on the fake's clock (ms; the storage clock, the one `POST /clock/advance` moves). */
+  readonly at: number;
+  /** When the call arrived, wall time (ISO 8601). */
+  readonly time: string;
+  /** How long it took to answer, on the fake's clock (ms). */
+  readonly durationMs: number;
+  /** The VDSM host id that answered. */
+  readonly host: number;
+  /** The connection it came on (`ConnectionDescription.id`, unique in the process), null when unknown. */
+  readonly connection: number | null;
+  /** How it came: `tcp`, `tls` or `ws` (WebSocket, plain or over TLS). */
+  readonly transport: string;
+  /** The SEND's `ovirtCorrelationId`, null without one. */
+  readonly flowId: string | null;
+  /** The JSON-RPC id, null for a notification. */
+  readonly id: string | number | null;
+  readonly method: string;
+  /**
+   * The params as sent. When their JSON is longer than `MAX_RECORDED_PARAMS_CHARS`
+   * this is the first that many characters of it, as a string, and `paramsTruncated` is true.
+   */
+  readonly params: unknown;
+  readonly paramsTruncated: boolean;
+  /** What it answered: 0 for a result, the error's code, null when no answer was sent (a `noAnswer` fault, a notification). */
+  readonly code: number | null;
+}
+
+/** `GET /calls`: the matching calls the log holds, oldest first. */
+export interface CallPage {
+  readonly calls: readonly CallView[];
+  /** The newest `seq` recorded, whatever the filter (0 before the first call): the `since` of the next poll. */
+  readonly next: number;
+  /** Calls after `since` (of any method) the log no longer holds: pushed out of the ring or cleared. 0 for a poller keeping up. */
+  readonly dropped: number;
+}
+
 /** The operations every control surface offers. */
 export interface ControlApi {
   health(): Promise<{ ok: true }>;
@@ -200,4 +248,10 @@ export interface ControlApi {
   crash(): Promise<void>;
   /** Starts a crashed fake again on the same state folder and ports: the startup recovery runs. */
   restart(): Promise<void>;
+  /** The recent JSON-RPC calls (a bounded ring, `callLogCapacity`), filtered and paged by `query`. */
+  listCalls(query?: CallQuery): Promise<CallPage>;
+  /** Empties the call log; resolves with how many calls it held. `seq` goes on counting. */
+  clearCalls(): Promise<number>;
+  /** The metrics in the Prometheus text format (control/metrics.ts). */
+  metrics(): Promise<string>;
 }

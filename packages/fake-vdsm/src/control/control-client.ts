@@ -6,6 +6,8 @@
  */
 import { ControlError } from './control-api.js';
 import type {
+  CallPage,
+  CallQuery,
   ControlApi,
   ControlErrorCode,
   DomainView,
@@ -132,30 +134,64 @@ export class ControlClient implements ControlApi {
     await this.#request('POST', '/restart');
   }
 
+  listCalls(query: CallQuery = {}): Promise<CallPage> {
+    const search = new URLSearchParams();
+    if (query.method !== undefined) search.set('method', query.method);
+    if (query.since !== undefined) search.set('since', String(query.since));
+    const text = search.toString();
+    return this.#request('GET', text === '' ? '/calls' : `/calls?${text}`);
+  }
+
+  async clearCalls(): Promise<number> {
+    return (await this.#request<{ removed: number }>('DELETE', '/calls')).removed;
+  }
+
+  /** The Prometheus text (not JSON, unlike every other answer). */
+  async metrics(): Promise<string> {
+    const response = await this.#fetch('GET', '/metrics');
+    const text = await response.text();
+    if (!response.ok) throw errorOf('GET', '/metrics', response.status, parseJson(text));
+    return text;
+  }
+
   /** One request; a non-2xx answer throws the server's ControlError. */
   async #request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.#fetch(method, path, body);
+    const text = await response.text();
+    const parsed = parseJson(text);
+    if (parsed === NOT_JSON) throw new ControlError('internal', `${method} ${path}: the answer (${response.status}) is not JSON`);
+    if (!response.ok) throw errorOf(method, path, response.status, parsed);
+    return parsed as T;
+  }
+
+  #fetch(method: string, path: string, body?: unknown): Promise<Response> {
     const headers: Record<string, string> = {};
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (this.#token !== undefined) headers['authorization'] = `Bearer ${this.#token}`;
-    const response = await fetch(`${this.url}${path}`, {
+    return fetch(`${this.url}${path}`, {
       method,
       headers,
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       signal: AbortSignal.timeout(this.#timeoutMs),
     });
-    const text = await response.text();
-    let parsed: unknown;
-    try {
-      parsed = text === '' ? undefined : JSON.parse(text);
-    } catch {
-      throw new ControlError('internal', `${method} ${path}: the answer (${response.status}) is not JSON`);
-    }
-    if (!response.ok) {
-      const error = (parsed as { error?: { code?: ControlErrorCode; message?: string } } | undefined)?.error;
-      throw new ControlError(error?.code ?? 'internal', error?.message ?? `${method} ${path}: HTTP ${response.status}`);
-    }
-    return parsed as T;
   }
+}
+
+const NOT_JSON = Symbol('not JSON');
+
+/** The parsed answer; undefined for an empty one, NOT_JSON when it is not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return text === '' ? undefined : JSON.parse(text);
+  } catch {
+    return NOT_JSON;
+  }
+}
+
+/** The server's ControlError from its error body (`{"error": {code, message}}`), or one naming the status. */
+function errorOf(method: string, path: string, status: number, parsed: unknown): ControlError {
+  const error = (parsed as { error?: { code?: ControlErrorCode; message?: string } } | undefined)?.error;
+  return new ControlError(error?.code ?? 'internal', error?.message ?? `${method} ${path}: HTTP ${status}`);
 }
 
 function volumePath(domainId: string, imageId: string, volumeId: string): string {

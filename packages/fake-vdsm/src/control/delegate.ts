@@ -28,5 +28,8 @@ export function controlMethods(api: ControlApi): ControlApi {
     invariants: () => api.invariants(),
     crash: () => api.crash(),
     restart: () => api.restart(),
+    listCalls: (query) => api.listCalls(query),
+    clearCalls: () => api.clearCalls(),
+    metrics: () => api.metrics(),
   };
 }

@@ -17,6 +17,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { ControlError } from './control-api.js';
 import type { ControlApi } from './control-api.js';
+import { METRICS_CONTENT_TYPE } from './metrics.js';
 
 /** Largest request body accepted (a big write should use `pattern`). */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -159,6 +160,18 @@ const ROUTES: readonly Route[] = [
     await control.restart();
     return [200, { restarted: true }];
   }),
+  route('GET', '/calls', async ({ control, query }) => {
+    const method = query.get('method') ?? undefined;
+    const since = optionalIntegerQuery(query, 'since');
+    return [200, await control.listCalls({ ...(method === undefined ? {} : { method }), ...(since === undefined ? {} : { since }) })];
+  }),
+  route('DELETE', '/calls', async ({ control }) => [200, { removed: await control.clearCalls() }]),
+  route('GET', '/metrics', async ({ control, response }) => {
+    const text = await control.metrics();
+    response.writeHead(200, { 'content-type': METRICS_CONTENT_TYPE, 'content-length': Buffer.byteLength(text) });
+    response.end(text);
+    return undefined;
+  }),
 ];
 
 function route(method: string, path: string, handler: RouteHandler): Route {
@@ -221,6 +234,14 @@ function requiredQuery(query: URLSearchParams, name: string): string {
   const value = query.get(name);
   if (value === null) throw new ControlError('bad_request', `the query parameter ${name} is required`);
   return value;
+}
+
+/** A whole number >= 0 from the query, undefined when absent. */
+function optionalIntegerQuery(query: URLSearchParams, name: string): number | undefined {
+  const value = query.get(name);
+  if (value === null) return undefined;
+  if (!/^\d{1,15}$/.test(value)) throw new ControlError('bad_request', `the query parameter ${name} is a whole number >= 0, not ${JSON.stringify(value.slice(0, 40))}`);
+  return Number(value);
 }
 
 /** The body as a JSON object; an empty body is `{}`. */

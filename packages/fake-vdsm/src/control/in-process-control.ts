@@ -8,10 +8,12 @@ import { FaultRuleError } from '../faults/rule.js';
 import type { FaultEngine } from '../faults/engine.js';
 import type { StorageHost } from '../host/storage-host.js';
 import type { FixtureInput } from '../model/fixture.js';
+import type { CallLog } from './call-log.js';
 import { ControlError } from './control-api.js';
-import type { ControlApi, FaultRuleJson, FiringJson, ResetRequest, ResetResult, WriteDataRequest } from './control-api.js';
+import type { CallPage, CallQuery, ControlApi, FaultRuleJson, FiringJson, ResetRequest, ResetResult, WriteDataRequest } from './control-api.js';
 import { getVolumeView, listDomainViews, listHostViews, listImageViews, listLockViews, listTaskViews, listVolumeViews, requireUuid } from './inspect.js';
 import { checkInvariants } from './invariants.js';
+import type { FakeMetrics } from './metrics.js';
 import { resetState } from './reset.js';
 import { volumeChecksum, writeVolumeData } from './volume-data.js';
 
@@ -25,6 +27,9 @@ export interface ControlTarget {
   readonly fixture: FixtureInput;
   /** The storage clock (advanced by `advanceClock` when it is a ManualClock). */
   readonly clock: Clock;
+  /** The process's call log and metrics (they outlive crash/restart, as the fault engine does). */
+  readonly calls: CallLog;
+  readonly metrics: FakeMetrics;
   /** The fake's crash and restart (index.ts owns the hosts they stop and start). */
   crash(): Promise<void>;
   restart(): Promise<void>;
@@ -145,5 +150,24 @@ export class InProcessControl implements ControlApi {
 
   restart(): Promise<void> {
     return this.#target.restart();
+  }
+
+  async listCalls(query: CallQuery = {}): Promise<CallPage> {
+    const { method, since } = query;
+    if (method !== undefined && (typeof method !== 'string' || method.length === 0 || method.length > 200)) {
+      throw new ControlError('bad_request', 'method is a non-empty method name, e.g. Image.move');
+    }
+    if (since !== undefined && (!Number.isSafeInteger(since) || since < 0)) {
+      throw new ControlError('bad_request', 'since is a call seq, an integer >= 0 (the next of the last page)');
+    }
+    return this.#target.calls.list({ ...(method === undefined ? {} : { method }), ...(since === undefined ? {} : { since }) });
+  }
+
+  async clearCalls(): Promise<number> {
+    return this.#target.calls.clear();
+  }
+
+  metrics(): Promise<string> {
+    return this.#target.metrics.text();
   }
 }

@@ -16,6 +16,7 @@ import type { Logger } from '../logger.js';
 import type { HostRecord } from '../model/records.js';
 import type { ConnectionLimits } from '../server/connection-limits.js';
 import { FakeVdsmServer } from '../server/fake-vdsm-server.js';
+import type { RpcInterceptor } from '../server/rpc-interceptor.js';
 import type { StompBroker } from '../server/stomp-broker.js';
 import type { StorageContext } from '../storage/context.js';
 
@@ -34,6 +35,8 @@ export interface HostListenOptions {
   readonly detectTimeoutMs?: number;
   readonly handshakeTimeoutMs?: number;
   readonly connectionLimits?: Partial<ConnectionLimits>;
+  /** Hooks around every JSON-RPC call this host answers, made for its host id (the call log, the metrics). */
+  readonly interceptors?: (hostId: number) => readonly RpcInterceptor[];
 }
 
 /** Where a host listens, as the ready line reports it. */
@@ -91,6 +94,7 @@ export class FakeHost {
       // The process's one engine: its RPC and wire rules meet this host's calls, `match.host` is this id.
       ...(context.faults === undefined ? {} : { faults: context.faults }),
       hostId: record.id,
+      ...(listen.interceptors === undefined ? {} : { interceptors: listen.interceptors(record.id) }),
     });
     return new FakeHost(record, context, server, listen.tlsOnly ?? false);
   }
@@ -98,6 +102,11 @@ export class FakeHost {
   /** Subscriptions and routing of this host's connections (e.g. to publish events). */
   get broker(): StompBroker {
     return this.#server.broker;
+  }
+
+  /** STOMP connections open on this host now. */
+  get openConnections(): number {
+    return this.#server.openConnections;
   }
 
   /** Stops listening and closes every connection of this host. Idempotent. */

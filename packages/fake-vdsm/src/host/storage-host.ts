@@ -31,6 +31,7 @@ import type { HostRecord } from '../model/records.js';
 import { StateStore } from '../model/store.js';
 import { DEFAULT_WIPE_BYTES_PER_SECOND } from '../storage/context.js';
 import type { StorageContext } from '../storage/context.js';
+import type { DataMeter } from '../storage/data-meter.js';
 import { ResourceLocks } from '../tasks/resource-locks.js';
 import { assertMaxTasks, TaskManager } from '../tasks/task-manager.js';
 import { fixtureFiles } from './fixture-files.js';
@@ -69,6 +70,8 @@ export interface StorageHostOptions {
   readonly faultRules?: readonly unknown[];
   /** What a `crash` fault does (faults/process-faults.ts; default: emulate in-process). */
   readonly crash?: CrashOptions;
+  /** Counts the bytes copies and wipes move (`StorageContext.meter`). */
+  readonly meter?: DataMeter;
 }
 
 /** What happened at startup (for logs and tests). */
@@ -143,6 +146,7 @@ export async function openStorageHost(options: StorageHostOptions): Promise<Stor
         hostId,
         faults,
         ...(options.forceBuiltinCopier === undefined ? {} : { forceBuiltinCopier: options.forceBuiltinCopier }),
+        ...(options.meter === undefined ? {} : { meter: options.meter }),
       };
       contexts.set(hostId, context);
     }

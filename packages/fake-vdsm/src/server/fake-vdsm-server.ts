@@ -21,6 +21,7 @@ import { resolveConnectionLimits } from './connection-limits.js';
 import type { ConnectionLimits } from './connection-limits.js';
 import { ProtocolDetector } from './protocol-detector.js';
 import { RpcDispatcher } from './rpc-dispatcher.js';
+import type { RpcInterceptor } from './rpc-interceptor.js';
 import { StompBroker } from './stomp-broker.js';
 import { StompServerConnection } from './stomp-connection.js';
 import { WebSocketEndpoint } from './websocket-endpoint.js';
@@ -52,7 +53,12 @@ export interface FakeVdsmServerOptions {
   readonly faults?: FaultEngine;
   /** The VDSM host id this server answers as (what `match.host` compares with; default 1). */
   readonly hostId?: number;
+  /** Hooks around every JSON-RPC call (see `RpcDispatcherOptions.interceptors`). */
+  readonly interceptors?: readonly RpcInterceptor[];
 }
+
+/** Connections opened so far in this process: the last `ConnectionDescription.id` given. */
+let connectionsOpened = 0;
 
 /** A listening fake VDSM protocol server. */
 export class FakeVdsmServer {
@@ -103,6 +109,7 @@ export class FakeVdsmServer {
       logger: options.logger,
       faults: options.faults,
       hostId: options.hostId ?? 1,
+      interceptors: options.interceptors,
     });
     this.#websockets = new WebSocketEndpoint({
       logger: options.logger,
@@ -148,6 +155,11 @@ export class FakeVdsmServer {
   get address(): { readonly host: string; readonly port: number } {
     const address = this.#server.address() as AddressInfo | null;
     return { host: address?.address ?? this.#options.host, port: address?.port ?? this.#options.port };
+  }
+
+  /** STOMP connections open now (TCP, TLS and WebSocket alike). */
+  get openConnections(): number {
+    return this.#connections.size;
   }
 
   /** False while "starting" (`startupDelayMs`): every request gets 99 then. */
@@ -230,11 +242,12 @@ export class FakeVdsmServer {
     };
   }
 
-  #serve(channel: FrameChannel, description: ConnectionDescription): void {
+  #serve(channel: FrameChannel, accepted: ConnectionDescription): void {
     if (this.#closing) {
       channel.destroy();
       return;
     }
+    const description: ConnectionDescription = { ...accepted, id: ++connectionsOpened };
     const logger = this.#log.child({ transport: description.transport, remote: `${description.remoteAddress}:${description.remotePort}` });
     const connection = new StompServerConnection(channel, {
       broker: this.broker,

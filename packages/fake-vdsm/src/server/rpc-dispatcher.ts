@@ -24,6 +24,8 @@ import { rpcFaultFor, waitUntilAnswer } from '../faults/rpc-faults.js';
 import type { Logger } from '../logger.js';
 import { parseJsonBody } from './json-body.js';
 import { pythonJsonDumps } from './python-json.js';
+import { composeInterceptors } from './rpc-interceptor.js';
+import type { RpcCall, RpcCallHandler, RpcInterceptor, RpcResponse } from './rpc-interceptor.js';
 import type { RpcAnswer, RpcId } from './stomp-broker.js';
 
 /** Options of an `RpcDispatcher`. */
@@ -47,6 +49,8 @@ export interface RpcDispatcherOptions {
   readonly faults?: FaultEngine;
   /** The VDSM host id answering (what a rule's `match.host` compares with; default 1). */
   readonly hostId?: number;
+  /** Hooks around every well-formed call, the first outermost (e.g. the call log, the metrics). */
+  readonly interceptors?: readonly RpcInterceptor[];
 }
 
 /** A parsed request body: its ids (to remember the reply-to by) and a way to run it. */
@@ -57,15 +61,8 @@ export interface PreparedRequest {
   run(context: CallContext): Promise<RpcAnswer | undefined>;
 }
 
-type Response =
-  | { readonly jsonrpc: '2.0'; readonly id: RpcId | null; readonly result: unknown }
-  | { readonly jsonrpc: '2.0'; readonly id: RpcId | null; readonly error: { readonly code: number; readonly message: string } };
-
-interface Request {
-  readonly id: RpcId | undefined;
-  readonly method: string;
-  readonly params: Record<string, unknown> | unknown[];
-}
+type Response = RpcResponse;
+type Request = RpcCall;
 
 /** One element of a body: a request to run, or a response fixed at parse time (an invalid request). */
 type Item = { readonly request: Request } | { readonly response: Response };
@@ -82,6 +79,7 @@ export class RpcDispatcher {
   readonly #log: Logger;
   readonly #faults: FaultEngine | undefined;
   readonly #hostId: number;
+  readonly #handle: RpcCallHandler;
 
   constructor(options: RpcDispatcherOptions) {
     this.#registry = options.registry;
@@ -91,6 +89,7 @@ export class RpcDispatcher {
     this.#log = options.logger;
     this.#faults = options.faults;
     this.#hostId = options.hostId ?? 1;
+    this.#handle = composeInterceptors(options.interceptors ?? [], (request, context) => this.#executeSafely(request, context));
   }
 
   /** Parses and checks a request body (a SEND's, as UTF-8 text). Never throws. */
@@ -130,12 +129,21 @@ export class RpcDispatcher {
     const { request } = item;
     let response: Response | undefined;
     try {
-      response = await this.#execute(request, context);
+      response = await this.#handle(request, context);
     } catch (error) {
+      // Only a broken interceptor gets here: #executeSafely never rejects.
       response = this.#internalError(request.id ?? null, error, request.method);
     }
     // A notification runs but is never answered; neither is a call a noAnswer fault took.
     return request.id === undefined ? undefined : response;
+  }
+
+  async #executeSafely(request: Request, context: CallContext): Promise<Response | undefined> {
+    try {
+      return await this.#execute(request, context);
+    } catch (error) {
+      return this.#internalError(request.id ?? null, error, request.method);
+    }
   }
 
   /** The call's response; undefined when a `noAnswer` fault swallows it. */

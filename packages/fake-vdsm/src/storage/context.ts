@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import type { StateStore } from '../model/store.js';
 import type { ResourceLocks } from '../tasks/resource-locks.js';
 import type { TaskManager } from '../tasks/task-manager.js';
+import type { DataMeter } from './data-meter.js';
 
 /** 100 MiB/s of volume size: the default pace of a postZero wipe on a block domain. */
 export const DEFAULT_WIPE_BYTES_PER_SECOND = 100 * 1024 * 1024;
@@ -33,4 +34,6 @@ export interface StorageContext {
   readonly forceBuiltinCopier?: boolean;
   /** The process's fault engine (one per fake); absent: no faults. */
   readonly faults?: FaultEngine;
+  /** Counts the bytes copies and wipes move (the fake's metrics); absent: not counted. */
+  readonly meter?: DataMeter;
 }

@@ -26,6 +26,7 @@ import type { JobContext, JobHandler } from '../tasks/job-handler.js';
 import { imageNamespace } from '../tasks/resource-locks.js';
 import { discardNotSupportedError, requireConnectedPool, requireDomain, storageError } from './checks.js';
 import type { StorageContext } from './context.js';
+import { meteredProgress } from './data-meter.js';
 import { prepareTask, pyStr } from './task-prepare.js';
 import { produceVolume } from './volume-info.js';
 import { reconcileVolumes, removeVolume } from './volume-removal.js';
@@ -115,12 +116,14 @@ async function deleteVolume(
   ctx.store.updateVolume(volume.domainId, volume.id, { legality: VolumeLegality.Illegal });
   if (domain.kind === 'block' && postZero) {
     try {
+      const size = roundUpToExtents(volume.capacity);
       await zeroVolume({
         path,
-        size: roundUpToExtents(volume.capacity),
+        size,
         bytesPerSecond: ctx.wipeBytesPerSecond,
         clock: ctx.clock,
         signal: job.signal,
+        onProgress: meteredProgress(size, ctx.meter?.wiped.bind(ctx.meter)).onProgress,
       });
     } catch (error) {
       // blockdev.py zero: ActionStopped passes through, a failed blkdiscard is 374.

@@ -29,6 +29,7 @@ import type { Logger } from '../logger.js';
 import type { DomainRecord, VolumeRecord } from '../model/records.js';
 import { discardNotSupportedError, storageError } from './checks.js';
 import type { StorageContext } from './context.js';
+import { meteredProgress } from './data-meter.js';
 import { isDirectory } from './volume-locations.js';
 import { isEmptyDir, removeEmptyDir, removeVolume } from './volume-removal.js';
 import type { RemovalRecord } from './volume-removal.js';
@@ -114,19 +115,20 @@ export async function hideImage(ctx: StorageContext, domain: DomainRecord, imgUU
 async function zeroVolumes(ctx: StorageContext, job: RemovalJob, dir: string, volumes: readonly VolumeRecord[]): Promise<void> {
   const done = volumes.map(() => 0);
   const results = await Promise.allSettled(
-    volumes.map((volume, index) =>
-      zeroVolume({
+    volumes.map((volume, index) => {
+      const size = roundUpToExtents(volume.capacity);
+      return zeroVolume({
         path: join(dir, volume.id),
-        size: roundUpToExtents(volume.capacity),
+        size,
         bytesPerSecond: ctx.wipeBytesPerSecond,
         clock: ctx.clock,
         signal: job.signal,
-        onProgress: (fraction) => {
+        onProgress: meteredProgress(size, ctx.meter?.wiped.bind(ctx.meter), (fraction) => {
           done[index] = fraction;
           job.progress?.(done.reduce((sum, value) => sum + value, 0) / volumes.length);
-        },
-      }),
-    ),
+        }).onProgress,
+      });
+    }),
   );
   const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
   if (failures.length === 0) return;

@@ -20,6 +20,7 @@ import type { DomainRecord, VolumeRecord } from '../model/records.js';
 import type { StorageContext } from './context.js';
 import { inThisOperation } from '../faults/operation.js';
 import { domainFreeBytes } from './domain-getters.js';
+import { meteredProgress } from './data-meter.js';
 
 /** VDSM's `MAX_GENERATION` (volume.py): the generation wraps to 0 after it. */
 export const MAX_GENERATION = 999;
@@ -49,6 +50,7 @@ export interface VolumeDataCopy {
 export async function copyVolumeData(ctx: StorageContext, copy: VolumeDataCopy): Promise<CopyResult> {
   const { source, target, targetDomain } = copy;
   const dst = volumePath(ctx.stateDir, target.domainId, target.imageId, target.id);
+  const progress = meteredProgress(source.capacity, ctx.meter?.copied.bind(ctx.meter), copy.onProgress);
   const result = await copyVolume({
     src: volumePath(ctx.stateDir, source.domainId, source.imageId, source.id),
     dst,
@@ -60,13 +62,14 @@ export async function copyVolumeData(ctx: StorageContext, copy: VolumeDataCopy):
     dstAllocation: target.allocation,
     domainKind: targetDomain.kind,
     signal: copy.signal,
-    ...(copy.onProgress === undefined ? {} : { onProgress: copy.onProgress }),
+    onProgress: progress.onProgress,
     clock: ctx.clock,
     copier: ctx.forceBuiltinCopier === true ? 'builtin' : 'auto',
     // Block targets got their extents when created; a file domain fills as the data lands.
     // A `domainFull` fault leaves no room (domainFreeBytes); bound to the job, so one copy is one operation however often it asks.
     ...(targetDomain.kind === 'file' ? { spaceLeft: inThisOperation(() => domainFreeBytes(ctx, targetDomain)) } : {}),
   });
+  progress.complete();
   if (targetDomain.kind === 'file' && target.format === VolumeFormat.RAW) await trimToCapacity(dst, target.capacity);
   return result;
 }
