@@ -5,3 +5,4 @@
  * `move/` (the move as an explicit state machine), `cli/`.
  */
 export * from './store/index.js';
+export * from './tasks/index.js';
