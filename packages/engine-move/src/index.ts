@@ -6,3 +6,4 @@
  */
 export * from './store/index.js';
 export * from './tasks/index.js';
+export * from './move/index.js';

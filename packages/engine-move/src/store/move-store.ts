@@ -30,7 +30,13 @@ import type {
   VolumeStatus,
 } from './records.js';
 
-/** Everything one state change writes, applied all or nothing. */
+/**
+ * Everything one state change writes, applied all or nothing, in this order:
+ * the guard; lockDisk, restoreDisk, switchDisk; phaseStarted, phaseEnded;
+ * taskDropped, taskPlaceholder, taskSubmitted, taskEnded; leftovers; audit;
+ * the move's own fields and state. (So one transition can drop a stale
+ * placeholder and write its replacement.)
+ */
 export interface Transition {
   readonly moveId: string;
   /** The state the writer saw; the transition is refused unless the move is still in it. */

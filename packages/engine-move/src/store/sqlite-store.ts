@@ -192,6 +192,10 @@ export class SqliteMoveStore implements MoveStore {
       const changed = s.endPhase.run(t.at, outcome, error?.code ?? null, error?.message ?? null, t.moveId, phase).changes;
       if (changed !== 1) bad(`phase ${phase} is not running`);
     }
+    if (t.taskDropped) {
+      const { phase } = t.taskDropped;
+      if (s.dropTask.run(t.moveId, phase).changes !== 1) bad(`phase ${phase} has no task placeholder`);
+    }
     if (t.taskPlaceholder) {
       const { phase, verb, domainId, imageId } = t.taskPlaceholder;
       if (s.getTask.get(t.moveId, phase)) bad(`phase ${phase} already has a task`);
@@ -204,10 +208,6 @@ export class SqliteMoveStore implements MoveStore {
     if (t.taskEnded) {
       const { phase, code, message } = t.taskEnded;
       if (s.endTask.run(t.at, code, message, t.moveId, phase).changes !== 1) bad(`phase ${phase} has no running task`);
-    }
-    if (t.taskDropped) {
-      const { phase } = t.taskDropped;
-      if (s.dropTask.run(t.moveId, phase).changes !== 1) bad(`phase ${phase} has no task placeholder`);
     }
     for (const leftover of t.leftovers ?? []) {
       s.insertLeftover.run(t.moveId, leftover.domainId, leftover.imageId, leftover.reason, t.at);

@@ -332,6 +332,16 @@ export function describeMoveStoreConformance(name: string, open: () => Promise<S
         const disk = diskOf(1);
         const { moveId } = await store.createMove({ request: requestFor(disk), at: 1, disk });
         await store.apply(startCopy(moveId, disk, 2));
+        // Dropping a stale placeholder and writing its replacement is one transition.
+        await store.apply({
+          moveId,
+          from: 'copy-submitting',
+          to: 'copy-submitting',
+          at: 3,
+          taskDropped: { phase: 'copy' },
+          taskPlaceholder: { phase: 'copy', verb: 'Image.move', domainId: DST, imageId: disk.diskId },
+        });
+        expect((await store.listTasks({ moveId })).map((task) => [task.state, task.createdAt])).to.deep.equal([['placeholder', 3]]);
         await store.apply({ moveId, from: 'copy-submitting', to: 'copy-submitting', at: 3, taskDropped: { phase: 'copy' } });
         expect(await store.listTasks({ moveId })).to.deep.equal([]);
         await store.apply({
