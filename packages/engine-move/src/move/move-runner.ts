@@ -344,12 +344,15 @@ export class MoveRunner {
           const key = { volumeID: volume.volumeId, imageID: move.diskId, storagepoolID: move.poolId };
           const source = await spm.api.Volume.getInfo({ ...key, storagedomainID: move.srcDomainId });
           const target = await spm.api.Volume.getInfo({ ...key, storagedomainID: move.dstDomainId }).catch(() => undefined);
-          return { source: Number(source.truesize), target: target ? Number(target.truesize) : 0 };
+          // A preallocated target (a block domain's LV) is fully allocated from
+          // its creation: its allocation says nothing about the copy.
+          const knowable = target === undefined || target.type !== 'PREALLOCATED';
+          return { source: Number(source.truesize), target: target ? Number(target.truesize) : 0, knowable };
         }),
       );
       const source = sizes.reduce((sum, s) => sum + s.source, 0);
       const target = sizes.reduce((sum, s) => sum + s.target, 0);
-      const fraction = source > 0 ? Math.min(1, target / source) : null;
+      const fraction = source > 0 && sizes.every((s) => s.knowable) ? Math.min(1, target / source) : null;
       if (this.#move.state === 'copying' || this.#move.state === 'legacy-moving') this.#ctx.onProgress?.(this.#move, { phase, fraction });
     } catch {
       // Progress is best effort: a volume not created yet, a slow SPM. The next interval tries again.
