@@ -11,6 +11,7 @@
 import { VdsmError, deleteImage, moveImage, sleep } from '@vdsm-kit/client';
 import type { Clock } from '@vdsm-kit/client';
 import type { MoveStore } from '../store/move-store.js';
+import { AUDIT_TYPES } from '../store/records.js';
 import type { MovePhase, MoveRecord, TaskRecord } from '../store/records.js';
 import { SubmissionUncertainError } from '../tasks/errors.js';
 import type { PoolTaskTracker, TrackedEnd } from '../tasks/pool-task-tracker.js';
@@ -308,8 +309,23 @@ export class MoveRunner {
     failpoint(phase, 'before-end');
     await this.#apply({ type: 'task-ended', ok, code, message, ...(sourceLeft === undefined ? {} : { sourceLeft }) });
     failpoint(phase, 'before-clear');
-    if (end.kind !== 'unknown') await this.#clear(phase, taskId);
-    else await this.#ctx.store.markTaskCleared(this.#move.moveId, phase, this.#ctx.now());
+    if (end.kind === 'unknown') {
+      await this.#ctx.store.markTaskCleared(this.#move.moveId, phase, this.#ctx.now());
+    } else if (end.kind === 'zombie') {
+      // Stopped and still running: VDSM refuses to clear a running task (410),
+      // so the engine's forced clear is ours to record (9501), not to wait for.
+      await this.#ctx.store.addAudit({
+        type: AUDIT_TYPES.ZOMBIE_CLEARING,
+        severity: 'warning',
+        moveId: this.#move.moveId,
+        diskId: this.#move.diskId,
+        message: `Task ${taskId} (${phase}) did not stop; it is forgotten by this move and may still be on the SPM.`,
+        at: this.#ctx.now(),
+      });
+      await this.#ctx.store.markTaskCleared(this.#move.moveId, phase, this.#ctx.now());
+    } else {
+      await this.#clear(phase, taskId);
+    }
   }
 
   async #clear(phase: MovePhase, taskId: string): Promise<void> {

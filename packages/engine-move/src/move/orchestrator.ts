@@ -11,6 +11,7 @@ import { isTaskId, systemClock } from '@vdsm-kit/client';
 import type { Clock } from '@vdsm-kit/client';
 import { MoveStoreError } from '../store/move-store.js';
 import type { MoveFilter, MoveStore } from '../store/move-store.js';
+import { AUDIT_TYPES } from '../store/records.js';
 import type { AuditRecord, MoveMode, MovePhase, MoveRecord, MoveState } from '../store/records.js';
 import { PoolTaskTracker } from '../tasks/pool-task-tracker.js';
 import type { PoolTaskTrackerOptions, TrackerEvent } from '../tasks/pool-task-tracker.js';
@@ -142,7 +143,10 @@ export class MoveOrchestrator {
         hosts: this.#hosts,
         clock: this.#clock,
         intervalMs: this.#intervalMs,
-        onEvent: (event) => this.#options.onTrackerEvent?.(poolId, event),
+        onEvent: (event) => {
+          if (event.type === 'zombie') void this.#auditZombie(event.taskId, event.runningForMs, event.at);
+          this.#options.onTrackerEvent?.(poolId, event);
+        },
       });
       this.#trackers.set(poolId, tracker);
     }
@@ -238,6 +242,19 @@ export class MoveOrchestrator {
     this.#closed = true;
     for (const tracker of this.#trackers.values()) tracker.close();
     this.#trackers.clear();
+  }
+
+  /** s6 Match 7: a zombie being stopped is audited (9500) against the move that owns it. */
+  async #auditZombie(taskId: string, runningForMs: number, _at: number): Promise<void> {
+    const task = (await this.#store.listTasks({ state: 'running' })).find((t) => t.vdsmTaskId === taskId);
+    await this.#store.addAudit({
+      type: AUDIT_TYPES.ZOMBIE_STOPPING,
+      severity: 'warning',
+      moveId: task?.moveId ?? null,
+      diskId: task?.imageId ?? null,
+      message: `Task ${taskId} has run for ${Math.round(runningForMs / 60_000)} min, past the zombie limit: stopping it.`,
+      at: this.#now(),
+    });
   }
 
   #checkOpen(): void {
