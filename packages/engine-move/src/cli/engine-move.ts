@@ -8,6 +8,7 @@ import { VdsmClient, VdsmError } from '@vdsm-kit/client';
 import { MoveOrchestrator } from '../move/orchestrator.js';
 import type { MoveHandle } from '../move/orchestrator.js';
 import type { MoveOutcome } from '../move/outcome.js';
+import { requestCancel } from '../move/request-cancel.js';
 import { MoveStoreError } from '../store/move-store.js';
 import { SqliteMoveStore } from '../store/sqlite-store.js';
 import { poolHost } from '../tasks/pool-host.js';
@@ -53,13 +54,11 @@ async function run(args: EngineMoveArgs, io: Io): Promise<number> {
     case 'cancel': {
       const store = SqliteMoveStore.open({ path: args.db });
       try {
-        const move = await store.getMove(args.moveId);
-        if (!move) throw new MoveStoreError('UNKNOWN_MOVE', `No move with id ${args.moveId} in ${store.description}`);
+        const move = await requestCancel(store, args.moveId, Date.now);
         if (move.state === 'done') {
           io.stderr.write(`move ${args.moveId} is already done (${move.result})\n`);
           return 1;
         }
-        await store.apply({ moveId: move.moveId, from: move.state, to: move.state, at: Date.now(), move: { cancelRequested: true } });
         io.stdout.write(`cancel asked for move ${args.moveId} (${move.state}); the process running it stops the copy and cleans up\n`);
         return 0;
       } finally {

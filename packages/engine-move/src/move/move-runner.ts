@@ -8,15 +8,17 @@
  * again blindly), a running task is reattached, an ended task's end logic is
  * already committed and only its clear is left.
  */
-import { VdsmError, deleteImage, moveImage, sleep } from '@vdsm-kit/client';
+import { NotSpmError, VdsmError, VdsmNetworkError, deleteImage, moveImage, sleep } from '@vdsm-kit/client';
 import type { Clock } from '@vdsm-kit/client';
+import { MoveStoreError } from '../store/move-store.js';
 import type { MoveStore } from '../store/move-store.js';
 import { AUDIT_TYPES } from '../store/records.js';
 import type { MovePhase, MoveRecord, TaskRecord } from '../store/records.js';
-import { SubmissionUncertainError } from '../tasks/errors.js';
+import { NoSpmError, SubmissionUncertainError } from '../tasks/errors.js';
 import type { PoolTaskTracker, TrackedEnd } from '../tasks/pool-task-tracker.js';
 import type { PoolHost } from '../tasks/pool-host.js';
 import { failpoint } from './failpoints.js';
+import { requestCancel } from './request-cancel.js';
 import { phaseOfState, transitionFor } from './transitions.js';
 import type { MoveEvent } from './transitions.js';
 
@@ -43,6 +45,8 @@ export interface MoveRunnerContext {
   readonly onProgress?: (move: MoveRecord, progress: { phase: MovePhase; fraction: number | null }) => void;
   /** True while someone listens to progress (sampling costs VDSM calls). */
   readonly wantsProgress?: () => boolean;
+  /** A step hit a passing trouble and will be taken again (for logs). */
+  readonly onRetry?: (move: MoveRecord, error: unknown) => void;
 }
 
 export class MoveRunner {
@@ -64,26 +68,40 @@ export class MoveRunner {
 
   /** Asks the move to stop: queued moves end at once, a running copy is stopped (Task.stop) and cleaned up. */
   async cancel(): Promise<void> {
-    if (this.#move.state === 'done' || this.#move.cancelRequested) return;
-    const fresh = (await this.#ctx.store.getMove(this.#move.moveId)) ?? this.#move;
-    if (fresh.state === 'done' || fresh.cancelRequested) return;
-    // Cancel is recorded (guarded like any transition), the running loop reacts.
-    try {
-      await this.#ctx.store.apply(transitionFor(fresh, { type: 'cancel-asked' }, this.#ctx.now()));
-    } catch {
-      // The state moved on under us; the loop will see cancelRequested on its next read, or the move ended.
-    }
+    const move = await requestCancel(this.#ctx.store, this.#move.moveId, this.#ctx.now);
+    if (move.state === this.#move.state) this.#move = move;
     this.#cancelWake?.();
   }
 
   /** Runs to the end. Resolves with the final record (result set). */
   async run(): Promise<MoveRecord> {
-    await this.#clearEndedTasks();
+    await this.#retrying(() => this.#clearEndedTasks());
     while (this.#move.state !== 'done') {
-      await this.#step();
+      await this.#retrying(() => this.#step());
     }
-    await this.#clearEndedTasks();
+    await this.#retrying(() => this.#clearEndedTasks());
     return this.#move;
+  }
+
+  /**
+   * Runs one step; a passing trouble (no SPM found right now, a dropped
+   * connection) is waited out and the step taken again from the stored state,
+   * as is a transition another writer got in first. Anything else is a bug or
+   * a broken store, and ends the run.
+   */
+  async #retrying(step: () => Promise<void>): Promise<void> {
+    for (;;) {
+      try {
+        return await step();
+      } catch (error) {
+        const stale = error instanceof MoveStoreError && error.code === 'STALE_TRANSITION';
+        const passing = error instanceof NoSpmError || error instanceof VdsmNetworkError || error instanceof NotSpmError;
+        if (!stale && !passing) throw error;
+        this.#ctx.onRetry?.(this.#move, error);
+        if (passing) await sleep(this.#ctx.clock, this.#ctx.cancelCheckMs);
+        await this.#refresh();
+      }
+    }
   }
 
   async #apply(event: MoveEvent): Promise<void> {

@@ -19,6 +19,7 @@ import type { PoolHost } from '../tasks/pool-host.js';
 import { discoverDisk } from './discovery.js';
 import { MoveRunner } from './move-runner.js';
 import { outcomeOf } from './outcome.js';
+import { requestCancel } from './request-cancel.js';
 import type { MoveOutcome } from './outcome.js';
 
 export interface MoveOrchestratorOptions {
@@ -200,15 +201,8 @@ export class MoveOrchestrator {
   /** Asks a move to stop: recorded in the store, so the process running it sees it too. */
   async cancel(moveId: string): Promise<MoveRecord> {
     const running = this.#handles.get(moveId);
-    if (running) {
-      await running.cancel();
-    } else {
-      const move = await this.#store.getMove(moveId);
-      if (!move) throw new MoveStoreError('UNKNOWN_MOVE', `No move with id ${moveId}`);
-      if (move.state !== 'done' && !move.cancelRequested) {
-        await this.#store.apply({ moveId, from: move.state, to: move.state, at: this.#now(), move: { cancelRequested: true } });
-      }
-    }
+    if (running) await running.cancel();
+    else await requestCancel(this.#store, moveId, this.#now);
     return (await this.#store.getMove(moveId))!;
   }
 
