@@ -1,7 +1,9 @@
 /**
  * @vdsm-kit/engine-move: the disk-move orchestrator (copy, then delete) that
- * engine code imports. An empty shell for now: it builds, and its place in the
- * project graph (it imports only @vdsm-kit/client) is fixed. The commands, the
- * task manager and the store arrive with the orchestrator issue.
+ * engine code imports. Layers (ARCHITECTURE.md): `store/` (the move store
+ * interface, SQLite, migrations), `tasks/` (per-pool SPM task tracking),
+ * `move/` (the move as an explicit state machine), `cli/`.
  */
-export const ENGINE_MOVE_PACKAGE = '@vdsm-kit/engine-move';
+export * from './store/index.js';
+export * from './tasks/index.js';
+export * from './move/index.js';

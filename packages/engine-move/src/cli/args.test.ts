@@ -1,0 +1,81 @@
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { USAGE_EXIT_CODE, defaultDbPath, parseArgs, parseHosts } from './args.js';
+
+const IDS = ['--pool', '11111111-1111-4111-8111-111111111111', '--disk', '44444444-4444-4444-8444-444444444444'];
+const DOMAINS = ['--from', '22222222-2222-4222-8222-222222222222', '--to', '33333333-3333-4333-8333-333333333333'];
+
+describe('engine-move command line', function () {
+  it('reads a move with every option', function () {
+    const parsed = parseArgs(['move', '--hosts', 'h1:54321,[::1]:54322', '--insecure', ...IDS, ...DOMAINS, '--wipe', '--discard', '--legacy', '--db', '/tmp/x.sqlite', '--poll-interval', '2.5', '--timeout', '30', '--json']);
+    expect(parsed.kind).to.equal('run');
+    if (parsed.kind !== 'run') return;
+    expect(parsed.args).to.deep.equal({
+      command: 'move',
+      connection: { hosts: [{ host: 'h1', port: 54321 }, { host: '::1', port: 54322 }], tls: null, callTimeoutMs: 30_000 },
+      db: '/tmp/x.sqlite',
+      poolId: '11111111-1111-4111-8111-111111111111',
+      diskId: '44444444-4444-4444-8444-444444444444',
+      srcDomainId: '22222222-2222-4222-8222-222222222222',
+      dstDomainId: '33333333-3333-4333-8333-333333333333',
+      wipeAfterDelete: true,
+      discard: true,
+      legacy: true,
+      pollIntervalMs: 2_500,
+      json: true,
+    });
+  });
+
+  it("defaults to mutual TLS with VDSM's PKI, the engine's timeouts and the user's state folder", function () {
+    const parsed = parseArgs(['move', '--hosts', 'h1:54321', ...IDS, ...DOMAINS]);
+    if (parsed.kind !== 'run' || parsed.args.command !== 'move') return expect.fail(JSON.stringify(parsed));
+    expect(parsed.args.connection).to.deep.equal({ hosts: [{ host: 'h1', port: 54321 }], tls: { pkiDir: '/etc/pki/vdsm' }, callTimeoutMs: 180_000 });
+    expect(parsed.args.pollIntervalMs).to.equal(10_000);
+    expect(parsed.args.db).to.equal(defaultDbPath());
+  });
+
+  it('puts the default store in $XDG_STATE_HOME, else ~/.local/state, never the working directory', function () {
+    expect(defaultDbPath({ XDG_STATE_HOME: '/var/lib/me' }, '/home/u')).to.equal('/var/lib/me/engine-move/moves.sqlite');
+    expect(defaultDbPath({}, '/home/u')).to.equal(join('/home/u', '.local', 'state', 'engine-move', 'moves.sqlite'));
+    // The spec says a relative XDG_STATE_HOME is invalid and to be ignored.
+    expect(defaultDbPath({ XDG_STATE_HOME: 'relative' }, '/home/u')).to.equal('/home/u/.local/state/engine-move/moves.sqlite');
+  });
+
+  it('answers usage errors with exit 2 and a message naming the problem', function () {
+    const cases: [string[], RegExp][] = [
+      [['move', '--hosts', 'h1', ...IDS, ...DOMAINS], /'h1' is not HOST:PORT/],
+      [['move', '--hosts', 'h1:70000', ...IDS, ...DOMAINS], /'h1:70000' is not HOST:PORT/],
+      [['move', '--hosts', 'h1:1', '--pool', 'nope', '--disk', IDS[3]!, ...DOMAINS], /--pool must be a UUID/],
+      [['move', '--hosts', 'h1:1', ...IDS, '--from', DOMAINS[1]!, '--to', DOMAINS[1]!], /same domain/],
+      [['move', '--hosts', 'h1:1', '--insecure', '--pki-dir', '/x', ...IDS, ...DOMAINS], /--insecure and --pki-dir/],
+      [['move', '--hosts', 'h1:1', ...IDS], /required option '--from/],
+      [['cancel', 'not-a-move'], /move must be a UUID/],
+      [['frobnicate'], /unknown command/],
+      [[], /Usage: engine-move/],
+    ];
+    for (const [argv, message] of cases) {
+      const parsed = parseArgs(argv);
+      expect(parsed, argv.join(' ')).to.include({ kind: 'exit', code: USAGE_EXIT_CODE });
+      if (parsed.kind === 'exit') expect(parsed.stderr, argv.join(' ')).to.match(message);
+    }
+  });
+
+  it('prints help with exit 0', function () {
+    const parsed = parseArgs(['move', '--help']);
+    expect(parsed).to.include({ kind: 'exit', code: 0 });
+    if (parsed.kind === 'exit') expect(parsed.stdout).to.contain('--legacy').and.contain('--wipe');
+  });
+
+  it('reads status, cancel and audit without hosts', function () {
+    expect(parseArgs(['status', '--db', '/d', '--disk', IDS[3]!, '--json'])).to.deep.equal({
+      kind: 'run',
+      args: { command: 'status', db: '/d', diskId: IDS[3], json: true },
+    });
+    expect(parseArgs(['cancel', IDS[1]!, '--db', '/d'])).to.deep.equal({ kind: 'run', args: { command: 'cancel', db: '/d', moveId: IDS[1] } });
+    expect(parseArgs(['audit', '--db', '/d'])).to.deep.equal({ kind: 'run', args: { command: 'audit', db: '/d', json: false } });
+  });
+
+  it('parses host lists', function () {
+    expect(parseHosts('a:1,b.example:54321')).to.deep.equal([{ host: 'a', port: 1 }, { host: 'b.example', port: 54321 }]);
+  });
+});

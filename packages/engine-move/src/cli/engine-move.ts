@@ -1,0 +1,172 @@
+/**
+ * `engine-move`: move, resume, status, cancel, audit. Exit status: 0 when
+ * every move it ran was moved, 1 when one failed or was cancelled (or on an
+ * error), 2 for usage errors. SIGINT/SIGTERM stop following (the move stays
+ * in the store, with its tasks on the SPM) and `engine-move resume` picks it up.
+ */
+import { VdsmClient, VdsmError } from '@vdsm-kit/client';
+import { MoveOrchestrator } from '../move/orchestrator.js';
+import type { MoveHandle } from '../move/orchestrator.js';
+import type { MoveOutcome } from '../move/outcome.js';
+import { requestCancel } from '../move/request-cancel.js';
+import { MoveStoreError } from '../store/move-store.js';
+import { SqliteMoveStore } from '../store/sqlite-store.js';
+import { poolHost } from '../tasks/pool-host.js';
+import type { PoolHost } from '../tasks/pool-host.js';
+import { parseArgs } from './args.js';
+import type { AuditArgs, ConnectionArgs, EngineMoveArgs, MoveArgs, ResumeArgs, StatusArgs } from './args.js';
+import { JsonLinesView, PlainView, TerminalView, describeOutcome } from './move-view.js';
+import type { MoveView } from './move-view.js';
+
+interface Io {
+  readonly stdout: NodeJS.WriteStream;
+  readonly stderr: NodeJS.WriteStream;
+}
+
+export async function main(argv: readonly string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const parsed = parseArgs(argv, io.stdout.columns ?? 80);
+  if (parsed.kind === 'exit') {
+    io.stdout.write(parsed.stdout);
+    io.stderr.write(parsed.stderr);
+    return parsed.code;
+  }
+  try {
+    return await run(parsed.args, io);
+  } catch (error) {
+    io.stderr.write(`engine-move: ${describeError(error)}\n`);
+    return 1;
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof MoveStoreError) return `${error.code}: ${error.message}`;
+  if (error instanceof VdsmError) return `VDSM error ${error.code}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function run(args: EngineMoveArgs, io: Io): Promise<number> {
+  switch (args.command) {
+    case 'move':
+    case 'resume':
+      return follow(args, io);
+    case 'status':
+      return status(args, io);
+    case 'cancel': {
+      const store = SqliteMoveStore.open({ path: args.db });
+      try {
+        const move = await requestCancel(store, args.moveId, Date.now);
+        if (move.state === 'done') {
+          io.stderr.write(`move ${args.moveId} is already done (${move.result})\n`);
+          return 1;
+        }
+        io.stdout.write(`cancel asked for move ${args.moveId} (${move.state}); the process running it stops the copy and cleans up\n`);
+        return 0;
+      } finally {
+        await store.close();
+      }
+    }
+    case 'audit':
+      return audit(args, io);
+  }
+}
+
+function connect(connection: ConnectionArgs): { hosts: PoolHost[]; clients: VdsmClient[] } {
+  const clients = connection.hosts.map(
+    ({ host, port }) =>
+      new VdsmClient({
+        host,
+        port,
+        timeoutMs: connection.callTimeoutMs,
+        ...(connection.tls ? { transport: 'tls' as const, pkiDir: connection.tls.pkiDir } : { transport: 'tcp' as const }),
+      }),
+  );
+  const hosts = clients.map((client, index) => poolHost(`${connection.hosts[index]!.host}:${connection.hosts[index]!.port}`, client));
+  return { hosts, clients };
+}
+
+async function follow(args: MoveArgs | ResumeArgs, io: Io): Promise<number> {
+  const store = SqliteMoveStore.open({ path: args.db });
+  const { hosts, clients } = connect(args.connection);
+  const orchestrator = new MoveOrchestrator({ store, hosts, pollIntervalMs: args.pollIntervalMs });
+  const view: MoveView = args.json
+    ? new JsonLinesView((text) => io.stdout.write(text))
+    : io.stderr.isTTY
+      ? new TerminalView(io.stderr)
+      : new PlainView((text) => io.stderr.write(text));
+  let interrupted = false;
+  const stop = new Promise<'stopped'>((resolve) => {
+    const onSignal = (): void => {
+      interrupted = true;
+      resolve('stopped');
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  try {
+    const handles: MoveHandle[] =
+      args.command === 'move'
+        ? [
+            await orchestrator.moveDisk({
+              poolId: args.poolId,
+              diskId: args.diskId,
+              srcDomainId: args.srcDomainId,
+              dstDomainId: args.dstDomainId,
+              wipeAfterDelete: args.wipeAfterDelete,
+              discard: args.discard,
+              legacy: args.legacy,
+            }),
+          ]
+        : await orchestrator.resume();
+    for (const handle of handles) view.attach(handle);
+    const outcomes = await Promise.race([Promise.all(handles.map((handle) => handle.outcome)), stop]);
+    view.close();
+    if (outcomes === 'stopped' || interrupted) {
+      io.stderr.write('engine-move: stopped; the moves stay in the store: run `engine-move resume` to go on\n');
+      return 1;
+    }
+    if (!args.json) for (const outcome of outcomes) io.stdout.write(describeOutcome(outcome));
+    if (args.command === 'resume' && outcomes.length === 0 && !args.json) io.stdout.write('nothing to resume\n');
+    return outcomes.every((outcome: MoveOutcome) => outcome.result === 'moved') ? 0 : 1;
+  } finally {
+    view.close();
+    orchestrator.close();
+    await Promise.allSettled(clients.map((client) => client.close()));
+    await store.close();
+  }
+}
+
+async function status(args: StatusArgs, io: Io): Promise<number> {
+  const store = SqliteMoveStore.open({ path: args.db });
+  try {
+    const moves = await store.listMoves(args.diskId ? { diskId: args.diskId } : {});
+    if (args.json) {
+      io.stdout.write(`${JSON.stringify(moves)}\n`);
+      return 0;
+    }
+    if (moves.length === 0) io.stdout.write(`no moves in ${store.description}\n`);
+    for (const move of moves) {
+      const outcome = move.result ? `${move.result}${move.failedPhase ? ` (${move.failedPhase})` : ''}` : move.cancelRequested ? 'cancelling' : '';
+      io.stdout.write(`${move.moveId}  disk ${move.diskId}  ${move.state.padEnd(24)} ${outcome}\n`);
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}
+
+async function audit(args: AuditArgs, io: Io): Promise<number> {
+  const store = SqliteMoveStore.open({ path: args.db });
+  try {
+    const entries = await store.listAudit(args.moveId ? { moveId: args.moveId } : {});
+    if (args.json) {
+      for (const entry of entries) io.stdout.write(`${JSON.stringify(entry)}\n`);
+      return 0;
+    }
+    for (const entry of entries) {
+      io.stdout.write(`${new Date(entry.at).toISOString()} ${entry.type} ${entry.severity.padEnd(7)} ${entry.message}\n`);
+    }
+    return 0;
+  } finally {
+    await store.close();
+  }
+}

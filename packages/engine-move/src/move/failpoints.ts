@@ -1,0 +1,35 @@
+/**
+ * Named kill points, in the style of etcd's gofail and TiKV's fail-rs: off
+ * unless the environment names one, so a restart test can SIGKILL the
+ * orchestrator at exactly the step it means to test, every time.
+ *
+ *   ENGINE_MOVE_FAILPOINT=copy:after-submit engine-move move ...
+ *
+ * kills the process with SIGKILL right after `Image.move` returned its task id
+ * and before the id was written: the worst moment for a restart.
+ *
+ * Points, each prefixed with the phase (copy, delete-source, delete-target,
+ * legacy-move): `before-submit` (placeholder written, verb not sent),
+ * `after-submit` (verb answered, id not recorded), `submitted` (id recorded,
+ * task running), `before-end` (task ended, end logic not committed),
+ * `before-clear` (end logic committed, Task.clear not sent).
+ */
+import type { MovePhase } from '../store/records.js';
+
+export const FAILPOINT_STEPS = ['before-submit', 'after-submit', 'submitted', 'before-end', 'before-clear'] as const;
+export type FailpointStep = (typeof FAILPOINT_STEPS)[number];
+
+export const FAILPOINT_ENV = 'ENGINE_MOVE_FAILPOINT';
+
+/** Every point's name, for the CLI's help and for tests to iterate over. */
+export function failpointNames(): string[] {
+  const phases: MovePhase[] = ['copy', 'delete-source', 'delete-target', 'legacy-move'];
+  return phases.flatMap((phase) => FAILPOINT_STEPS.map((step) => `${phase}:${step}`));
+}
+
+/** SIGKILLs this process if `ENGINE_MOVE_FAILPOINT` names this point. */
+export function failpoint(phase: MovePhase, step: FailpointStep): void {
+  const wanted = process.env[FAILPOINT_ENV];
+  if (wanted === undefined || wanted === '') return;
+  if (wanted === `${phase}:${step}`) process.kill(process.pid, 'SIGKILL');
+}

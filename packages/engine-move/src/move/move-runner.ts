@@ -1,0 +1,397 @@
+/**
+ * Runs one move from whatever state the store holds to done: each state's work
+ * (send the phase's verb, follow its task, clear it), each result turned into
+ * an event, each event's transition (transitions.ts) applied in one store
+ * transaction before anything else happens. Because every step starts from
+ * the stored state, the same code runs a new move and resumes one after a
+ * crash: a placeholder without an id is resolved by looking (never by sending
+ * again blindly), a running task is reattached, an ended task's end logic is
+ * already committed and only its clear is left.
+ */
+import { NotSpmError, VdsmError, VdsmNetworkError, deleteImage, moveImage, sleep } from '@vdsm-kit/client';
+import type { Clock } from '@vdsm-kit/client';
+import { MoveStoreError } from '../store/move-store.js';
+import type { MoveStore } from '../store/move-store.js';
+import { AUDIT_TYPES } from '../store/records.js';
+import type { MovePhase, MoveRecord, TaskRecord } from '../store/records.js';
+import { NoSpmError, SubmissionUncertainError } from '../tasks/errors.js';
+import type { PoolTaskTracker, TrackedEnd } from '../tasks/pool-task-tracker.js';
+import type { PoolHost } from '../tasks/pool-host.js';
+import { failpoint } from './failpoints.js';
+import { requestCancel } from './request-cancel.js';
+import { phaseOfState, transitionFor } from './transitions.js';
+import type { MoveEvent } from './transitions.js';
+
+/** VDSM's internal verb names, as Host.getAllTasksInfo reports them. */
+const VDSM_VERB: Readonly<Record<string, string>> = { 'Image.move': 'moveImage', 'Image.delete': 'deleteImage' };
+
+/** Polls to wait for several unattributed tasks to be told apart before giving up on the phase. */
+const MAX_AMBIGUOUS_ROUNDS = 10;
+
+/** Domain types VDSM serves from files (postZero is meaningless there, as the engine's PostDeleteActionHandler knows). */
+const FILE_DOMAIN_TYPES = new Set(['NFS', 'LOCALFS', 'POSIXFS', 'GLUSTERFS', 'SHAREDFS', 'CIFS']);
+
+export interface MoveRunnerContext {
+  readonly store: MoveStore;
+  readonly tracker: PoolTaskTracker;
+  readonly clock: Clock;
+  /** Timestamps written to the store. */
+  readonly now: () => number;
+  /** How often a running move re-reads the store for a cancel asked from another process. */
+  readonly cancelCheckMs: number;
+  /** Every task id any move of the store knows, to tell our tasks from others'. */
+  readonly knownTaskIds: () => Promise<Set<string>>;
+  readonly onChange: (move: MoveRecord) => void;
+  readonly onProgress?: (move: MoveRecord, progress: { phase: MovePhase; fraction: number | null }) => void;
+  /** True while someone listens to progress (sampling costs VDSM calls). */
+  readonly wantsProgress?: () => boolean;
+  /** A step hit a passing trouble and will be taken again (for logs). */
+  readonly onRetry?: (move: MoveRecord, error: unknown) => void;
+}
+
+export class MoveRunner {
+  readonly #ctx: MoveRunnerContext;
+  #move: MoveRecord;
+  /** Set by cancel() in this process; a cancel from elsewhere is read from the store. */
+  #cancelWake: (() => void) | undefined;
+  #stopSent = false;
+  #domainTypes = new Map<string, string>();
+
+  constructor(ctx: MoveRunnerContext, move: MoveRecord) {
+    this.#ctx = ctx;
+    this.#move = move;
+  }
+
+  get move(): MoveRecord {
+    return this.#move;
+  }
+
+  /** Asks the move to stop: queued moves end at once, a running copy is stopped (Task.stop) and cleaned up. */
+  async cancel(): Promise<void> {
+    const move = await requestCancel(this.#ctx.store, this.#move.moveId, this.#ctx.now);
+    if (move.state === this.#move.state) this.#move = move;
+    this.#cancelWake?.();
+  }
+
+  /** Runs to the end. Resolves with the final record (result set). */
+  async run(): Promise<MoveRecord> {
+    await this.#retrying(() => this.#clearEndedTasks());
+    while (this.#move.state !== 'done') {
+      await this.#retrying(() => this.#step());
+    }
+    await this.#retrying(() => this.#clearEndedTasks());
+    return this.#move;
+  }
+
+  /**
+   * Runs one step; a passing trouble (no SPM found right now, a dropped
+   * connection) is waited out and the step taken again from the stored state,
+   * as is a transition another writer got in first. Anything else is a bug or
+   * a broken store, and ends the run.
+   */
+  async #retrying(step: () => Promise<void>): Promise<void> {
+    for (;;) {
+      try {
+        return await step();
+      } catch (error) {
+        const stale = error instanceof MoveStoreError && error.code === 'STALE_TRANSITION';
+        const passing = error instanceof NoSpmError || error instanceof VdsmNetworkError || error instanceof NotSpmError;
+        if (!stale && !passing) throw error;
+        this.#ctx.onRetry?.(this.#move, error);
+        if (passing) await sleep(this.#ctx.clock, this.#ctx.cancelCheckMs);
+        await this.#refresh();
+      }
+    }
+  }
+
+  async #apply(event: MoveEvent): Promise<void> {
+    const transition = transitionFor(this.#move, event, this.#ctx.now());
+    const next = await this.#ctx.store.apply(transition);
+    if (transition.taskPlaceholder) this.#wrote.add(transition.taskPlaceholder.phase);
+    this.#move = next;
+    this.#ctx.onChange(next);
+  }
+
+  async #refresh(): Promise<void> {
+    const fresh = await this.#ctx.store.getMove(this.#move.moveId);
+    if (fresh) this.#move = fresh;
+  }
+
+  async #step(): Promise<void> {
+    const move = this.#move;
+    switch (move.state) {
+      case 'queued':
+        return this.#start();
+      case 'copy-submitting':
+      case 'source-delete-submitting':
+      case 'target-delete-submitting':
+      case 'legacy-submitting':
+        return this.#submit();
+      case 'copying':
+      case 'deleting-source':
+      case 'deleting-target':
+      case 'legacy-moving':
+        return this.#follow();
+      case 'done':
+        return;
+    }
+  }
+
+  async #start(): Promise<void> {
+    if (this.#move.cancelRequested) return this.#apply({ type: 'cancel' });
+    const spm = await this.#ctx.tracker.spm();
+    const targetImages = await spm.api.StorageDomain.getImages({ storagedomainID: this.#move.dstDomainId });
+    if (targetImages.includes(this.#move.diskId)) {
+      // s5 row 21: an existing (or ILLEGAL) image on the target is never overwritten with force.
+      return this.#apply({
+        type: 'target-taken',
+        error: { code: 0, message: `Target domain ${this.#move.dstDomainId} already holds image ${this.#move.diskId}; it is not overwritten` },
+      });
+    }
+    await this.#apply({ type: 'start' });
+  }
+
+  /** The phase's task record, which the state guarantees exists. */
+  async #task(phase: MovePhase): Promise<TaskRecord> {
+    const task = (await this.#ctx.store.listTasks({ moveId: this.#move.moveId })).find((t) => t.phase === phase);
+    if (!task) throw new Error(`Move ${this.#move.moveId} is ${this.#move.state} but has no ${phase} task`);
+    return task;
+  }
+
+  async #submit(): Promise<void> {
+    const phase = phaseOfState(this.#move.state)!;
+    const task = await this.#task(phase);
+    // A placeholder this runner did not write (a crash before its id was
+    // recorded), or one whose verb got no answer, may stand for a task VDSM
+    // did start: look before sending anything (s5 row 16).
+    if (!this.#wrote.has(phase) || this.#uncertain.has(phase)) {
+      const found = await this.#findLostTask(task);
+      if (found === 'ambiguous') {
+        this.#ambiguousRounds += 1;
+        if (this.#ambiguousRounds > MAX_AMBIGUOUS_ROUNDS) {
+          return this.#apply({
+            type: 'refused',
+            error: { code: 0, message: `Several ${task.verb} tasks on the SPM are unknown to the store; which one is this move's cannot be told` },
+          });
+        }
+        await sleep(this.#ctx.clock, this.#ctx.cancelCheckMs);
+        return;
+      }
+      this.#uncertain.delete(phase);
+      if (found) {
+        this.#ctx.tracker.adopt(found);
+        return this.#apply({ type: 'submitted', taskId: found });
+      }
+      // Nothing on the SPM: the verb never made a task. A fresh placeholder, then send.
+      await this.#apply({ type: 'lost' });
+    }
+    failpoint(phase, 'before-submit');
+    try {
+      const taskId = await this.#ctx.tracker.submit(task.verb, (spm, options) => this.#send(spm, phase, options));
+      failpoint(phase, 'after-submit');
+      await this.#apply({ type: 'submitted', taskId });
+      failpoint(phase, 'submitted');
+    } catch (error) {
+      if (error instanceof SubmissionUncertainError) {
+        // Keep the placeholder: the next step looks for the task first.
+        this.#uncertain.add(phase);
+        return;
+      }
+      if (error instanceof VdsmError) {
+        return this.#apply({ type: 'refused', error: { code: error.code, message: error.message } });
+      }
+      throw error;
+    }
+  }
+
+  /** Phases whose placeholder this runner wrote (so no earlier process can have sent its verb). */
+  readonly #wrote = new Set<MovePhase>();
+  /** Phases whose last submission got no answer. */
+  readonly #uncertain = new Set<MovePhase>();
+  #ambiguousRounds = 0;
+
+  async #send(spm: PoolHost, phase: MovePhase, options: { signal?: AbortSignal; timeoutMs?: number }): Promise<string> {
+    const move = this.#move;
+    const srcIsFile = FILE_DOMAIN_TYPES.has(await this.#domainType(spm, move.srcDomainId));
+    const postZero = move.wipeAfterDelete && !srcIsFile;
+    switch (phase) {
+      case 'copy':
+      case 'legacy-move':
+        return moveImage(
+          spm.caller,
+          {
+            imageID: move.diskId,
+            storagepoolID: move.poolId,
+            srcDomainID: move.srcDomainId,
+            dstDomainID: move.dstDomainId,
+            operation: phase === 'copy' ? 'copy' : 'move',
+            postZero,
+            discard: move.discard,
+            force: false,
+          },
+          options,
+        );
+      case 'delete-source':
+        return deleteImage(
+          spm.caller,
+          { imageID: move.diskId, storagepoolID: move.poolId, storagedomainID: move.srcDomainId, postZero, discard: move.discard },
+          options,
+        );
+      case 'delete-target': {
+        // Leftovers of a failed copy hold no user data worth wiping beyond what the target's policy asks.
+        const dstIsFile = FILE_DOMAIN_TYPES.has(await this.#domainType(spm, move.dstDomainId));
+        return deleteImage(
+          spm.caller,
+          {
+            imageID: move.diskId,
+            storagepoolID: move.poolId,
+            storagedomainID: move.dstDomainId,
+            postZero: move.wipeAfterDelete && !dstIsFile,
+            discard: move.discard,
+          },
+          options,
+        );
+      }
+    }
+  }
+
+  async #domainType(spm: PoolHost, domainId: string): Promise<string> {
+    let type = this.#domainTypes.get(domainId);
+    if (type === undefined) {
+      type = (await spm.api.StorageDomain.getInfo({ storagedomainID: domainId })).type;
+      this.#domainTypes.set(domainId, type);
+    }
+    return type;
+  }
+
+  /**
+   * Looks for the task a placeholder stands for: a task of the same VDSM verb
+   * on the SPM that no move of ours has recorded. One such task is ours; none
+   * means the verb never made a task; several (several moves lost their
+   * answers at once) cannot be told apart yet, and are waited on.
+   */
+  async #findLostTask(task: TaskRecord): Promise<string | undefined | 'ambiguous'> {
+    const [onSpm, known] = await Promise.all([this.#ctx.tracker.spmTasks(), this.#ctx.knownTaskIds()]);
+    const verb = VDSM_VERB[task.verb];
+    const candidates = Object.entries(onSpm)
+      .filter(([id, v]) => v === verb && !known.has(id))
+      .map(([id]) => id);
+    if (candidates.length === 0) return undefined;
+    if (candidates.length === 1) return candidates[0];
+    return 'ambiguous';
+  }
+
+  async #follow(): Promise<void> {
+    const phase = phaseOfState(this.#move.state)!;
+    const task = await this.#task(phase);
+    const taskId = task.vdsmTaskId!;
+    const tracker = this.#ctx.tracker;
+    tracker.adopt(taskId);
+    const ended = tracker.watch(taskId);
+    let end: TrackedEnd | undefined;
+    void ended.then((e) => (end = e));
+    // Wait for the end, waking up to notice a cancel (this process or another).
+    while (!end) {
+      if (phase === 'copy' || phase === 'legacy-move') {
+        if (this.#move.cancelRequested && !this.#stopSent) {
+          this.#stopSent = true;
+          await tracker.stop(taskId).catch(() => (this.#stopSent = false));
+        }
+        if (this.#ctx.wantsProgress?.()) void this.#sampleProgress(phase);
+      }
+      await Promise.race([
+        ended,
+        new Promise<void>((resolve) => {
+          this.#cancelWake = resolve;
+          const timer = this.#ctx.clock.setTimeout(resolve, this.#ctx.cancelCheckMs);
+          void ended.then(() => this.#ctx.clock.clearTimeout(timer));
+        }),
+      ]);
+      this.#cancelWake = undefined;
+      if (!end) await this.#refresh();
+    }
+    const ok = end.kind === 'success';
+    const { code, message } =
+      end.kind === 'success'
+        ? { code: 0, message: end.status.message }
+        : end.kind === 'failure'
+          ? { code: end.code, message: end.message }
+          : end.kind === 'unknown'
+            ? { code: 401, message: `Task ${taskId} vanished from the SPM (missing ${end.misses} polls, Task.getStatus: unknown)` }
+            : { code: 0, message: `Task ${taskId} ran ${end.runningForMs} ms, past the zombie limit, and did not stop` };
+    let sourceLeft: boolean | undefined;
+    if (ok && phase === 'legacy-move') {
+      const spm = await tracker.spm();
+      sourceLeft = (await spm.api.StorageDomain.getImages({ storagedomainID: this.#move.srcDomainId })).includes(this.#move.diskId);
+    }
+    failpoint(phase, 'before-end');
+    await this.#apply({ type: 'task-ended', ok, code, message, ...(sourceLeft === undefined ? {} : { sourceLeft }) });
+    failpoint(phase, 'before-clear');
+    if (end.kind === 'unknown') {
+      await this.#ctx.store.markTaskCleared(this.#move.moveId, phase, this.#ctx.now());
+    } else if (end.kind === 'zombie') {
+      // Stopped and still running: VDSM refuses to clear a running task (410),
+      // so the engine's forced clear is ours to record (9501), not to wait for.
+      await this.#ctx.store.addAudit({
+        type: AUDIT_TYPES.ZOMBIE_CLEARING,
+        severity: 'warning',
+        moveId: this.#move.moveId,
+        diskId: this.#move.diskId,
+        message: `Task ${taskId} (${phase}) did not stop; it is forgotten by this move and may still be on the SPM.`,
+        at: this.#ctx.now(),
+      });
+      await this.#ctx.store.markTaskCleared(this.#move.moveId, phase, this.#ctx.now());
+    } else {
+      await this.#clear(phase, taskId);
+    }
+  }
+
+  async #clear(phase: MovePhase, taskId: string): Promise<void> {
+    await this.#ctx.tracker.clear(taskId);
+    await this.#ctx.store.markTaskCleared(this.#move.moveId, phase, this.#ctx.now());
+  }
+
+  /** Tasks whose end logic committed before a crash still have to be cleared. */
+  async #clearEndedTasks(): Promise<void> {
+    const tasks = await this.#ctx.store.listTasks({ moveId: this.#move.moveId });
+    for (const task of tasks) {
+      if (task.state === 'ended' && task.vdsmTaskId) await this.#clear(task.phase, task.vdsmTaskId);
+    }
+  }
+
+  #sampling = false;
+  #lastSampleAt = -Infinity;
+
+  /** Copy progress from the target's allocation against the source's, at most once per poll interval. */
+  async #sampleProgress(phase: MovePhase): Promise<void> {
+    const now = this.#ctx.clock.now();
+    if (this.#sampling || now - this.#lastSampleAt < this.#ctx.cancelCheckMs) return;
+    this.#sampling = true;
+    this.#lastSampleAt = now;
+    try {
+      const move = this.#move;
+      const spm = await this.#ctx.tracker.spm();
+      const disk = await this.#ctx.store.getDisk(move.diskId);
+      if (!disk) return;
+      const sizes = await Promise.all(
+        disk.volumes.map(async (volume) => {
+          const key = { volumeID: volume.volumeId, imageID: move.diskId, storagepoolID: move.poolId };
+          const source = await spm.api.Volume.getInfo({ ...key, storagedomainID: move.srcDomainId });
+          const target = await spm.api.Volume.getInfo({ ...key, storagedomainID: move.dstDomainId }).catch(() => undefined);
+          // A preallocated target (a block domain's LV) is fully allocated from
+          // its creation: its allocation says nothing about the copy.
+          const knowable = target === undefined || target.type !== 'PREALLOCATED';
+          return { source: Number(source.truesize), target: target ? Number(target.truesize) : 0, knowable };
+        }),
+      );
+      const source = sizes.reduce((sum, s) => sum + s.source, 0);
+      const target = sizes.reduce((sum, s) => sum + s.target, 0);
+      const fraction = source > 0 && sizes.every((s) => s.knowable) ? Math.min(1, target / source) : null;
+      if (this.#move.state === 'copying' || this.#move.state === 'legacy-moving') this.#ctx.onProgress?.(this.#move, { phase, fraction });
+    } catch {
+      // Progress is best effort: a volume not created yet, a slow SPM. The next interval tries again.
+    } finally {
+      this.#sampling = false;
+    }
+  }
+}

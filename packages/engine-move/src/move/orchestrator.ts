@@ -1,0 +1,297 @@
+/**
+ * `MoveOrchestrator`: the library engine code imports. It records a move
+ * (after discovering the disk from VDSM if the store does not know it), runs
+ * it with a MoveRunner over the pool's shared task tracker, and hands back a
+ * handle with phase and progress events and the promised outcome. `resume()`
+ * picks up every move the store holds unfinished, after a crash or a restart.
+ */
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { isTaskId, systemClock } from '@vdsm-kit/client';
+import type { Clock } from '@vdsm-kit/client';
+import { MoveStoreError } from '../store/move-store.js';
+import type { MoveFilter, MoveStore } from '../store/move-store.js';
+import { AUDIT_TYPES } from '../store/records.js';
+import type { AuditRecord, MoveMode, MovePhase, MoveRecord, MoveState } from '../store/records.js';
+import { PoolTaskTracker } from '../tasks/pool-task-tracker.js';
+import type { PoolTaskTrackerOptions, TrackerEvent } from '../tasks/pool-task-tracker.js';
+import type { PoolHost } from '../tasks/pool-host.js';
+import { discoverDisk } from './discovery.js';
+import { MoveRunner } from './move-runner.js';
+import { outcomeOf } from './outcome.js';
+import { requestCancel } from './request-cancel.js';
+import type { MoveOutcome } from './outcome.js';
+
+export interface MoveOrchestratorOptions {
+  readonly store: MoveStore;
+  /** The hosts the orchestrator may call; each pool's SPM is found among them. */
+  readonly hosts: readonly PoolHost[];
+  /** Timers (polls, waits). Default: real time. */
+  readonly clock?: Clock;
+  /** Timestamps written to the store (default Date.now; tests pass their clock's now). */
+  readonly now?: () => number;
+  /** One status poll per pool per interval (default 10 s). */
+  readonly pollIntervalMs?: number;
+  /** Tracker tuning: early polls, misses, zombies, window, call timeout. */
+  readonly tracker?: Omit<PoolTaskTrackerOptions, 'poolId' | 'hosts' | 'clock' | 'intervalMs' | 'onEvent'>;
+  readonly onTrackerEvent?: (poolId: string, event: TrackerEvent) => void;
+}
+
+export interface MoveDiskRequest {
+  readonly poolId: string;
+  readonly diskId: string;
+  readonly srcDomainId: string;
+  readonly dstDomainId: string;
+  readonly wipeAfterDelete?: boolean;
+  readonly discard?: boolean;
+  /** The old single verb (`Image.move` operation move), to compare with. */
+  readonly legacy?: boolean;
+  /** An id for the move (default: a random UUID). */
+  readonly moveId?: string;
+}
+
+export interface MoveProgress {
+  readonly phase: MovePhase;
+  /** 0..1 for a copy (target allocation over source's); null where nothing can be known (a wipe). */
+  readonly fraction: number | null;
+  /** Since the phase started, on the store's time. */
+  readonly elapsedMs: number;
+}
+
+export interface MoveStatus {
+  readonly moveId: string;
+  readonly diskId: string;
+  readonly state: MoveState;
+  readonly mode: MoveMode;
+  readonly result: MoveRecord['result'];
+  readonly failedPhase: MovePhase | null;
+  readonly createdAt: number;
+  readonly availableAt: number | null;
+  readonly doneAt: number | null;
+}
+
+/**
+ * A running move. Events: `state` (MoveRecord, after every transition),
+ * `available` (the time the disk became usable on the target), `progress`
+ * (MoveProgress; sampled only while someone listens), `outcome`.
+ */
+export class MoveHandle extends EventEmitter {
+  readonly moveId: string;
+  readonly outcome: Promise<MoveOutcome>;
+  #record: MoveRecord;
+  readonly #runner: MoveRunner;
+
+  /** @internal */
+  constructor(record: MoveRecord, runner: MoveRunner, outcome: (handle: MoveHandle) => Promise<MoveOutcome>) {
+    super();
+    this.moveId = record.moveId;
+    this.#record = record;
+    this.#runner = runner;
+    this.outcome = outcome(this);
+    // The promise is the API; an unobserved rejection must not crash the process.
+    this.outcome.catch(() => {});
+  }
+
+  get state(): MoveState {
+    return this.#record.state;
+  }
+
+  get record(): MoveRecord {
+    return this.#record;
+  }
+
+  /** @internal */
+  update(record: MoveRecord): void {
+    const becameAvailable = this.#record.availableAt === null && record.availableAt !== null;
+    this.#record = record;
+    this.emit('state', record);
+    if (becameAvailable) this.emit('available', record.availableAt);
+  }
+
+  cancel(): Promise<void> {
+    return this.#runner.cancel();
+  }
+}
+
+export class MoveOrchestrator {
+  readonly #store: MoveStore;
+  readonly #hosts: readonly PoolHost[];
+  readonly #clock: Clock;
+  readonly #now: () => number;
+  readonly #intervalMs: number;
+  readonly #options: MoveOrchestratorOptions;
+  readonly #trackers = new Map<string, PoolTaskTracker>();
+  readonly #handles = new Map<string, MoveHandle>();
+  #closed = false;
+
+  constructor(options: MoveOrchestratorOptions) {
+    if (options.hosts.length === 0) throw new RangeError('MoveOrchestrator needs at least one host');
+    this.#options = options;
+    this.#store = options.store;
+    this.#hosts = options.hosts;
+    this.#clock = options.clock ?? systemClock;
+    this.#now = options.now ?? Date.now;
+    this.#intervalMs = options.pollIntervalMs ?? 10_000;
+  }
+
+  /** The pool's tracker (made on first use, shared by every move in the pool). */
+  tracker(poolId: string): PoolTaskTracker {
+    let tracker = this.#trackers.get(poolId);
+    if (!tracker) {
+      tracker = new PoolTaskTracker({
+        ...this.#options.tracker,
+        poolId,
+        hosts: this.#hosts,
+        clock: this.#clock,
+        intervalMs: this.#intervalMs,
+        onEvent: (event) => {
+          if (event.type === 'zombie') void this.#auditZombie(event.taskId, event.runningForMs, event.at);
+          this.#options.onTrackerEvent?.(poolId, event);
+        },
+      });
+      this.#trackers.set(poolId, tracker);
+    }
+    return tracker;
+  }
+
+  /**
+   * Records and starts a move. Rejects (nothing changed) when the disk is
+   * already moving, is not on the source, is not OK, or VDSM does not know it.
+   */
+  async moveDisk(request: MoveDiskRequest): Promise<MoveHandle> {
+    this.#checkOpen();
+    for (const [name, id] of Object.entries({ poolId: request.poolId, diskId: request.diskId, srcDomainId: request.srcDomainId, dstDomainId: request.dstDomainId })) {
+      if (!isTaskId(id)) throw new MoveStoreError('BAD_REQUEST', `${name} must be a UUID, got ${JSON.stringify(id)}`);
+    }
+    const moveId = request.moveId ?? randomUUID();
+    let disk = await this.#store.getDisk(request.diskId);
+    if (!disk) {
+      const spm = await this.tracker(request.poolId).spm();
+      disk = await discoverDisk(spm.api, request.poolId, request.srcDomainId, request.diskId);
+    }
+    const record = await this.#store.createMove({
+      request: {
+        moveId,
+        poolId: request.poolId,
+        diskId: request.diskId,
+        srcDomainId: request.srcDomainId,
+        dstDomainId: request.dstDomainId,
+        wipeAfterDelete: request.wipeAfterDelete ?? false,
+        discard: request.discard ?? false,
+        mode: request.legacy ? 'legacy' : 'copy-delete',
+      },
+      at: this.#now(),
+      disk,
+    });
+    return this.#run(record);
+  }
+
+  /** Runs every unfinished move in the store (after a crash, or another process's). */
+  async resume(): Promise<MoveHandle[]> {
+    this.#checkOpen();
+    const moves = await this.#store.listMoves({ active: true });
+    return moves.filter((move) => !this.#handles.has(move.moveId)).map((move) => this.#run(move));
+  }
+
+  /** The handle of a move running in this process. */
+  handle(moveId: string): MoveHandle | undefined {
+    return this.#handles.get(moveId);
+  }
+
+  /** Asks a move to stop: recorded in the store, so the process running it sees it too. */
+  async cancel(moveId: string): Promise<MoveRecord> {
+    const running = this.#handles.get(moveId);
+    if (running) await running.cancel();
+    else await requestCancel(this.#store, moveId, this.#now);
+    return (await this.#store.getMove(moveId))!;
+  }
+
+  async status(filter: MoveFilter = {}): Promise<MoveStatus[]> {
+    const moves = await this.#store.listMoves(filter);
+    return moves.map(({ moveId, diskId, state, mode, result, failedPhase, createdAt, availableAt, doneAt }) => ({
+      moveId,
+      diskId,
+      state,
+      mode,
+      result,
+      failedPhase,
+      createdAt,
+      availableAt,
+      doneAt,
+    }));
+  }
+
+  audit(filter?: { moveId?: string; afterSeq?: number; limit?: number }): Promise<AuditRecord[]> {
+    return this.#store.listAudit(filter);
+  }
+
+  /** Outcome of a finished move from the store. */
+  async outcome(moveId: string): Promise<MoveOutcome | undefined> {
+    const move = await this.#store.getMove(moveId);
+    return move && move.state === 'done' ? outcomeOf(this.#store, move) : undefined;
+  }
+
+  /** Stops polling. Moves in flight stay in the store, to be resumed. */
+  close(): void {
+    this.#closed = true;
+    for (const tracker of this.#trackers.values()) tracker.close();
+    this.#trackers.clear();
+  }
+
+  /** s6 Match 7: a zombie being stopped is audited (9500) against the move that owns it. */
+  async #auditZombie(taskId: string, runningForMs: number, _at: number): Promise<void> {
+    const task = (await this.#store.listTasks({ state: 'running' })).find((t) => t.vdsmTaskId === taskId);
+    await this.#store.addAudit({
+      type: AUDIT_TYPES.ZOMBIE_STOPPING,
+      severity: 'warning',
+      moveId: task?.moveId ?? null,
+      diskId: task?.imageId ?? null,
+      message: `Task ${taskId} has run for ${Math.round(runningForMs / 60_000)} min, past the zombie limit: stopping it.`,
+      at: this.#now(),
+    });
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new Error('MoveOrchestrator is closed');
+  }
+
+  #run(record: MoveRecord): MoveHandle {
+    const store = this.#store;
+    let handle: MoveHandle | undefined;
+    const runner = new MoveRunner(
+      {
+        store,
+        tracker: this.tracker(record.poolId),
+        clock: this.#clock,
+        now: this.#now,
+        cancelCheckMs: this.#intervalMs,
+        knownTaskIds: async () => {
+          const ids = new Set<string>();
+          for (const state of ['running', 'ended'] as const) {
+            for (const task of await store.listTasks({ state })) if (task.vdsmTaskId) ids.add(task.vdsmTaskId);
+          }
+          return ids;
+        },
+        onChange: (move) => handle?.update(move),
+        onProgress: (move, progress) => {
+          const phase = move.state === 'legacy-moving' ? 'legacy-move' : progress.phase;
+          handle?.emit('progress', { ...progress, phase, elapsedMs: this.#now() - move.createdAt } satisfies MoveProgress);
+        },
+        wantsProgress: () => (handle?.listenerCount('progress') ?? 0) > 0,
+      },
+      record,
+    );
+    handle = new MoveHandle(record, runner, async (h) => {
+      try {
+        const final = await runner.run();
+        const outcome = await outcomeOf(store, final);
+        h.emit('outcome', outcome);
+        return outcome;
+      } finally {
+        this.#handles.delete(record.moveId);
+      }
+    });
+    this.#handles.set(record.moveId, handle);
+    return handle;
+  }
+}

@@ -1,0 +1,421 @@
+/**
+ * The embedded move store: one SQLite file (better-sqlite3), WAL so a reader
+ * (`engine-move status` beside a running move) never blocks the writer, and a
+ * SIGKILL loses at most the transaction in flight, never consistency. Every
+ * statement is prepared once; every state change is one IMMEDIATE transaction
+ * (the write lock taken before the guard is read, so two processes on one file
+ * cannot both pass the same compare-and-set).
+ *
+ * better-sqlite3 is synchronous, and its transactions must be: each method does
+ * its SQL in one synchronous step and only then resolves, which is what lets
+ * the store interface be the same promise-based one PostgreSQL needs.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import { loadMigrations, pendingMigrations } from './migrations.js';
+import type { Migration } from './migrations.js';
+import { MoveStoreError } from './move-store.js';
+import type { MoveFilter, MoveStore, NewMove, Transition } from './move-store.js';
+import {
+  AUDIT_COLUMNS,
+  MOVE_COLUMNS,
+  PHASE_COLUMNS,
+  TASK_COLUMNS,
+  VOLUME_COLUMNS,
+  auditFromRow,
+  compensationFromRow,
+  leftoverFromRow,
+  moveFromRow,
+  phaseFromRow,
+  taskFromRow,
+  volumeFromRow,
+} from './rows.js';
+import type { AuditRow, CompensationRow, LeftoverRow, MoveRow, PhaseRow, TaskRow, VolumeRow } from './rows.js';
+import type {
+  AuditEntry,
+  AuditRecord,
+  CompensationRecord,
+  DiskRecord,
+  LeftoverRecord,
+  MovePhase,
+  MoveRecord,
+  PhaseRecord,
+  TaskRecord,
+  TaskState,
+} from './records.js';
+import { checkDisk, checkNewMove, checkTransitionEnd } from './store-checks.js';
+
+/** How long a statement waits for another process's write lock before SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+
+export interface SqliteMoveStoreOptions {
+  /** The database file; its folder is created if missing. ':memory:' for a throwaway store. */
+  readonly path: string;
+  /** Migrations to apply (tests); the package's own by default. */
+  readonly migrations?: readonly Migration[];
+}
+
+/**
+ * Applies the migrations the database lacks, each in its own IMMEDIATE
+ * transaction that re-reads the applied version under the write lock, and
+ * records each in `schema_migrations`.
+ * @returns the schema version the database now has.
+ */
+export function migrateSqlite(db: Database.Database, migrations: readonly Migration[] = loadMigrations('sqlite')): number {
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
+  );
+  const applied = db.prepare<[], { v: number | null }>('SELECT max(version) AS v FROM schema_migrations');
+  const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
+  const current = (): number => applied.get()?.v ?? 0;
+  for (const migration of pendingMigrations(migrations, current(), db.name)) {
+    db.transaction(() => {
+      if (current() >= migration.version) return; // another process applied it first
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, Date.now());
+    }).immediate();
+  }
+  return current();
+}
+
+export class SqliteMoveStore implements MoveStore {
+  readonly description: string;
+  readonly #db: Database.Database;
+  readonly #s: ReturnType<typeof prepare>;
+
+  /** Opens (creating if missing) the store's file and brings its schema up to date. */
+  static open(options: SqliteMoveStoreOptions): SqliteMoveStore {
+    const memory = options.path === ':memory:';
+    const path = memory ? options.path : resolve(options.path);
+    if (!memory) mkdirSync(dirname(path), { recursive: true });
+    const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+    try {
+      if (!memory) {
+        const mode = db.pragma('journal_mode = WAL', { simple: true });
+        if (mode !== 'wal') throw new Error(`SQLite refused WAL mode for ${path} (got ${String(mode)})`);
+      }
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      migrateSqlite(db, options.migrations);
+      return new SqliteMoveStore(db, `sqlite:${path}`);
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+  }
+
+  private constructor(db: Database.Database, description: string) {
+    this.#db = db;
+    this.description = description;
+    this.#s = prepare(db);
+  }
+
+  async getDisk(diskId: string): Promise<DiskRecord | undefined> {
+    return this.#disk(diskId);
+  }
+
+  async addDisk(disk: DiskRecord): Promise<void> {
+    checkDisk(disk);
+    this.#db.transaction(() => this.#insertDisk(disk)).immediate();
+  }
+
+  async createMove(move: NewMove): Promise<MoveRecord> {
+    const { request } = move;
+    return this.#db
+      .transaction((): MoveRecord => {
+        if (this.#s.getMove.get(request.moveId)) {
+          throw new MoveStoreError('MOVE_EXISTS', `A move with id ${request.moveId} already exists`);
+        }
+        let disk = this.#disk(request.diskId);
+        if (!disk && move.disk) {
+          this.#insertDisk(move.disk);
+          disk = this.#disk(request.diskId);
+        }
+        const active = this.#s.activeMoveOfDisk.get(request.diskId);
+        checkNewMove(request, disk, active && moveFromRow(active));
+        this.#s.insertMove.run({
+          move_id: request.moveId,
+          pool_id: request.poolId,
+          disk_id: request.diskId,
+          src_domain_id: request.srcDomainId,
+          dst_domain_id: request.dstDomainId,
+          wipe_after_delete: request.wipeAfterDelete ? 1 : 0,
+          discard: request.discard ? 1 : 0,
+          mode: request.mode,
+          created_at: move.at,
+        });
+        return moveFromRow(this.#s.getMove.get(request.moveId)!);
+      })
+      .immediate();
+  }
+
+  async apply(t: Transition): Promise<MoveRecord> {
+    return this.#db.transaction((): MoveRecord => this.#apply(t)).immediate();
+  }
+
+  #apply(t: Transition): MoveRecord {
+    const s = this.#s;
+    const row = s.getMove.get(t.moveId);
+    if (!row) throw new MoveStoreError('UNKNOWN_MOVE', `No move with id ${t.moveId}`);
+    if (row.state !== t.from) {
+      throw new MoveStoreError(
+        'STALE_TRANSITION',
+        `Move ${t.moveId} is in state ${row.state}, not ${t.from}: ${t.from} -> ${t.to} refused`,
+      );
+    }
+    const bad = (what: string): never => {
+      throw new MoveStoreError('BAD_TRANSITION', `Move ${t.moveId} ${t.from} -> ${t.to}: ${what}`);
+    };
+    checkTransitionEnd(t, row.result);
+    const diskId = row.disk_id;
+    if (t.lockDisk) {
+      if (s.countCompensation.get(t.moveId)!.n > 0) bad('the disk is already locked by this move');
+      s.recordCompensation.run({ move_id: t.moveId, disk_id: diskId });
+      s.lockVolumes.run(diskId);
+    }
+    if (t.restoreDisk) {
+      s.restoreVolumes.run({ move_id: t.moveId, disk_id: diskId });
+      s.dropCompensation.run(t.moveId);
+    }
+    if (t.switchDisk) {
+      s.switchVolumes.run(t.switchDisk.domainId, t.switchDisk.status, diskId);
+      s.dropCompensation.run(t.moveId);
+    }
+    if (t.phaseStarted) {
+      if (s.getPhase.get(t.moveId, t.phaseStarted.phase)) bad(`phase ${t.phaseStarted.phase} already started`);
+      s.startPhase.run(t.moveId, t.phaseStarted.phase, t.at);
+    }
+    if (t.phaseEnded) {
+      const { phase, outcome, error } = t.phaseEnded;
+      const changed = s.endPhase.run(t.at, outcome, error?.code ?? null, error?.message ?? null, t.moveId, phase).changes;
+      if (changed !== 1) bad(`phase ${phase} is not running`);
+    }
+    if (t.taskDropped) {
+      const { phase } = t.taskDropped;
+      if (s.dropTask.run(t.moveId, phase).changes !== 1) bad(`phase ${phase} has no task placeholder`);
+    }
+    if (t.taskPlaceholder) {
+      const { phase, verb, domainId, imageId } = t.taskPlaceholder;
+      if (s.getTask.get(t.moveId, phase)) bad(`phase ${phase} already has a task`);
+      s.insertTask.run(t.moveId, phase, row.pool_id, verb, domainId, imageId, t.at);
+    }
+    if (t.taskSubmitted) {
+      const { phase, vdsmTaskId } = t.taskSubmitted;
+      if (s.submitTask.run(vdsmTaskId, t.moveId, phase).changes !== 1) bad(`phase ${phase} has no task placeholder`);
+    }
+    if (t.taskEnded) {
+      const { phase, code, message } = t.taskEnded;
+      if (s.endTask.run(t.at, code, message, t.moveId, phase).changes !== 1) bad(`phase ${phase} has no running task`);
+    }
+    for (const leftover of t.leftovers ?? []) {
+      s.insertLeftover.run(t.moveId, leftover.domainId, leftover.imageId, leftover.reason, t.at);
+    }
+    for (const entry of t.audit ?? []) {
+      s.insertAudit.run(t.at, entry.type, entry.severity, entry.moveId, entry.diskId, entry.message);
+    }
+    const m = t.move ?? {};
+    s.updateMove.run({
+      move_id: t.moveId,
+      state: t.to,
+      set_result: m.result !== undefined ? 1 : 0,
+      result: m.result ?? null,
+      set_failed_phase: m.failedPhase !== undefined ? 1 : 0,
+      failed_phase: m.failedPhase ?? null,
+      set_error: m.error !== undefined ? 1 : 0,
+      error_code: m.error?.code ?? null,
+      error_message: m.error?.message ?? null,
+      set_available_at: m.availableAt !== undefined ? 1 : 0,
+      available_at: m.availableAt ?? null,
+      set_done_at: m.doneAt !== undefined ? 1 : 0,
+      done_at: m.doneAt ?? null,
+      set_cancel: m.cancelRequested !== undefined ? 1 : 0,
+      cancel_requested: m.cancelRequested ? 1 : 0,
+    });
+    return moveFromRow(s.getMove.get(t.moveId)!);
+  }
+
+  async markTaskCleared(moveId: string, phase: MovePhase, at: number): Promise<void> {
+    this.#db
+      .transaction(() => {
+        const task = this.#s.getTask.get(moveId, phase);
+        if (!task) throw new MoveStoreError('BAD_TRANSITION', `Move ${moveId} has no ${phase} task`);
+        if (task.state === 'cleared') return;
+        if (task.state !== 'ended') {
+          throw new MoveStoreError(
+            'BAD_TRANSITION',
+            `Move ${moveId}'s ${phase} task is ${task.state}: only an ended task (its end logic committed) is cleared`,
+          );
+        }
+        this.#s.clearTask.run(at, moveId, phase);
+      })
+      .immediate();
+  }
+
+  async getMove(moveId: string): Promise<MoveRecord | undefined> {
+    const row = this.#s.getMove.get(moveId);
+    return row && moveFromRow(row);
+  }
+
+  async listMoves(filter: MoveFilter = {}): Promise<MoveRecord[]> {
+    const rows = this.#s.listMoves.all({
+      active: filter.active ? 1 : 0,
+      disk_id: filter.diskId ?? null,
+      states: filter.states ? JSON.stringify(filter.states) : null,
+    });
+    return rows.map(moveFromRow);
+  }
+
+  async listPhases(moveId: string): Promise<PhaseRecord[]> {
+    return this.#s.listPhases.all(moveId).map(phaseFromRow);
+  }
+
+  async listTasks(filter: { moveId?: string; state?: TaskState }): Promise<TaskRecord[]> {
+    return this.#s.listTasks.all({ move_id: filter.moveId ?? null, state: filter.state ?? null }).map(taskFromRow);
+  }
+
+  async listCompensation(moveId: string): Promise<CompensationRecord[]> {
+    return this.#s.listCompensation.all(moveId).map(compensationFromRow);
+  }
+
+  async listLeftovers(filter: { moveId?: string } = {}): Promise<LeftoverRecord[]> {
+    return this.#s.listLeftovers.all({ move_id: filter.moveId ?? null }).map(leftoverFromRow);
+  }
+
+  async addAudit(entry: AuditEntry): Promise<AuditRecord> {
+    const { lastInsertRowid } = this.#s.insertAudit.run(
+      entry.at,
+      entry.type,
+      entry.severity,
+      entry.moveId,
+      entry.diskId,
+      entry.message,
+    );
+    return auditFromRow(this.#s.getAudit.get(lastInsertRowid)!);
+  }
+
+  async listAudit(filter: { moveId?: string; afterSeq?: number; limit?: number } = {}): Promise<AuditRecord[]> {
+    return this.#s.listAudit
+      .all({ move_id: filter.moveId ?? null, after: filter.afterSeq ?? 0, limit: filter.limit ?? -1 })
+      .map(auditFromRow);
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+
+  #disk(diskId: string): DiskRecord | undefined {
+    const disk = this.#s.getDisk.get(diskId);
+    if (!disk) return undefined;
+    return { diskId, poolId: disk.pool_id, volumes: this.#s.listVolumes.all(diskId).map(volumeFromRow) };
+  }
+
+  #insertDisk(disk: DiskRecord): void {
+    if (this.#s.getDisk.get(disk.diskId)) {
+      throw new MoveStoreError('BAD_TRANSITION', `Disk ${disk.diskId} is already known; a discovered disk never replaces it`);
+    }
+    this.#s.insertDisk.run(disk.diskId, disk.poolId);
+    for (const v of disk.volumes) {
+      this.#s.insertVolume.run(disk.diskId, v.volumeId, v.domainId, v.status, v.parentId, v.position);
+    }
+  }
+}
+
+/** Every statement of the store, prepared once. */
+function prepare(db: Database.Database) {
+  const st = <P extends unknown[] | object, R = unknown>(sql: string): Statement<P, R> => db.prepare<P, R>(sql);
+  return {
+    getDisk: st<[string], { pool_id: string }>('SELECT pool_id FROM disks WHERE disk_id = ?'),
+    insertDisk: st<[string, string]>('INSERT INTO disks (disk_id, pool_id) VALUES (?, ?)'),
+    listVolumes: st<[string], VolumeRow>(`SELECT ${VOLUME_COLUMNS} FROM volumes WHERE disk_id = ? ORDER BY position`),
+    insertVolume: st<[string, string, string, string, string | null, number]>(
+      `INSERT INTO volumes (${VOLUME_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`,
+    ),
+    lockVolumes: st<[string]>("UPDATE volumes SET status = 'LOCKED' WHERE disk_id = ?"),
+    switchVolumes: st<[string, string, string]>('UPDATE volumes SET domain_id = ?, status = ? WHERE disk_id = ?'),
+    restoreVolumes: st<{ move_id: string; disk_id: string }>(
+      `UPDATE volumes SET status = (SELECT c.previous_status FROM compensation c
+         WHERE c.move_id = @move_id AND c.volume_id = volumes.volume_id)
+       WHERE disk_id = @disk_id AND volume_id IN (SELECT volume_id FROM compensation WHERE move_id = @move_id)`,
+    ),
+    recordCompensation: st<{ move_id: string; disk_id: string }>(
+      `INSERT INTO compensation (move_id, disk_id, volume_id, previous_status)
+       SELECT @move_id, disk_id, volume_id, status FROM volumes WHERE disk_id = @disk_id`,
+    ),
+    countCompensation: st<[string], { n: number }>('SELECT count(*) AS n FROM compensation WHERE move_id = ?'),
+    dropCompensation: st<[string]>('DELETE FROM compensation WHERE move_id = ?'),
+    listCompensation: st<[string], CompensationRow>(
+      'SELECT move_id, volume_id, previous_status FROM compensation WHERE move_id = ? ORDER BY volume_id',
+    ),
+    getMove: st<[string], MoveRow>(`SELECT ${MOVE_COLUMNS} FROM moves WHERE move_id = ?`),
+    activeMoveOfDisk: st<[string], MoveRow>(`SELECT ${MOVE_COLUMNS} FROM moves WHERE disk_id = ? AND state <> 'done'`),
+    insertMove: st<object>(
+      `INSERT INTO moves (move_id, pool_id, disk_id, src_domain_id, dst_domain_id, wipe_after_delete, discard, mode, state, created_at)
+       VALUES (@move_id, @pool_id, @disk_id, @src_domain_id, @dst_domain_id, @wipe_after_delete, @discard, @mode, 'queued', @created_at)`,
+    ),
+    updateMove: st<object>(
+      `UPDATE moves SET state = @state, version = version + 1,
+         result = CASE WHEN @set_result THEN @result ELSE result END,
+         failed_phase = CASE WHEN @set_failed_phase THEN @failed_phase ELSE failed_phase END,
+         error_code = CASE WHEN @set_error THEN @error_code ELSE error_code END,
+         error_message = CASE WHEN @set_error THEN @error_message ELSE error_message END,
+         available_at = CASE WHEN @set_available_at THEN @available_at ELSE available_at END,
+         done_at = CASE WHEN @set_done_at THEN @done_at ELSE done_at END,
+         cancel_requested = CASE WHEN @set_cancel THEN @cancel_requested ELSE cancel_requested END
+       WHERE move_id = @move_id`,
+    ),
+    listMoves: st<object, MoveRow>(
+      `SELECT ${MOVE_COLUMNS} FROM moves
+       WHERE (@active = 0 OR state <> 'done')
+         AND (@disk_id IS NULL OR disk_id = @disk_id)
+         AND (@states IS NULL OR state IN (SELECT value FROM json_each(@states)))
+       ORDER BY created_at, move_id`,
+    ),
+    getPhase: st<[string, string]>('SELECT 1 FROM phases WHERE move_id = ? AND phase = ?'),
+    startPhase: st<[string, string, number]>('INSERT INTO phases (move_id, phase, started_at) VALUES (?, ?, ?)'),
+    endPhase: st<[number, string, number | null, string | null, string, string]>(
+      `UPDATE phases SET ended_at = ?, outcome = ?, error_code = ?, error_message = ?
+       WHERE move_id = ? AND phase = ? AND ended_at IS NULL`,
+    ),
+    listPhases: st<[string], PhaseRow>(
+      `SELECT ${PHASE_COLUMNS} FROM phases WHERE move_id = ? ORDER BY started_at, rowid`,
+    ),
+    getTask: st<[string, string], TaskRow>(`SELECT ${TASK_COLUMNS} FROM tasks WHERE move_id = ? AND phase = ?`),
+    insertTask: st<[string, string, string, string, string, string, number]>(
+      `INSERT INTO tasks (move_id, phase, pool_id, verb, domain_id, image_id, state, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, 'placeholder', ?)`,
+    ),
+    submitTask: st<[string, string, string]>(
+      `UPDATE tasks SET vdsm_task_id = ?, state = 'running' WHERE move_id = ? AND phase = ? AND state = 'placeholder'`,
+    ),
+    endTask: st<[number, number, string, string, string]>(
+      `UPDATE tasks SET state = 'ended', ended_at = ?, end_code = ?, end_message = ?
+       WHERE move_id = ? AND phase = ? AND state = 'running'`,
+    ),
+    dropTask: st<[string, string]>("DELETE FROM tasks WHERE move_id = ? AND phase = ? AND state = 'placeholder'"),
+    clearTask: st<[number, string, string]>(
+      "UPDATE tasks SET state = 'cleared', ended_at = coalesce(ended_at, ?) WHERE move_id = ? AND phase = ?",
+    ),
+    listTasks: st<object, TaskRow>(
+      `SELECT ${TASK_COLUMNS} FROM tasks
+       WHERE (@move_id IS NULL OR move_id = @move_id) AND (@state IS NULL OR state = @state)
+       ORDER BY created_at, move_id, phase`,
+    ),
+    insertLeftover: st<[string, string, string, string, number]>(
+      'INSERT INTO leftovers (move_id, domain_id, image_id, reason, recorded_at) VALUES (?, ?, ?, ?, ?)',
+    ),
+    listLeftovers: st<object, LeftoverRow>(
+      `SELECT move_id, domain_id, image_id, reason, recorded_at FROM leftovers
+       WHERE (@move_id IS NULL OR move_id = @move_id) ORDER BY id`,
+    ),
+    insertAudit: st<[number, number, string, string | null, string | null, string]>(
+      'INSERT INTO audit (at, type, severity, move_id, disk_id, message) VALUES (?, ?, ?, ?, ?, ?)',
+    ),
+    getAudit: st<[number | bigint], AuditRow>(`SELECT ${AUDIT_COLUMNS} FROM audit WHERE seq = ?`),
+    listAudit: st<object, AuditRow>(
+      `SELECT ${AUDIT_COLUMNS} FROM audit
+       WHERE (@move_id IS NULL OR move_id = @move_id) AND seq > @after ORDER BY seq LIMIT @limit`,
+    ),
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * What must hold before a move is recorded, checked the same way by every
+ * store inside its creating transaction (so the answer cannot change between
+ * the check and the write).
+ */
+import { MoveStoreError } from './move-store.js';
+import type { Transition } from './move-store.js';
+import type { DiskRecord, MoveRecord, MoveRequest } from './records.js';
+
+/** A disk as discovered must be a chain: at least one volume, positions 0..n-1, parents inside the disk. */
+export function checkDisk(disk: DiskRecord): void {
+  if (disk.volumes.length === 0) throw new MoveStoreError('UNKNOWN_DISK', `Disk ${disk.diskId} has no volumes`);
+  const ids = new Set(disk.volumes.map((v) => v.volumeId));
+  const positions = disk.volumes.map((v) => v.position).sort((a, b) => a - b);
+  positions.forEach((position, index) => {
+    if (position !== index) {
+      throw new MoveStoreError('UNKNOWN_DISK', `Disk ${disk.diskId}'s volume positions are not 0..${disk.volumes.length - 1}`);
+    }
+  });
+  for (const v of disk.volumes) {
+    if (v.diskId !== disk.diskId) {
+      throw new MoveStoreError('UNKNOWN_DISK', `Volume ${v.volumeId} is listed under disk ${disk.diskId} but names ${v.diskId}`);
+    }
+    if (v.parentId !== null && !ids.has(v.parentId)) {
+      throw new MoveStoreError('UNKNOWN_DISK', `Volume ${v.volumeId}'s parent ${v.parentId} is not a volume of disk ${disk.diskId}`);
+    }
+  }
+}
+
+export function checkNewMove(request: MoveRequest, disk: DiskRecord | undefined, active: MoveRecord | undefined): void {
+  if (request.srcDomainId === request.dstDomainId) {
+    throw new MoveStoreError('BAD_REQUEST', `Source and target are the same domain (${request.srcDomainId})`);
+  }
+  if (!disk) throw new MoveStoreError('UNKNOWN_DISK', `Disk ${request.diskId} is not known to the store`);
+  if (active) {
+    throw new MoveStoreError(
+      'DISK_ALREADY_MOVING',
+      `Disk ${request.diskId} is already being moved by move ${active.moveId} (${active.state}); nothing was changed`,
+    );
+  }
+  if (disk.poolId !== request.poolId) {
+    throw new MoveStoreError('UNKNOWN_DISK', `Disk ${request.diskId} belongs to pool ${disk.poolId}, not ${request.poolId}`);
+  }
+  const elsewhere = disk.volumes.filter((v) => v.domainId !== request.srcDomainId);
+  if (elsewhere.length > 0) {
+    throw new MoveStoreError(
+      'DISK_NOT_ON_SOURCE',
+      `Disk ${request.diskId} is on domain ${elsewhere[0]!.domainId}, not on the source ${request.srcDomainId}`,
+    );
+  }
+  const notOk = disk.volumes.filter((v) => v.status !== 'OK');
+  if (notOk.length > 0) {
+    throw new MoveStoreError(
+      'DISK_NOT_OK',
+      `Disk ${request.diskId} has volume ${notOk[0]!.volumeId} ${notOk[0]!.status}; only a disk whose volumes are all OK is moved`,
+    );
+  }
+}
+
+/** A move only reaches 'done' with a result, given now or earlier. */
+export function checkTransitionEnd(t: Transition, currentResult: string | null): void {
+  if (t.to === 'done' && t.move?.result === undefined && currentResult === null) {
+    throw new MoveStoreError('BAD_TRANSITION', `Move ${t.moveId} ${t.from} -> done without a result`);
+  }
+}

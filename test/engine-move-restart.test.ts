@@ -1,0 +1,93 @@
+/**
+ * Restart: the `engine-move` CLI SIGKILLed at each named kill point of a move
+ * (ENGINE_MOVE_FAILPOINT), then `engine-move resume` on the same store. After
+ * every one: the disk is moved (its data intact on the target), it was copied
+ * once (the fake's call log shows one Image.move), no volume is left LOCKED,
+ * and no task is left on the SPM.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VdsmClient } from '@vdsm-kit/client';
+import { SqliteMoveStore } from '@vdsm-kit/engine-move';
+import { DEFAULT_IDS } from '@vdsm-kit/fake-vdsm';
+import { expect } from 'chai';
+import { runEngineMove } from './support/engine-move-process.js';
+import { startFake } from './support/fake.js';
+import type { FakeVdsm } from './support/fake.js';
+import { TeardownHelper } from './support/teardown.js';
+
+const { pool, fileDomain, blockDomain, image, volume } = DEFAULT_IDS;
+
+/** The kill points the issue names: mid-copy, mid-delete, between placeholder and id, between end logic and clear. */
+const KILL_POINTS = [
+  'copy:before-submit',
+  'copy:after-submit',
+  'copy:submitted',
+  'copy:before-end',
+  'copy:before-clear',
+  'delete-source:before-submit',
+  'delete-source:after-submit',
+  'delete-source:submitted',
+  'delete-source:before-clear',
+] as const;
+
+describe('engine-move restart: SIGKILL at each kill point, then resume', function () {
+  this.timeout(120_000);
+  const td = new TeardownHelper();
+  let fake: FakeVdsm;
+  let folder: string;
+  let db: string;
+  afterEach(() => td.run());
+
+  beforeEach(async function () {
+    fake = await startFake(td, {});
+    folder = await mkdtemp(join(tmpdir(), 'engine-move-restart-'));
+    td.add(() => rm(folder, { recursive: true, force: true }));
+    db = join(folder, 'moves.sqlite');
+  });
+
+  function connection(): string[] {
+    return ['--hosts', `${fake.stomp.host}:${fake.stomp.port}`, '--insecure', '--db', db, '--poll-interval', '0.05', '--json'];
+  }
+
+  for (const point of KILL_POINTS) {
+    it(`resumes a move killed at ${point}: moved, copied once, nothing locked, nothing left on the SPM`, async function () {
+      const before = (await fake.checksum(fileDomain, image, volume)).checksum;
+      const killed = await runEngineMove(
+        td,
+        ['move', ...connection(), '--pool', pool, '--disk', image, '--from', fileDomain, '--to', blockDomain],
+        { ENGINE_MOVE_FAILPOINT: point },
+      );
+      expect(killed.signal, killed.stderr).to.equal('SIGKILL');
+
+      const resumed = await runEngineMove(td, ['resume', ...connection()]);
+      expect(resumed.code, resumed.stderr).to.equal(0);
+      const outcome = resumed.events.at(-1)!;
+      expect(outcome).to.include({ event: 'outcome', result: 'moved', failedPhase: null, diskId: image });
+      expect(outcome['leftovers']).to.deep.equal([]);
+
+      // Copied once: the call log holds exactly one Image.move, and one Image.delete.
+      expect((await fake.listCalls({ method: 'Image.move' })).calls).to.have.length(1);
+      expect((await fake.listCalls({ method: 'Image.delete' })).calls).to.have.length(1);
+      // The data is on the target, intact; the source is gone.
+      expect((await fake.checksum(blockDomain, image, volume)).checksum).to.equal(before);
+      expect((await fake.listImages(fileDomain)).map((i) => i.id)).to.not.include(image);
+      expect((await fake.listImages(blockDomain)).map((i) => i.id)).to.include(image);
+      // Nothing left behind: no task on the SPM, no volume LOCKED, every task cleared.
+      const spm = td.track(new VdsmClient({ transport: 'tcp', host: fake.stomp.host, port: fake.stomp.port }), (c) => c.close());
+      expect(await spm.Host.getAllTasksStatuses()).to.deep.equal({});
+      const store = SqliteMoveStore.open({ path: db });
+      try {
+        const disk = await store.getDisk(image);
+        expect(disk!.volumes.map((v) => [v.domainId, v.status])).to.deep.equal([[blockDomain, 'OK']]);
+        const [move] = await store.listMoves();
+        expect((await store.listTasks({ moveId: move!.moveId })).map((t) => t.state)).to.deep.equal(['cleared', 'cleared']);
+      } finally {
+        await store.close();
+      }
+      const report = await fake.invariants();
+      expect(report.violations, JSON.stringify(report.violations)).to.deep.equal([]);
+    });
+  }
+});
