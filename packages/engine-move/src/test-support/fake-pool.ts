@@ -74,11 +74,19 @@ export async function startFakePool(options: FakePoolOptions = {}): Promise<Fake
   const disks = Array.from({ length: smallDisks }, () => newDisk(1));
   const chainDisks = Array.from({ length: chains }, () => newDisk(chainLength));
   const blockDisks = Array.from({ length: onBlock }, () => newDisk(1));
+  // VDSM refuses a sparse RAW volume on a block domain: there a RAW volume is a whole LV.
   const rawDisk = (disk: SmallDisk, domain: string, pattern: number) => ({
     id: disk.image,
     domain,
     capacity: '8 MiB',
-    volumes: [{ id: disk.volume, format: 'RAW' as const, allocation: 'SPARSE' as const, data: [{ offset: 0, pattern, length: '64 KiB' }] }],
+    volumes: [
+      {
+        id: disk.volume,
+        format: 'RAW' as const,
+        allocation: domain === IDS.blockDomain ? ('PREALLOCATED' as const) : ('SPARSE' as const),
+        data: [{ offset: 0, pattern, length: '64 KiB' }],
+      },
+    ],
   });
   fixture.disks = [
     ...(fixture.disks ?? []),
