@@ -2,8 +2,7 @@
  * A real fake VDSM for engine-move's tests: the default fixture's pool and
  * domains, N hosts (host 1 the SPM), and extra small disks on the file domain,
  * each with a little data, so tests can run several moves at once; on
- * request, disks with a snapshot chain (several volumes) and small disks on
- * the block domain. Clients are real VdsmClients over TCP; `counted` wraps one
+ * request, disks with a snapshot chain (several volumes). Clients are real VdsmClients over TCP; `counted` wraps one
  * so a test can assert how many calls of a verb went over the wire.
  */
 import { randomUUID } from 'node:crypto';
@@ -32,8 +31,6 @@ export interface FakePool {
   readonly disks: readonly SmallDisk[];
   /** Disks with a snapshot chain on the file domain (`chainDisks`). */
   readonly chainDisks: readonly SmallDisk[];
-  /** Small disks on the block domain (`blockDisks`). */
-  readonly blockDisks: readonly SmallDisk[];
   /** A connected client per host, host 1 first. */
   readonly clients: readonly VdsmClient[];
   /** The hosts as the orchestrator sees them, each counting its calls by method. */
@@ -50,8 +47,6 @@ export interface FakePoolOptions extends Omit<FakeVdsmOptions, 'fixture' | 'stat
   readonly chainDisks?: number;
   /** Volumes of each chain disk (default 3). */
   readonly chainLength?: number;
-  /** Small RAW disks on the block domain (default 0). */
-  readonly blockDisks?: number;
   /** Options of every host's client (heart-beat, timeouts, reconnect ...); the address is the fake's. */
   readonly clientOptions?: Omit<VdsmClientOptions, 'transport' | 'host' | 'port'>;
 }
@@ -65,7 +60,7 @@ function counted(caller: RpcCaller, calls: Map<string, number>): RpcCaller {
 }
 
 export async function startFakePool(options: FakePoolOptions = {}): Promise<FakePool> {
-  const { smallDisks = 4, chainDisks: chains = 0, chainLength = 3, blockDisks: onBlock = 0, clientOptions = {}, ...fakeOptions } = options;
+  const { smallDisks = 4, chainDisks: chains = 0, chainLength = 3, clientOptions = {}, ...fakeOptions } = options;
   const fixture = defaultFixture();
   const newDisk = (length: number): SmallDisk => {
     const volumes = Array.from({ length }, () => randomUUID());
@@ -73,24 +68,14 @@ export async function startFakePool(options: FakePoolOptions = {}): Promise<Fake
   };
   const disks = Array.from({ length: smallDisks }, () => newDisk(1));
   const chainDisks = Array.from({ length: chains }, () => newDisk(chainLength));
-  const blockDisks = Array.from({ length: onBlock }, () => newDisk(1));
-  // VDSM refuses a sparse RAW volume on a block domain: there a RAW volume is a whole LV.
-  const rawDisk = (disk: SmallDisk, domain: string, pattern: number) => ({
-    id: disk.image,
-    domain,
-    capacity: '8 MiB',
-    volumes: [
-      {
-        id: disk.volume,
-        format: 'RAW' as const,
-        allocation: domain === IDS.blockDomain ? ('PREALLOCATED' as const) : ('SPARSE' as const),
-        data: [{ offset: 0, pattern, length: '64 KiB' }],
-      },
-    ],
-  });
   fixture.disks = [
     ...(fixture.disks ?? []),
-    ...disks.map((disk, index) => rawDisk(disk, IDS.fileDomain, index + 1)),
+    ...disks.map((disk, index) => ({
+      id: disk.image,
+      domain: IDS.fileDomain,
+      capacity: '8 MiB',
+      volumes: [{ id: disk.volume, format: 'RAW' as const, allocation: 'SPARSE' as const, data: [{ offset: 0, pattern: index + 1, length: '64 KiB' }] }],
+    })),
     // Each layer writes its own 64 KiB further in, so every volume of the chain holds data of its own.
     ...chainDisks.map((disk, index) => ({
       id: disk.image,
@@ -103,7 +88,6 @@ export async function startFakePool(options: FakePoolOptions = {}): Promise<Fake
         data: [{ offset: layer * 65_536, pattern: 0x40 + index * 8 + layer, length: '64 KiB' }],
       })),
     })),
-    ...blockDisks.map((disk, index) => rawDisk(disk, IDS.blockDomain, 0x80 + index)),
   ];
   const stateDir = await mkdtemp(join(tmpdir(), 'engine-move-fake-'));
   const fake = await startFakeVdsm({ ...fakeOptions, stateDir, fixture });
@@ -117,7 +101,6 @@ export async function startFakePool(options: FakePoolOptions = {}): Promise<Fake
     fake,
     disks,
     chainDisks,
-    blockDisks,
     clients,
     hosts,
     calls,
