@@ -198,7 +198,15 @@ export class MoveRunner {
         return;
       }
       if (error instanceof VdsmError) {
-        return this.#apply({ type: 'refused', error: { code: error.code, message: error.message } });
+        const refused = { code: error.code, message: error.message };
+        // s5 row 6 (fix, failure-modes.test.ts): Image.delete can answer an error
+        // (256) after its rename already took the image out of the domain, as the
+        // engine's RemoveImageCommand.isImageRemovedFromStorage knows: look before
+        // recording a leftover that is not there.
+        if ((phase === 'delete-source' || phase === 'delete-target') && !(await this.#imageStillThere(phase))) {
+          return this.#apply({ type: 'refused', error: refused, imageGone: true });
+        }
+        return this.#apply({ type: 'refused', error: refused });
       }
       throw error;
     }
@@ -252,6 +260,17 @@ export class MoveRunner {
           options,
         );
       }
+    }
+  }
+
+  /** Whether the domain a delete phase works on still lists the image; when it cannot be told, it is taken to be there. */
+  async #imageStillThere(phase: 'delete-source' | 'delete-target'): Promise<boolean> {
+    const domainId = phase === 'delete-source' ? this.#move.srcDomainId : this.#move.dstDomainId;
+    try {
+      const spm = await this.#ctx.tracker.spm();
+      return (await spm.api.StorageDomain.getImages({ storagedomainID: domainId })).includes(this.#move.diskId);
+    } catch {
+      return true;
     }
   }
 

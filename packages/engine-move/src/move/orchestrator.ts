@@ -186,10 +186,18 @@ export class MoveOrchestrator {
     return this.#run(record);
   }
 
-  /** Runs every unfinished move in the store (after a crash, or another process's). */
+  /** Runs every unfinished move in the store (after a crash, or another process's), and clears what done moves still owe. */
   async resume(): Promise<MoveHandle[]> {
     this.#checkOpen();
     const moves = await this.#store.listMoves({ active: true });
+    // s5 row 8 (fix, failure-modes.test.ts): a move can be done with its last
+    // task's clear still owed (the process stopped while Task.clear failed).
+    // Left out, that task would stay on the SPM for ever; its runner only clears.
+    const owed = new Set((await this.#store.listTasks({ state: 'ended' })).map((task) => task.moveId));
+    for (const moveId of owed) {
+      const move = await this.#store.getMove(moveId);
+      if (move?.state === 'done') moves.push(move);
+    }
     return moves.filter((move) => !this.#handles.has(move.moveId)).map((move) => this.#run(move));
   }
 

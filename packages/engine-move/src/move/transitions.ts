@@ -16,11 +16,11 @@
  *   copy-submitting           refused        done: failed               drop placeholder, restore statuses, copy failed, 2009
  *   copying                   task-ended ok  source-delete-submitting   copy ok, mapping to target + OK (disk available), delete-source phase, placeholder
  *   copying                   task-ended !ok target-delete-submitting   copy failed/cancelled, restore statuses, delete-target phase, placeholder
- *   source-delete-submitting  refused 268    done: moved                nothing to delete; 2010
+ *   source-delete-submitting  refused 268    done: moved                nothing to delete; 2010 (also any refusal after which the image is gone, s5 row 6)
  *   source-delete-submitting  refused        done: moved, delete-source leftover (source), 2025, 2010
  *   deleting-source           task-ended ok  done: moved                2010
  *   deleting-source           task-ended !ok done: moved, delete-source leftover (source), 2053, 2010 (never ILLEGAL: s5 row 19)
- *   target-delete-submitting  refused 268    done: failed / cancelled   nothing was left; 2011
+ *   target-delete-submitting  refused 268    done: failed / cancelled   nothing was left; 2011 (same)
  *   target-delete-submitting  refused        done: failed / cancelled   leftover (target), 2026, 2011
  *   deleting-target           task-ended ok  done: failed / cancelled   2011
  *   deleting-target           task-ended !ok done: failed / cancelled   leftover (target), 2053, 2011
@@ -44,7 +44,12 @@ export type MoveEvent =
   /** The placeholder's verb is known not to have reached VDSM: it is sent again. */
   | { readonly type: 'lost' }
   /** The verb answered an error synchronously: no task was created. */
-  | { readonly type: 'refused'; readonly error: RecordedError }
+  | {
+      readonly type: 'refused';
+      readonly error: RecordedError;
+      /** A delete's refusal after which the domain no longer lists the image (s5 row 6): nothing was left. */
+      readonly imageGone?: boolean;
+    }
   | {
       readonly type: 'task-ended';
       readonly ok: boolean;
@@ -174,7 +179,7 @@ export function transitionFor(move: MoveRecord, event: MoveEvent, at: number): T
           audit: [audit(AUDIT_TYPES.MOVE_START_FAILED, 'error', `Moving disk ${move.diskId} could not start: ${errorText(error)}`)],
         };
       }
-      const nothingThere = error.code === IMAGE_NOT_IN_DOMAIN;
+      const nothingThere = error.code === IMAGE_NOT_IN_DOMAIN || event.imageGone === true;
       const source = move.state === 'source-delete-submitting';
       const domainId = source ? move.srcDomainId : move.dstDomainId;
       return {

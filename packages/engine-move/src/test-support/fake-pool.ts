@@ -1,16 +1,16 @@
 /**
  * A real fake VDSM for engine-move's tests: the default fixture's pool and
  * domains, N hosts (host 1 the SPM), and extra small disks on the file domain,
- * each with a little data, so tests can run several moves at once. Clients
- * are real VdsmClients over TCP; `counted` wraps one so a test can assert how
- * many calls of a verb went over the wire.
+ * each with a little data, so tests can run several moves at once; on
+ * request, disks with a snapshot chain (several volumes). Clients are real VdsmClients over TCP; `counted` wraps one
+ * so a test can assert how many calls of a verb went over the wire.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VdsmClient, compose } from '@vdsm-kit/client';
-import type { RpcCaller } from '@vdsm-kit/client';
+import type { RpcCaller, VdsmClientOptions } from '@vdsm-kit/client';
 import { DEFAULT_IDS, defaultFixture, startFakeVdsm } from '@vdsm-kit/fake-vdsm';
 import type { FakeVdsm, FakeVdsmOptions } from '@vdsm-kit/fake-vdsm';
 import { poolHost } from '../tasks/pool-host.js';
@@ -20,12 +20,17 @@ export const IDS = DEFAULT_IDS;
 
 export interface SmallDisk {
   readonly image: string;
+  /** The leaf volume (the only one of a one-volume disk). */
   readonly volume: string;
+  /** Every volume, base first. */
+  readonly volumes: readonly string[];
 }
 
 export interface FakePool {
   readonly fake: FakeVdsm;
   readonly disks: readonly SmallDisk[];
+  /** Disks with a snapshot chain on the file domain (`chainDisks`). */
+  readonly chainDisks: readonly SmallDisk[];
   /** A connected client per host, host 1 first. */
   readonly clients: readonly VdsmClient[];
   /** The hosts as the orchestrator sees them, each counting its calls by method. */
@@ -38,6 +43,12 @@ export interface FakePool {
 export interface FakePoolOptions extends Omit<FakeVdsmOptions, 'fixture' | 'stateDir'> {
   /** Extra small disks on the file domain (default 4). */
   readonly smallDisks?: number;
+  /** Disks on the file domain with a chain of `chainLength` volumes, RAW base then COW layers (default 0). */
+  readonly chainDisks?: number;
+  /** Volumes of each chain disk (default 3). */
+  readonly chainLength?: number;
+  /** Options of every host's client (heart-beat, timeouts, reconnect ...); the address is the fake's. */
+  readonly clientOptions?: Omit<VdsmClientOptions, 'transport' | 'host' | 'port'>;
 }
 
 /** Counts every call by method on its way out: the wire's own tally, not a stand-in for it. */
@@ -49,9 +60,14 @@ function counted(caller: RpcCaller, calls: Map<string, number>): RpcCaller {
 }
 
 export async function startFakePool(options: FakePoolOptions = {}): Promise<FakePool> {
-  const { smallDisks = 4, ...fakeOptions } = options;
+  const { smallDisks = 4, chainDisks: chains = 0, chainLength = 3, clientOptions = {}, ...fakeOptions } = options;
   const fixture = defaultFixture();
-  const disks: SmallDisk[] = Array.from({ length: smallDisks }, () => ({ image: randomUUID(), volume: randomUUID() }));
+  const newDisk = (length: number): SmallDisk => {
+    const volumes = Array.from({ length }, () => randomUUID());
+    return { image: randomUUID(), volume: volumes[length - 1]!, volumes };
+  };
+  const disks = Array.from({ length: smallDisks }, () => newDisk(1));
+  const chainDisks = Array.from({ length: chains }, () => newDisk(chainLength));
   fixture.disks = [
     ...(fixture.disks ?? []),
     ...disks.map((disk, index) => ({
@@ -60,11 +76,23 @@ export async function startFakePool(options: FakePoolOptions = {}): Promise<Fake
       capacity: '8 MiB',
       volumes: [{ id: disk.volume, format: 'RAW' as const, allocation: 'SPARSE' as const, data: [{ offset: 0, pattern: index + 1, length: '64 KiB' }] }],
     })),
+    // Each layer writes its own 64 KiB further in, so every volume of the chain holds data of its own.
+    ...chainDisks.map((disk, index) => ({
+      id: disk.image,
+      domain: IDS.fileDomain,
+      capacity: '8 MiB',
+      volumes: disk.volumes.map((id, layer) => ({
+        id,
+        format: layer === 0 ? ('RAW' as const) : ('COW' as const),
+        allocation: 'SPARSE' as const,
+        data: [{ offset: layer * 65_536, pattern: 0x40 + index * 8 + layer, length: '64 KiB' }],
+      })),
+    })),
   ];
   const stateDir = await mkdtemp(join(tmpdir(), 'engine-move-fake-'));
   const fake = await startFakeVdsm({ ...fakeOptions, stateDir, fixture });
   const calls = new Map<string, number>();
-  const clients = fake.hosts.map((address) => new VdsmClient({ transport: 'tcp', host: address.stomp.host, port: address.stomp.port, timeoutMs: 30_000 }));
+  const clients = fake.hosts.map((address) => new VdsmClient({ timeoutMs: 30_000, ...clientOptions, transport: 'tcp', host: address.stomp.host, port: address.stomp.port }));
   const hosts = clients.map((client, index) => {
     const address = fake.hosts[index]!;
     return poolHost(`host-${address.id}@${address.stomp.host}:${address.stomp.port}`, counted(client, calls));
@@ -72,6 +100,7 @@ export async function startFakePool(options: FakePoolOptions = {}): Promise<Fake
   return {
     fake,
     disks,
+    chainDisks,
     clients,
     hosts,
     calls,
