@@ -23,6 +23,10 @@ const BENCHMARKS: Record<string, { readonly description: string; load(): Promise
     description: "a 4 GiB sparse RAW volume with 64 MiB of data through the fake's copiers (qemu-img, built-in) vs cp --sparse=always",
     load: () => import('./copy.js'),
   },
+  move: {
+    description: 'engine-move copy-then-delete vs the legacy single Image.move: availability with wipe, total without, and 1,000 moves at once',
+    load: () => import('./move.js'),
+  },
 };
 
 function usage(): string {
