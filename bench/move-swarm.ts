@@ -45,6 +45,8 @@ export interface SwarmResult {
   readonly rssMb: number;
   readonly rssBaselineMb: number;
   readonly callsByMethod: Record<string, number>;
+  /** Moves that did not end moved, by `result/failedPhase/error code`. */
+  readonly notMoved: Record<string, number>;
 }
 
 const STATUS_METHOD = 'Host.getAllTasksStatuses';
@@ -109,7 +111,14 @@ async function swarm(config: SwarmConfig): Promise<SwarmResult> {
     const steadyMs = to - from;
     const callsByMethod: Record<string, number> = {};
     for (const call of counted.calls) callsByMethod[call.method] = (callsByMethod[call.method] ?? 0) + 1;
+    const notMoved: Record<string, number> = {};
+    for (const o of outcomes) {
+      if (o.result === 'moved' && o.failedPhase === null) continue;
+      const key = `${o.result}/${o.failedPhase}/${o.error?.code ?? '-'} ${o.error?.message.slice(0, 80) ?? ''}`;
+      notMoved[key] = (notMoved[key] ?? 0) + 1;
+    }
     return {
+      notMoved,
       moves: images.length,
       moved: outcomes.filter((o) => o.result === 'moved' && o.failedPhase === null).length,
       durationS,

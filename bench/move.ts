@@ -360,6 +360,7 @@ function report(settings: Settings, wipe: readonly Pair[], nowipe: readonly Pair
       `  status calls: ${swarm.statusCalls} in all, ${f(swarm.statusCallsPerInterval, 2)} per ${settings.pollIntervalMs} ms interval in the steady state ` +
         `(${swarm.steadyStatusCalls} calls in ${f(swarm.steadyS, 2)} s with the window full)`,
     );
+    for (const [why, count] of Object.entries(swarm.notMoved)) console.log(`  not moved: ${count} x ${why}`);
     console.log(`  orchestrator child RSS: peak ${f(swarm.rssMb, 1)} MiB, ${f(swarm.rssBaselineMb, 1)} MiB before the first move\n`);
   }
 
@@ -406,6 +407,7 @@ function report(settings: Settings, wipe: readonly Pair[], nowipe: readonly Pair
               submission_window: swarm.submissionWindow,
               rss_baseline_mb: round(swarm.rssBaselineMb, 1),
               calls_by_method: swarm.callsByMethod,
+              not_moved: swarm.notMoved,
             },
           }),
     }),
