@@ -278,6 +278,10 @@ function phaseTimes(outcome: MoveOutcome): { copyS?: number; deleteS?: number } 
 async function measureSwarm(settings: Settings, work: string): Promise<SwarmResult> {
   const disks = Array.from({ length: settings.swarm }, () => ({ image: randomUUID(), volume: randomUUID() }));
   const fixture = defaultFixture();
+  // One 128 MiB extent per small disk on the block domain: 100 GiB (800 extents) holds only 800 of them.
+  fixture.domains = (fixture.domains ?? []).map((d) =>
+    d.id === DEFAULT_IDS.blockDomain ? { ...d, capacity: Math.max(200, Math.ceil((settings.swarm * 128) / 1024) + 10) * GiB } : d,
+  );
   fixture.disks = [
     ...(fixture.disks ?? []),
     ...disks.map((disk, index) => ({
