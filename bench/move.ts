@@ -1,0 +1,419 @@
+/**
+ * `npm run bench -- move [--runs N] [--time-scale F] [--poll-interval-ms MS]
+ *   [--first-early-poll-ms MS] [--size-gib N] [--data-mib N] [--wipe-rate MiBps]
+ *   [--swarm N] [--submission-window N] [--dir DIR] [--skip-swarm]`
+ *
+ * engine-move's copy-then-delete flow against the legacy single verb
+ * (`Image.move` operation move), both run by the same MoveOrchestrator
+ * against fake-vdsm (`fake-vdsm serve`, a child process with a core of its
+ * own) in the same run, on the same disk: a RAW PREALLOCATED disk of
+ * `--size-gib` (10) GiB virtual size holding `--data-mib` (1024) MiB of data
+ * in 16 pieces, moved back and forth between two block domains (postZero
+ * only applies to a block-domain source; block -> block is used throughout).
+ *
+ *  1. wipe: `wipeAfterDelete`, postZero paced at `--wipe-rate` (100) MiB/s of
+ *     volume size on the fake's storage clock, which runs `--time-scale`
+ *     (0.02) times real time (a 102.4 s wipe of 10 GiB takes 2 s). The figure
+ *     is `available_ratio`: time from moveDisk to the disk being usable on
+ *     the target, new flow over legacy. Beside it the expected figure
+ *     copy / (copy + wipe), from the new flow's own copy and delete phases.
+ *  2. no wipe: `nowipe_total_ratio`, total time (moveDisk to doneAt), new
+ *     over legacy. The aim is <= 1.05: the orchestrator's early polls after
+ *     each submission win back the second verb's detection delay.
+ *  Each side runs `--runs` (5) times, interleaved (the order alternates per
+ *  pair), and each ratio is printed per pair with its median, min and max.
+ *
+ * Polling: the production interval (10 s) and first early poll (250 ms)
+ * scaled by `--time-scale`, as the fake's storage time is (override with
+ * `--poll-interval-ms` / `--first-early-poll-ms`). The copy itself is real
+ * I/O (qemu-img when installed) and is not scaled.
+ *
+ *  3. swarm (`--skip-swarm` leaves it out): `--swarm` (1000) small disks
+ *     (8 MiB, 64 KiB of data, on the file domain) moved to the block domain
+ *     at once by one orchestrator in its own child process
+ *     (bench/move-swarm.ts), against a fake of its own. Reported:
+ *     `concurrent_moves` (moves in flight at once), `status_calls_per_interval`
+ *     (Host.getAllTasksStatuses calls per poll interval while the SPM holds a
+ *     full submission window, counted by an interceptor on the hosts'
+ *     callers), `rss_mb` (the child's peak resident memory; `rss_baseline_mb`
+ *     is the same child before its first move, the Node + tsx floor), and the
+ *     most tasks the orchestrator had on the SPM (back-pressure: the
+ *     submission window, `--submission-window`, default the orchestrator's).
+ *
+ * The last line is a JSON object with every figure; nothing here fails the
+ * process on a number.
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { MoveOrchestrator, SqliteMoveStore } from '@vdsm-kit/engine-move';
+import type { MoveOutcome } from '@vdsm-kit/engine-move';
+import { DEFAULT_IDS, defaultFixture } from '@vdsm-kit/fake-vdsm';
+import type { FixtureInput } from '@vdsm-kit/fake-vdsm';
+import { ROOT, countedHosts, median, round, startFakeChild } from './move-support.js';
+import { runSwarmChild } from './move-swarm.js';
+import type { SwarmResult } from './move-swarm.js';
+
+const run$ = promisify(execFile);
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+/** The engine's AsyncTaskPollingRate and the orchestrator's first early poll, in production. */
+const PRODUCTION_POLL_INTERVAL_MS = 10_000;
+const PRODUCTION_FIRST_EARLY_POLL_MS = 250;
+
+/** The aim for the no-wipe total. */
+const NOWIPE_TARGET = 1.05;
+
+/** The second block domain the disk moves to and back from. */
+const SECOND_BLOCK_DOMAIN = '77777777-7777-4777-8777-777777777777';
+const BIG_DISK = { image: '88888888-8888-4888-8888-888888888888', volume: '99999999-9999-4999-8999-999999999999' };
+const DATA_PIECES = 16;
+
+interface Settings {
+  readonly runs: number;
+  readonly timeScale: number;
+  readonly pollIntervalMs: number;
+  readonly firstEarlyPollMs: number;
+  readonly size: number;
+  readonly data: number;
+  readonly wipeRateMiBps: number;
+  readonly swarm: number;
+  readonly submissionWindow: number | undefined;
+  readonly skipSwarm: boolean;
+  readonly dir: string;
+}
+
+/** One measured move. */
+interface Timed {
+  readonly mode: 'new' | 'legacy';
+  readonly availableS: number;
+  readonly totalS: number;
+  /** New flow only: the copy and source-delete phases as the store recorded them. */
+  readonly copyS?: number;
+  readonly deleteS?: number;
+}
+
+interface Pair {
+  readonly new: Timed;
+  readonly legacy: Timed;
+}
+
+export async function run(args: readonly string[]): Promise<void> {
+  const settings = readSettings(args);
+  const work = await mkdtemp(join(settings.dir, 'vdsm-kit-bench-move-'));
+  try {
+    process.stderr.write(
+      `move bench: ${settings.size / GiB} GiB disk with ${settings.data / MiB} MiB of data, time scale ${settings.timeScale}, ` +
+        `poll interval ${settings.pollIntervalMs} ms (first early ${settings.firstEarlyPollMs} ms), ${settings.runs} runs per side\n`,
+    );
+    const { wipe, nowipe } = await measureFlows(settings, work);
+    const swarm = settings.skipSwarm ? undefined : await measureSwarm(settings, work);
+    report(settings, wipe, nowipe, swarm);
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+export const main = run;
+
+function readSettings(args: readonly string[]): Settings {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      runs: { type: 'string', default: '5' },
+      'time-scale': { type: 'string', default: '0.02' },
+      'poll-interval-ms': { type: 'string' },
+      'first-early-poll-ms': { type: 'string' },
+      'size-gib': { type: 'string', default: '10' },
+      'data-mib': { type: 'string', default: '1024' },
+      'wipe-rate': { type: 'string', default: '100' },
+      swarm: { type: 'string', default: '1000' },
+      'submission-window': { type: 'string' },
+      'skip-swarm': { type: 'boolean', default: false },
+      dir: { type: 'string', default: tmpdir() },
+    },
+  });
+  const positive = (name: string, text: string): number => {
+    const value = Number(text);
+    if (!(value > 0)) throw new Error(`--${name} must be a number > 0, not ${text}`);
+    return value;
+  };
+  const integer = (name: string, text: string): number => {
+    const value = positive(name, text);
+    if (!Number.isInteger(value)) throw new Error(`--${name} must be an integer, not ${text}`);
+    return value;
+  };
+  const timeScale = positive('time-scale', values['time-scale']);
+  const size = Math.round(positive('size-gib', values['size-gib']) * GiB);
+  const data = Math.round(positive('data-mib', values['data-mib']) * MiB);
+  if (data > size) throw new Error('--data-mib must fit in --size-gib');
+  return {
+    runs: integer('runs', values.runs),
+    timeScale,
+    pollIntervalMs:
+      values['poll-interval-ms'] === undefined ? PRODUCTION_POLL_INTERVAL_MS * timeScale : positive('poll-interval-ms', values['poll-interval-ms']),
+    firstEarlyPollMs:
+      values['first-early-poll-ms'] === undefined
+        ? PRODUCTION_FIRST_EARLY_POLL_MS * timeScale
+        : positive('first-early-poll-ms', values['first-early-poll-ms']),
+    size,
+    data,
+    wipeRateMiBps: positive('wipe-rate', values['wipe-rate']),
+    swarm: integer('swarm', values.swarm),
+    submissionWindow: values['submission-window'] === undefined ? undefined : integer('submission-window', values['submission-window']),
+    skipSwarm: values['skip-swarm'],
+    dir: resolve(values.dir),
+  };
+}
+
+/** The default fixture, a second block domain, and the big disk on the first block domain. */
+function flowFixture(settings: Settings): FixtureInput {
+  const fixture = defaultFixture();
+  fixture.domains = [
+    ...(fixture.domains ?? []),
+    { id: SECOND_BLOCK_DOMAIN, name: 'iscsi-second', kind: 'block', type: 'ISCSI', capacity: '100 GiB', discard: true },
+  ];
+  // The data in DATA_PIECES pieces spread over the disk, 4 KiB aligned, a different byte each.
+  const piece = Math.floor(settings.data / DATA_PIECES / 4096) * 4096;
+  const stride = Math.floor(settings.size / DATA_PIECES / 4096) * 4096;
+  fixture.disks = [
+    ...(fixture.disks ?? []),
+    {
+      id: BIG_DISK.image,
+      domain: DEFAULT_IDS.blockDomain,
+      capacity: settings.size,
+      volumes: [
+        {
+          id: BIG_DISK.volume,
+          format: 'RAW',
+          allocation: 'PREALLOCATED',
+          data: Array.from({ length: DATA_PIECES }, (_, i) => ({ offset: i * stride, pattern: i + 1, length: piece })),
+        },
+      ],
+    },
+  ];
+  return fixture;
+}
+
+/** Wipe pairs, then no-wipe pairs, of the same disk moved between the two block domains. */
+async function measureFlows(settings: Settings, work: string): Promise<{ wipe: Pair[]; nowipe: Pair[] }> {
+  const fake = await startFakeChild({ fixture: flowFixture(settings), dir: work, timeScale: settings.timeScale, wipeRateMiBps: settings.wipeRateMiBps });
+  const counted = countedHosts(fake.ready);
+  const store = SqliteMoveStore.open({ path: join(work, 'flows.sqlite') });
+  const orchestrator = new MoveOrchestrator({
+    store,
+    hosts: counted.hosts,
+    pollIntervalMs: settings.pollIntervalMs,
+    tracker: { firstEarlyPollMs: settings.firstEarlyPollMs },
+  });
+  let on = DEFAULT_IDS.blockDomain as string;
+  const moveOnce = async (mode: 'new' | 'legacy', wipe: boolean): Promise<Timed> => {
+    const to = on === DEFAULT_IDS.blockDomain ? SECOND_BLOCK_DOMAIN : DEFAULT_IDS.blockDomain;
+    // Nothing of an earlier copy left to write back while this one is timed.
+    await run$('sync');
+    const started = Date.now();
+    const handle = await orchestrator.moveDisk({
+      poolId: DEFAULT_IDS.pool,
+      diskId: BIG_DISK.image,
+      srcDomainId: on,
+      dstDomainId: to,
+      wipeAfterDelete: wipe,
+      discard: false,
+      legacy: mode === 'legacy',
+    });
+    const outcome = await handle.outcome;
+    if (outcome.result !== 'moved' || outcome.failedPhase !== null || outcome.availableAt === null) {
+      throw new Error(`${mode} move ${on} -> ${to} did not succeed: ${JSON.stringify(outcome)}`);
+    }
+    on = to;
+    return { mode, availableS: (outcome.availableAt - started) / 1000, totalS: (outcome.doneAt - started) / 1000, ...phaseTimes(outcome) };
+  };
+  const pairs = async (wipe: boolean): Promise<Pair[]> => {
+    const result: Pair[] = [];
+    for (let i = 0; i < settings.runs; i++) {
+      // Alternate which side goes first, so neither always follows the other's wipe or writeback.
+      const first = i % 2 === 0 ? 'new' : 'legacy';
+      const a = await moveOnce(first, wipe);
+      const b = await moveOnce(first === 'new' ? 'legacy' : 'new', wipe);
+      const pair = a.mode === 'new' ? { new: a, legacy: b } : { new: b, legacy: a };
+      process.stderr.write(
+        `${wipe ? 'wipe' : 'no wipe'} run ${i + 1}: new available ${pair.new.availableS.toFixed(3)} s total ${pair.new.totalS.toFixed(3)} s; ` +
+          `legacy available ${pair.legacy.availableS.toFixed(3)} s total ${pair.legacy.totalS.toFixed(3)} s\n`,
+      );
+      result.push(pair);
+    }
+    return result;
+  };
+  try {
+    // One warm-up move (page cache, qemu-img, the store's first writes), not counted.
+    process.stderr.write('warm-up move\n');
+    await moveOnce('new', false);
+    const wipe = await pairs(true);
+    const nowipe = await pairs(false);
+    return { wipe, nowipe };
+  } finally {
+    orchestrator.close();
+    await store.close();
+    await counted.close();
+    await fake.stop();
+  }
+}
+
+function phaseTimes(outcome: MoveOutcome): { copyS?: number; deleteS?: number } {
+  const seconds = (phase: string): number | undefined => {
+    const timing = outcome.phases.find((p) => p.phase === phase);
+    return timing?.endedAt == null ? undefined : (timing.endedAt - timing.startedAt) / 1000;
+  };
+  const copyS = seconds('copy');
+  const deleteS = seconds('delete-source');
+  return { ...(copyS === undefined ? {} : { copyS }), ...(deleteS === undefined ? {} : { deleteS }) };
+}
+
+/** The swarm in its own child process, against a fake of its own. */
+async function measureSwarm(settings: Settings, work: string): Promise<SwarmResult> {
+  const disks = Array.from({ length: settings.swarm }, () => ({ image: randomUUID(), volume: randomUUID() }));
+  const fixture = defaultFixture();
+  // One 128 MiB extent per small disk on the block domain: 100 GiB (800 extents) holds only 800 of them.
+  fixture.domains = (fixture.domains ?? []).map((d) =>
+    d.id === DEFAULT_IDS.blockDomain ? { ...d, capacity: Math.max(200, Math.ceil((settings.swarm * 128) / 1024) + 10) * GiB } : d,
+  );
+  fixture.disks = [
+    ...(fixture.disks ?? []),
+    ...disks.map((disk, index) => ({
+      id: disk.image,
+      domain: DEFAULT_IDS.fileDomain,
+      capacity: '8 MiB',
+      volumes: [{ id: disk.volume, format: 'RAW' as const, allocation: 'SPARSE' as const, data: [{ offset: 0, pattern: (index % 255) + 1, length: '64 KiB' }] }],
+    })),
+  ];
+  process.stderr.write(`swarm: starting a fake with ${settings.swarm} small disks\n`);
+  const fake = await startFakeChild({ fixture, dir: work, timeScale: settings.timeScale });
+  try {
+    const disksPath = join(work, 'swarm-disks.json');
+    await writeFile(disksPath, JSON.stringify(disks.map((d) => d.image)));
+    return await runSwarmChild({
+      fake: fake.ready,
+      disksPath,
+      dbPath: join(work, 'swarm.sqlite'),
+      pollIntervalMs: settings.pollIntervalMs,
+      firstEarlyPollMs: settings.firstEarlyPollMs,
+      ...(settings.submissionWindow === undefined ? {} : { submissionWindow: settings.submissionWindow }),
+      cwd: ROOT,
+    });
+  } finally {
+    await fake.stop();
+  }
+}
+
+function ratios(pairs: readonly Pair[], pick: (t: Timed) => number): number[] {
+  return pairs.map((pair) => pick(pair.new) / pick(pair.legacy));
+}
+
+function stats(values: readonly number[]): { median: number; min: number; max: number } {
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
+function report(settings: Settings, wipe: readonly Pair[], nowipe: readonly Pair[], swarm: SwarmResult | undefined): void {
+  const availableRatios = ratios(wipe, (t) => t.availableS);
+  // Expected: the new flow's disk is usable after its copy; the legacy one after copy and wipe.
+  const expectedRatios = wipe.map((pair) => pair.new.copyS! / (pair.new.copyS! + pair.new.deleteS!));
+  const totalRatios = ratios(nowipe, (t) => t.totalS);
+  const available = stats(availableRatios);
+  const expected = stats(expectedRatios);
+  const total = stats(totalRatios);
+  const modelledWipeS = (settings.size / (settings.wipeRateMiBps * MiB)) * settings.timeScale;
+  const f = (v: number, d = 3): string => v.toFixed(d);
+
+  console.log(`move benchmark: Node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'})`);
+  console.log(
+    `disk: RAW preallocated ${settings.size / GiB} GiB on a block domain, ${settings.data / MiB} MiB of data, block -> block; ` +
+      `time scale ${settings.timeScale} (wipe at ${settings.wipeRateMiBps} MiB/s: ${f(modelledWipeS, 2)} s real for ${f(modelledWipeS / settings.timeScale, 1)} s of storage time); ` +
+      `poll interval ${settings.pollIntervalMs} ms, first early poll ${settings.firstEarlyPollMs} ms\n`,
+  );
+  console.log('with wipe: time until the disk is available (s)');
+  console.log('run  new copy  new wipe  new avail  legacy avail  ratio  expected copy/(copy+wipe)');
+  wipe.forEach((pair, i) =>
+    console.log(
+      `${String(i + 1).padStart(3)}  ${f(pair.new.copyS!).padStart(8)}  ${f(pair.new.deleteS!).padStart(8)}  ${f(pair.new.availableS).padStart(9)}  ` +
+        `${f(pair.legacy.availableS).padStart(12)}  ${f(availableRatios[i]!).padStart(5)}  ${f(expectedRatios[i]!).padStart(5)}`,
+    ),
+  );
+  console.log(
+    `available_ratio median ${f(available.median)} (min ${f(available.min)}, max ${f(available.max)}); ` +
+      `expected copy/(copy+wipe) median ${f(expected.median)} (min ${f(expected.min)}, max ${f(expected.max)})\n`,
+  );
+  console.log('without wipe: total time, moveDisk to done (s)');
+  console.log('run  new total  legacy total  ratio');
+  nowipe.forEach((pair, i) =>
+    console.log(`${String(i + 1).padStart(3)}  ${f(pair.new.totalS).padStart(9)}  ${f(pair.legacy.totalS).padStart(12)}  ${f(totalRatios[i]!).padStart(5)}`),
+  );
+  console.log(
+    `nowipe_total_ratio median ${f(total.median)} (min ${f(total.min)}, max ${f(total.max)}); aim <= ${NOWIPE_TARGET}: ${total.median <= NOWIPE_TARGET ? 'PASS' : 'FAIL'}\n`,
+  );
+  if (swarm) {
+    console.log(
+      `swarm: ${swarm.moves} moves (${swarm.moved} moved) in ${f(swarm.durationS, 1)} s, ${swarm.concurrentMoves} in flight at once, ` +
+        `at most ${swarm.maxTasksOnSpm} of our tasks on the SPM (submission window ${swarm.submissionWindow})`,
+    );
+    console.log(
+      `  status calls: ${swarm.statusCalls} in all, ${f(swarm.statusCallsPerInterval, 2)} per ${settings.pollIntervalMs} ms interval in the steady state ` +
+        `(${swarm.steadyStatusCalls} calls in ${f(swarm.steadyS, 2)} s with the window full)`,
+    );
+    for (const [why, count] of Object.entries(swarm.notMoved)) console.log(`  not moved: ${count} x ${why}`);
+    console.log(`  orchestrator child RSS: peak ${f(swarm.rssMb, 1)} MiB, ${f(swarm.rssBaselineMb, 1)} MiB before the first move\n`);
+  }
+
+  console.log(
+    JSON.stringify({
+      benchmark: 'move',
+      node: process.version,
+      cores: availableParallelism(),
+      runs: settings.runs,
+      time_scale: settings.timeScale,
+      poll_interval_ms: settings.pollIntervalMs,
+      first_early_poll_ms: settings.firstEarlyPollMs,
+      disk: { size_bytes: settings.size, data_bytes: settings.data, from: 'block', to: 'block', wipe_rate_mib_s: settings.wipeRateMiBps },
+      available_ratio: round(available.median, 3),
+      available_ratio_min: round(available.min, 3),
+      available_ratio_max: round(available.max, 3),
+      available_ratio_expected: round(expected.median, 3),
+      nowipe_total_ratio: round(total.median, 3),
+      nowipe_total_ratio_min: round(total.min, 3),
+      nowipe_total_ratio_max: round(total.max, 3),
+      nowipe_total_pass: total.median <= NOWIPE_TARGET,
+      wipe_runs: wipe.map((pair) => ({
+        new_available_s: round(pair.new.availableS, 3),
+        new_total_s: round(pair.new.totalS, 3),
+        new_copy_s: round(pair.new.copyS!, 3),
+        new_wipe_s: round(pair.new.deleteS!, 3),
+        legacy_available_s: round(pair.legacy.availableS, 3),
+      })),
+      nowipe_runs: nowipe.map((pair) => ({ new_total_s: round(pair.new.totalS, 3), legacy_total_s: round(pair.legacy.totalS, 3) })),
+      ...(swarm === undefined
+        ? {}
+        : {
+            concurrent_moves: swarm.concurrentMoves,
+            status_calls_per_interval: round(swarm.statusCallsPerInterval, 2),
+            rss_mb: round(swarm.rssMb, 1),
+            swarm: {
+              moves: swarm.moves,
+              moved: swarm.moved,
+              duration_s: round(swarm.durationS, 2),
+              status_calls: swarm.statusCalls,
+              steady_s: round(swarm.steadyS, 2),
+              steady_status_calls: swarm.steadyStatusCalls,
+              max_tasks_on_spm: swarm.maxTasksOnSpm,
+              submission_window: swarm.submissionWindow,
+              rss_baseline_mb: round(swarm.rssBaselineMb, 1),
+              calls_by_method: swarm.callsByMethod,
+              not_moved: swarm.notMoved,
+            },
+          }),
+    }),
+  );
+}
