@@ -62,6 +62,6 @@ export async function writeVolumeData(storage: StorageHost, domainId: unknown, i
 /** The block checksum of a live volume's guest content, with its algorithm and block size. */
 export async function volumeChecksum(storage: StorageHost, domainId: unknown, imageId: unknown, volumeId: unknown): Promise<VolumeChecksum> {
   const volume = requireVolume(storage, domainId, imageId, volumeId);
-  const sum = await checksum(liveVolumePath(storage, volume), volume.format);
+  const sum = await checksum(liveVolumePath(storage, volume), volume.format, { capacity: volume.capacity });
   return { algorithm: CHECKSUM_ALGORITHM, blockSize: CHECKSUM_BLOCK_SIZE, checksum: sum };
 }

@@ -95,6 +95,29 @@ describe('data/checksum', function () {
     expect(await checksumFile(written, { tools })).to.not.equal(sum);
   });
 
+  it('covers exactly the guest size when given one: an LV larger than its volume, with stale bytes past the end', async () => {
+    // A block domain keeps an 8 MiB volume in a 128 MiB LV; what lies past 8 MiB is not the guest's.
+    const content = randomBytes(MiB);
+    const volume = join(dir, 'guest-sized');
+    const lv = join(dir, 'lv-sized');
+    await writeFile(volume, '');
+    await truncate(volume, 8 * MiB);
+    await writeAt(volume, 3 * MiB, content);
+    await writeFile(lv, '');
+    await truncate(lv, 128 * MiB);
+    await writeAt(lv, 3 * MiB, content);
+    await writeAt(lv, 100 * MiB, randomBytes(4096));
+    const sum = await checksumFile(volume, { tools });
+    expect(await checksumFile(lv, { tools, length: 8 * MiB })).to.equal(sum);
+    expect(await checksumFile(lv, { tools })).to.not.equal(sum);
+    // A length past the file's end reads as zeros, as a guest sees an unwritten tail.
+    const short = join(dir, 'short-file');
+    await writeFile(short, content);
+    const padded = Buffer.alloc(2 * MiB);
+    content.copy(padded);
+    expect(await checksumFile(short, { tools, length: 2 * MiB })).to.equal(checksumBytes(padded));
+  });
+
   it('costs what the data costs: a 1 TiB sparse disk with three data blocks hashes in the test timeout', async () => {
     // Hashing every byte of 1 TiB takes many minutes; skipping the holes takes a few blocks' worth.
     const path = join(dir, 'huge');

@@ -95,13 +95,26 @@ export function checksumBytes(bytes: Uint8Array): string {
  *
  * @throws the data plane's "action stopped" error once `signal` aborts.
  */
-export async function checksumFile(path: string, options: { readonly tools?: DataTools; readonly signal?: AbortSignal | undefined } = {}): Promise<string> {
+export async function checksumFile(
+  path: string,
+  options: {
+    readonly tools?: DataTools;
+    readonly signal?: AbortSignal | undefined;
+    /**
+     * The guest size, when it is not the file's: a RAW volume on a block
+     * domain lives in an LV rounded up to whole extents (128 MiB), and only
+     * its first `capacity` bytes are the guest's. Bytes past the file's end
+     * read as zeros.
+     */
+    readonly length?: number;
+  } = {},
+): Promise<string> {
   const { signal } = options;
   throwIfStopped(signal);
   const tools = options.tools ?? (await findDataTools());
   const file = await open(path, 'r');
   try {
-    const { size } = await file.stat();
+    const size = options.length ?? (await file.stat()).size;
     const extents: readonly Extent[] = (await dataExtents(path, tools, { signal })) ?? [{ offset: 0, length: size }];
     const hash = new BlockHash();
     const buffer = Buffer.allocUnsafe(CHECKSUM_BLOCK_SIZE);

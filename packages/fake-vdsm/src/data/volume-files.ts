@@ -293,11 +293,19 @@ function runQemuIo(qemuIo: string, path: string, command: string, signal: AbortS
  * The block checksum (checksum.ts) of the guest-visible content: the file
  * itself for RAW (and plain COW) volumes; for a qcow2 image, what `qemu-img
  * convert -O raw` reads through it, so a chain's top gives the whole chain's
- * view. Either way it costs what the data costs: holes are skipped.
+ * view. Either way it costs what the data costs: holes are skipped. With
+ * `capacity`, a RAW volume's checksum covers exactly its guest size (an LV is
+ * larger than the volume it holds).
  */
-export async function checksum(path: string, format: VolumeFormat, options: VolumeFileOptions = {}): Promise<string> {
+export async function checksum(
+  path: string,
+  format: VolumeFormat,
+  options: VolumeFileOptions & { readonly capacity?: number } = {},
+): Promise<string> {
   const tools = options.tools ?? (await findDataTools());
-  if ((await layoutOf(path, format)) === 'raw') return checksumFile(path, { tools, signal: options.signal });
+  if ((await layoutOf(path, format)) === 'raw') {
+    return checksumFile(path, { tools, signal: options.signal, ...(options.capacity === undefined ? {} : { length: options.capacity }) });
+  }
   const qemuImg = requireTool(tools.qemuImg, 'qemu-img', path);
   const dir = await mkdtemp(join(tmpdir(), 'fake-vdsm-checksum-'));
   try {
