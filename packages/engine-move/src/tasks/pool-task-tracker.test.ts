@@ -117,6 +117,15 @@ describe('PoolTaskTracker against a real fake VDSM', function () {
     expect(gaps).to.deep.equal([500, 1_000, 2_000, 4_000, 8_000, 10_000]);
   });
 
+  it('keeps the steady rhythm in a busy pool: no early polls once more tasks than the limit are in flight', async function () {
+    const t = track({ missesBeforeUnknown: 1_000, earlyPollsUpToTasks: 3 });
+    for (let i = 0; i < 3; i++) void t.watch(randomUUID());
+    const taskId = await submitDelete(t, pool.disks[0]!.image);
+    await settle(t.watch(taskId));
+    const times = events.flatMap((e) => (e.type === 'poll' ? [e.at] : []));
+    expect(times[0]).to.equal(INTERVAL);
+  });
+
   it('finds the SPM among the hosts, and the new one after the role moved', async function () {
     const t = track({ missesBeforeUnknown: 1_000, spmChangeGraceMs: 0 });
     expect((await t.spm()).name).to.equal(pool.hosts[0]!.name);

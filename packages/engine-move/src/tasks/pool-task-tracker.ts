@@ -50,6 +50,14 @@ export interface PoolTaskTrackerOptions {
   readonly intervalMs?: number;
   /** First early poll after a submission (default 250 ms; then doubling up to the interval). */
   readonly firstEarlyPollMs?: number;
+  /**
+   * Early polls after a submission only while the pool has at most this many
+   * tasks of ours in flight (default 10, the tasks VDSM runs at once). Early
+   * polls buy latency for a few moves; a busy pool sees tasks end on every
+   * steady poll anyway, and would otherwise be polled several times per
+   * interval by a stream of submissions.
+   */
+  readonly earlyPollsUpToTasks?: number;
   /** Consecutive misses before `Task.getStatus` is asked (default 3). */
   readonly missesBeforeUnknown?: number;
   /** After the SPM changed, misses are not counted for this long (default 3 intervals). */
@@ -114,6 +122,7 @@ export class PoolTaskTracker {
   readonly #schedule: PollSchedule;
   readonly #window: SubmissionWindow;
   readonly #missLimit: number;
+  readonly #earlyPollsUpTo: number;
   readonly #graceMs: number;
   readonly #zombieAfterMs: number;
   readonly #zombieStopGraceMs: number;
@@ -144,6 +153,7 @@ export class PoolTaskTracker {
     this.#schedule = new PollSchedule(interval, options.firstEarlyPollMs ?? DEFAULT_FIRST_EARLY_POLL_MS);
     this.#window = new SubmissionWindow(options.submissionWindow ?? DEFAULT_SUBMISSION_WINDOW);
     this.#missLimit = options.missesBeforeUnknown ?? DEFAULT_MISSES_BEFORE_UNKNOWN;
+    this.#earlyPollsUpTo = options.earlyPollsUpToTasks ?? 10;
     this.#graceMs = options.spmChangeGraceMs ?? 3 * interval;
     this.#zombieAfterMs = options.zombieAfterMs ?? DEFAULT_ZOMBIE_AFTER_MS;
     this.#zombieStopGraceMs = options.zombieStopGraceMs ?? 3 * interval;
@@ -206,7 +216,7 @@ export class PoolTaskTracker {
           const taskId = await send(spm, this.#callOptions);
           this.#watch(taskId, true);
           slotKept = true;
-          this.#pollSoon(this.#schedule.submitted());
+          if (this.#watched.size <= this.#earlyPollsUpTo) this.#pollSoon(this.#schedule.submitted());
           return taskId;
         } catch (error) {
           if (error instanceof NotSpmError) {
