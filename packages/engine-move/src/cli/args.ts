@@ -8,6 +8,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_PKI_DIR } from '@vdsm-kit/client';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { isUuid } from '../ids.js';
 
 export const USAGE_EXIT_CODE = 2;
 
@@ -90,11 +91,9 @@ export function defaultDbPath(env: NodeJS.ProcessEnv = process.env, home = homed
   return join(state, 'engine-move', 'moves.sqlite');
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function uuid(what: string) {
   return (value: string): string => {
-    if (!UUID.test(value)) throw new InvalidArgumentError(`${what} must be a UUID, got '${value}'`);
+    if (!isUuid(value)) throw new InvalidArgumentError(`${what} must be a UUID, got '${value}'`);
     return value.toLowerCase();
   };
 }

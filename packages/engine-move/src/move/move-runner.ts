@@ -9,7 +9,7 @@
  * already committed and only its clear is left.
  */
 import { NotSpmError, VdsmError, VdsmNetworkError, deleteImage, moveImage, sleep } from '@vdsm-kit/client';
-import type { Clock } from '@vdsm-kit/client';
+import type { Clock, TimerHandle } from '@vdsm-kit/client';
 import { MoveStoreError } from '../store/move-store.js';
 import type { MoveStore } from '../store/move-store.js';
 import { AUDIT_TYPES } from '../store/records.js';
@@ -318,14 +318,16 @@ export class MoveRunner {
         }
         if (this.#ctx.wantsProgress?.()) void this.#sampleProgress(phase);
       }
+      let timer: TimerHandle | undefined;
       await Promise.race([
         ended,
         new Promise<void>((resolve) => {
           this.#cancelWake = resolve;
-          const timer = this.#ctx.clock.setTimeout(resolve, this.#ctx.cancelCheckMs);
-          void ended.then(() => this.#ctx.clock.clearTimeout(timer));
+          timer = this.#ctx.clock.setTimeout(resolve, this.#ctx.cancelCheckMs);
         }),
       ]);
+      // One timer per wait, dropped when the wait ends (a long copy waits many times).
+      if (timer) this.#ctx.clock.clearTimeout(timer);
       this.#cancelWake = undefined;
       if (!end) await this.#refresh();
     }
@@ -379,6 +381,7 @@ export class MoveRunner {
   }
 
   #sampling = false;
+  readonly #sourceTruesize = new Map<string, number>();
   #lastSampleAt = -Infinity;
 
   /** Copy progress from the target's allocation against the source's, at most once per poll interval. */
@@ -395,12 +398,17 @@ export class MoveRunner {
       const sizes = await Promise.all(
         disk.volumes.map(async (volume) => {
           const key = { volumeID: volume.volumeId, imageID: move.diskId, storagepoolID: move.poolId };
-          const source = await spm.api.Volume.getInfo({ ...key, storagedomainID: move.srcDomainId });
+          // The source is LOCKED for the whole copy: its allocation is read once.
+          let source = this.#sourceTruesize.get(volume.volumeId);
+          if (source === undefined) {
+            source = Number((await spm.api.Volume.getInfo({ ...key, storagedomainID: move.srcDomainId })).truesize);
+            this.#sourceTruesize.set(volume.volumeId, source);
+          }
           const target = await spm.api.Volume.getInfo({ ...key, storagedomainID: move.dstDomainId }).catch(() => undefined);
           // A preallocated target (a block domain's LV) is fully allocated from
           // its creation: its allocation says nothing about the copy.
           const knowable = target === undefined || target.type !== 'PREALLOCATED';
-          return { source: Number(source.truesize), target: target ? Number(target.truesize) : 0, knowable };
+          return { source, target: target ? Number(target.truesize) : 0, knowable };
         }),
       );
       const source = sizes.reduce((sum, s) => sum + s.source, 0);

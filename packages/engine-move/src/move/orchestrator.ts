@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { isTaskId, systemClock } from '@vdsm-kit/client';
+import { systemClock } from '@vdsm-kit/client';
 import type { Clock } from '@vdsm-kit/client';
 import { MoveStoreError } from '../store/move-store.js';
 import type { MoveFilter, MoveStore } from '../store/move-store.js';
@@ -16,6 +16,7 @@ import type { AuditRecord, MoveMode, MovePhase, MoveRecord, MoveState } from '..
 import { PoolTaskTracker } from '../tasks/pool-task-tracker.js';
 import type { PoolTaskTrackerOptions, TrackerEvent } from '../tasks/pool-task-tracker.js';
 import type { PoolHost } from '../tasks/pool-host.js';
+import { isUuid } from '../ids.js';
 import { discoverDisk } from './discovery.js';
 import { MoveRunner } from './move-runner.js';
 import { outcomeOf } from './outcome.js';
@@ -145,7 +146,7 @@ export class MoveOrchestrator {
         clock: this.#clock,
         intervalMs: this.#intervalMs,
         onEvent: (event) => {
-          if (event.type === 'zombie') void this.#auditZombie(event.taskId, event.runningForMs, event.at);
+          if (event.type === 'zombie') void this.#auditZombie(event.taskId, event.runningForMs);
           this.#options.onTrackerEvent?.(poolId, event);
         },
       });
@@ -161,7 +162,7 @@ export class MoveOrchestrator {
   async moveDisk(request: MoveDiskRequest): Promise<MoveHandle> {
     this.#checkOpen();
     for (const [name, id] of Object.entries({ poolId: request.poolId, diskId: request.diskId, srcDomainId: request.srcDomainId, dstDomainId: request.dstDomainId })) {
-      if (!isTaskId(id)) throw new MoveStoreError('BAD_REQUEST', `${name} must be a UUID, got ${JSON.stringify(id)}`);
+      if (!isUuid(id)) throw new MoveStoreError('BAD_REQUEST', `${name} must be a UUID, got ${JSON.stringify(id)}`);
     }
     const moveId = request.moveId ?? randomUUID();
     let disk = await this.#store.getDisk(request.diskId);
@@ -247,7 +248,7 @@ export class MoveOrchestrator {
   }
 
   /** s6 Match 7: a zombie being stopped is audited (9500) against the move that owns it. */
-  async #auditZombie(taskId: string, runningForMs: number, _at: number): Promise<void> {
+  async #auditZombie(taskId: string, runningForMs: number): Promise<void> {
     const task = (await this.#store.listTasks({ state: 'running' })).find((t) => t.vdsmTaskId === taskId);
     await this.#store.addAudit({
       type: AUDIT_TYPES.ZOMBIE_STOPPING,
