@@ -30,9 +30,13 @@ export class PollSchedule {
     return this.#firstEarlyMs;
   }
 
-  /** A poll ended: the delay until the next one. */
-  afterPoll(): number {
-    const early = this.#nextEarlyMs;
+  /**
+   * A poll ended: the delay until the next one. A busy pool (`busy`: more
+   * tasks in flight than early polls are worth) drops a ladder under way, so
+   * its rhythm is one poll per interval however its submissions came.
+   */
+  afterPoll(busy = false): number {
+    const early = busy ? undefined : this.#nextEarlyMs;
     if (early === undefined || early >= this.intervalMs) {
       this.#nextEarlyMs = undefined;
       return this.intervalMs;

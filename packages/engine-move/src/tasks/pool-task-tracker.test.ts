@@ -126,6 +126,20 @@ describe('PoolTaskTracker against a real fake VDSM', function () {
     expect(times[0]).to.equal(INTERVAL);
   });
 
+  it('drops an early-poll ladder under way once the pool becomes busy', async function () {
+    const t = track({ missesBeforeUnknown: 1_000, earlyPollsUpToTasks: 3 });
+    void t.watch(randomUUID());
+    await submitDelete(t, pool.disks[0]!.image); // 2 in flight: the ladder starts (250 ms)
+    for (let i = 0; i < 3; i++) void t.watch(randomUUID()); // 5 in flight: busy from now on
+    while (events.filter((e) => e.type === 'poll').length < 3) {
+      await clock.advanceAsync(250);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const times = events.flatMap((e) => (e.type === 'poll' ? [e.at] : []));
+    // The early poll already due runs; after it the rhythm is the interval, not 500 ms, 1 s ...
+    expect(times.slice(0, 3)).to.deep.equal([250, 250 + INTERVAL, 250 + 2 * INTERVAL]);
+  });
+
   it('finds the SPM among the hosts, and the new one after the role moved', async function () {
     const t = track({ missesBeforeUnknown: 1_000, spmChangeGraceMs: 0 });
     expect((await t.spm()).name).to.equal(pool.hosts[0]!.name);

@@ -403,7 +403,7 @@ export class PoolTaskTracker {
       for (const pending of [...this.#clears.values()]) await this.#tryClear(pending);
     } finally {
       this.#ticking = false;
-      this.#pollSoon(this.#schedule.afterPoll());
+      this.#pollSoon(this.#schedule.afterPoll(this.#watched.size > this.#earlyPollsUpTo));
     }
   }
 

@@ -74,7 +74,7 @@ export async function startFakePool(options: FakePoolOptions = {}): Promise<Fake
       id: disk.image,
       domain: IDS.fileDomain,
       capacity: '8 MiB',
-      volumes: [{ id: disk.volume, format: 'RAW' as const, allocation: 'SPARSE' as const, data: [{ offset: 0, pattern: index + 1, length: '64 KiB' }] }],
+      volumes: [{ id: disk.volume, format: 'RAW' as const, allocation: 'SPARSE' as const, data: [{ offset: 0, pattern: (index % 255) + 1, length: '64 KiB' }] }],
     })),
     // Each layer writes its own 64 KiB further in, so every volume of the chain holds data of its own.
     ...chainDisks.map((disk, index) => ({
