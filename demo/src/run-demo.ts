@@ -18,6 +18,7 @@ import { PlainView, TerminalView } from '@vdsm-kit/engine-move/move-view';
 import type { MoveView } from '@vdsm-kit/engine-move/move-view';
 import { DEFAULT_IDS, defaultFixture, startFakeVdsm } from '@vdsm-kit/fake-vdsm';
 import type { FakeVdsm, FixtureInput } from '@vdsm-kit/fake-vdsm';
+import { roundUpToExtents } from '@vdsm-kit/fake-vdsm/data';
 import type { DemoOptions } from './options.js';
 import { describeTimeline, flowTimeline } from './timeline.js';
 import type { FlowTimeline } from './timeline.js';
@@ -178,7 +179,8 @@ function viewFor(stream: NodeJS.WriteStream | NodeJS.WritableStream): MoveView {
 }
 
 function describeSetup(options: DemoOptions, fake: FakeVdsm): string {
-  const wipeSeconds = Math.ceil(options.diskBytes / (128 * 1024 ** 2)) * (128 * 1024 ** 2) / options.wipeBytesPerSecond;
+  // VDSM wipes the whole LV, whole extents.
+  const wipeSeconds = roundUpToExtents(options.diskBytes) / options.wipeBytesPerSecond;
   return [
     `fake VDSM: ${fake.hosts.length} hosts (${fake.hosts.map((host) => `${host.stomp.host}:${host.stomp.port}`).join(', ')}), state in a temporary folder`,
     `two ${formatBytes(options.diskBytes)} disks holding ${formatBytes(options.dataBytes)} each on the iSCSI domain, moving to the NFS domain with wipe-after-delete`,
