@@ -161,8 +161,8 @@ describe('engine-move.md s5 failure modes against a real fake VDSM', function ()
   });
 
   it('row 2: a source delete (where the wipe runs) past the 50 h zombie limit: Task.stop (9500), the source recorded as a leftover, the disk OK on the target; a stop that does not take is forgotten (9501)', async function () {
-    // The wipe itself (zeroImage) needs a block source, and the fake fails every copy from its block
-    // domain (261), so the long delete is the file domain's purge, held by a phase delay.
+    // The wipe itself (zeroImage) needs a block source; this row holds the file domain's purge
+    // instead, by a phase delay (orchestrator.test.ts moves a disk block to file with wipe).
     // The zombie limit is made short; the small copy ends well within it.
     await start({}, { tracker: { zombieAfterMs: 1500 } });
     const drive = <T>(promise: Promise<T>): Promise<T> => promise;

@@ -13,4 +13,5 @@ export type { CopierName, CopyResult, CopyVolumeOptions } from './copier.js';
 export { writeScatteredData } from './scattered-data.js';
 export type { ScatteredDataOptions } from './scattered-data.js';
 export { findDataTools } from './tools.js';
+export { BLOCK_EXTENT_SIZE, roundUpToExtents } from './sizes.js';
 export type { DataTools } from './tools.js';
