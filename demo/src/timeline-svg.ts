@@ -36,7 +36,10 @@ export function timelineSvg(flows: readonly FlowTimeline[], caption: string): st
     const top = TOP + index * ROW;
     const middle = top + BAR / 2;
     parts.push(`<g class="flow" data-mode="${flow.mode}">`);
-    parts.push(`<text x="10" y="${middle + 4}" font-weight="bold">${escape(flow.title)}</text>`);
+    // "name (how)" on two lines: one line of bold text does not fit left of the bars.
+    const [name, how] = splitTitle(flow.title);
+    parts.push(`<text x="10" y="${how ? middle - 3 : middle + 4}" font-weight="bold">${escape(name)}</text>`);
+    if (how) parts.push(`<text x="10" y="${middle + 13}" font-size="12" fill="#4b5563">${escape(how)}</text>`);
     for (const segment of flow.segments) {
       const width = Math.max(1, x(segment.to) - x(segment.from));
       const colour = COLOURS[segment.label] ?? '#6b7280';
@@ -86,4 +89,11 @@ function round(value: number): number {
 /** Text inside XML. */
 function escape(text: string): string {
   return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
+}
+
+/** "engine-move (copy, then delete)" → ["engine-move", "copy, then delete"]. */
+function splitTitle(title: string): [string, string | undefined] {
+  const open = title.indexOf(' (');
+  if (open < 0 || !title.endsWith(')')) return [title, undefined];
+  return [title.slice(0, open), title.slice(open + 2, -1)];
 }
