@@ -531,8 +531,9 @@ export function describeMoveStoreConformance(name: string, open: () => Promise<S
         expect(short!.moveId).to.equal(released);
         // The lease of `takenOver` is cut short by a renewal of 1 ms, then taken by b.
         await store.renewLeases('a', [byId.get(takenOver!)!], 1);
-        const taken = await claimOnceLapsed(store, { owner: 'b', leaseMs: LONG, limit: 3 });
-        expect(taken.map((l) => l.moveId)).to.include(takenOver);
+        const taken: string[] = [];
+        while (!taken.includes(takenOver!)) taken.push(...(await claimOnceLapsed(store, { owner: 'b', leaseMs: LONG, limit: 3 })).map((l) => l.moveId));
+        expect(taken).to.not.include(kept);
         const before = (await store.getLease(kept!))!.leaseUntil;
         const renewed = await store.renewLeases('a', leases, LONG * 2);
         expect(renewed.lost.sort()).to.deep.equal([released!, takenOver!].sort());
