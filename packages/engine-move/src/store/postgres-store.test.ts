@@ -3,7 +3,7 @@ import { createServer, connect } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { expect } from 'chai';
 import { skipUnless } from '@vdsm-kit/test-support/skip';
-import { describeMoveStoreConformance, diskOf, listenFor, requestFor } from '../test-support/store-conformance.js';
+import { describeMoveStoreConformance, diskOf, hearsNewMove, listenFor, requestFor } from '../test-support/store-conformance.js';
 import { missingAnyPostgres, missingPostgres, startThrowawayPostgres, withPgClient } from '../test-support/throwaway-postgres.js';
 import type { ThrowawayPostgres } from '../test-support/throwaway-postgres.js';
 import { AUDIT_TYPES } from './records.js';
@@ -173,12 +173,7 @@ describe('PostgresMoveStore', function () {
       await rescan;
       stop();
       expect(log.some((line) => line.includes('store listener lost'))).to.equal(true, log.join('\n'));
-      const disk = diskOf(1);
-      const request = requestFor(disk);
-      const heard = await listenFor(listening, (w) => w.kind === 'move' && w.id === request.moveId);
-      await writer.createMove({ request, at: 1, disk });
-      await heard.heard;
-      heard.stop();
+      await hearsNewMove(listening, writer);
     } finally {
       await listening.close();
       await writer.close();
@@ -255,12 +250,7 @@ describe('PostgresMoveStore', function () {
           expect(await store.getMove(move.moveId)).to.include(applied ? { state: 'copy-submitting', version: 2 } : { state: 'queued', version: 1 });
           expect(await store.listPhases(move.moveId)).to.have.length(applied ? 1 : 0);
         }
-        const disk = diskOf(1);
-        const request = requestFor(disk);
-        const heard = await listenFor(store, (w) => w.kind === 'move' && w.id === request.moveId);
-        await store.createMove({ request, at: 2, disk });
-        await heard.heard;
-        heard.stop();
+        await hearsNewMove(store, store);
         stopCounting();
         expect(rescans).to.be.at.least(1);
       } finally {
