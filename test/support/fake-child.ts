@@ -46,6 +46,8 @@ export interface FakeChild {
   stderr(): string;
   /** Resolves with the fields of the first log line with message `msg` after the first `skip` of them. */
   waitForLog(msg: string, skip?: number): Promise<Record<string, unknown>>;
+  /** How many log lines with message `msg` it wrote so far. */
+  logCount(msg: string): number;
   /** Closes the fake and waits for the process to exit; resolves with its exit code. */
   close(): Promise<number | null>;
 }
@@ -65,19 +67,27 @@ export async function startFakeChild(td: TeardownHelper, options: FakeVdsmOption
   });
   let stderr = '';
   const logWaiters = new Set<() => void>();
+  /** Every complete log line so far, parsed. */
+  const logLines: Record<string, unknown>[] = [];
+  let partial = '';
   child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString('utf8');
+    const text = chunk.toString('utf8');
+    stderr += text;
+    const lines = (partial + text).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      try {
+        logLines.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // Not a log line (a stack trace of a crash): kept in `stderr` only.
+      }
+    }
     for (const wake of logWaiters) wake();
   });
-  const logLines = (msg: string): Record<string, unknown>[] =>
-    stderr
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>)
-      .filter((fields) => fields['msg'] === msg);
+  const linesWith = (msg: string): Record<string, unknown>[] => logLines.filter((fields) => fields['msg'] === msg);
   const waitForLog = async (msg: string, skip = 0): Promise<Record<string, unknown>> => {
     for (;;) {
-      const found = logLines(msg)[skip];
+      const found = linesWith(msg)[skip];
       if (found !== undefined) return found;
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`fake child exited before logging "${msg}"; stderr:\n${stderr}`);
       await new Promise<void>((resolve) => {
@@ -134,6 +144,7 @@ export async function startFakeChild(td: TeardownHelper, options: FakeVdsmOption
     },
     stderr: () => stderr,
     waitForLog,
+    logCount: (msg) => linesWith(msg).length,
     close: async () => {
       if (child.connected) child.send({ type: 'close' });
       return exited;
