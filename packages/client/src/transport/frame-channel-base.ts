@@ -29,7 +29,8 @@ export interface FrameChannelOptions {
   /**
    * An inbound frame begun and not finished within this long (from its first
    * byte, however slowly the rest trickles in) is a `FrameTimeoutError`
-   * protocol error. Default: no limit.
+   * protocol error, judged after what already waits in the transport is
+   * read (this process may have been held up past the timeout). Default: no limit.
    */
   readonly frameTimeoutMs?: number;
   /** Shared bound on the bytes of unfinished inbound frames (see `FrameBudget`); default: none. */
