@@ -27,6 +27,10 @@ const BENCHMARKS: Record<string, { readonly description: string; load(): Promise
     description: "fake-vdsm's peak RSS vs baseline and a polite client's ping2 latency (attack / quiet) under hostile clients",
     load: () => import('./hostile.js'),
   },
+  load: {
+    description: "200 clients x 500 calls to fake-vdsm while disks are copied: calls/s, latency, the fake's heap after GC per connection and after",
+    load: () => import('./load.js'),
+  },
   move: {
     description: 'engine-move copy-then-delete vs the legacy single Image.move: availability with wipe, total without, and 1,000 moves at once',
     load: () => import('./move.js'),

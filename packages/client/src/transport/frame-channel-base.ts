@@ -29,7 +29,8 @@ export interface FrameChannelOptions {
   /**
    * An inbound frame begun and not finished within this long (from its first
    * byte, however slowly the rest trickles in) is a `FrameTimeoutError`
-   * protocol error. Default: no limit.
+   * protocol error, judged after what already waits in the transport is
+   * read (this process may have been held up past the timeout). Default: no limit.
    */
   readonly frameTimeoutMs?: number;
   /** Shared bound on the bytes of unfinished inbound frames (see `FrameBudget`); default: none. */
@@ -277,10 +278,23 @@ export abstract class FrameChannelBase implements FrameChannel {
       return;
     }
     if (this.#frameTimer !== undefined) return;
-    this.#frameTimer = this.#clock.setTimeout(() => {
-      this.#frameTimer = undefined;
-      this.protocolError(new FrameTimeoutError(`STOMP frame not finished within frameTimeoutMs (${timeoutMs} ms)`));
+    const timer = this.#clock.setTimeout(() => {
+      // Timers run before I/O in Node's event loop: after this process was
+      // held up (a loaded machine, a long GC) past the timeout, the rest of
+      // the frame may be waiting in the socket. Two turns of the loop read it
+      // first (the first poll may not yet see what arrived at the very end);
+      // the frame is late only if this timer is still its own then (a
+      // finished frame, or reading paused, stops it). Until then no new timer
+      // starts, so a trickle of bytes cannot push the deadline on.
+      setImmediate(() =>
+        setImmediate(() => {
+          if (this.#frameTimer !== timer || this.#closing) return;
+          this.#frameTimer = undefined;
+          this.protocolError(new FrameTimeoutError(`STOMP frame not finished within frameTimeoutMs (${timeoutMs} ms)`));
+        }),
+      );
     }, timeoutMs);
+    this.#frameTimer = timer;
     this.#frameTimer.unref?.();
   }
 

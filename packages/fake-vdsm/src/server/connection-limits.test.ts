@@ -57,6 +57,14 @@ class WatchedLog {
   }
 }
 
+/** Holds this process (the fake's too: it runs in-process) up for `ms`, as a loaded machine or a long GC does; bytes sent meanwhile wait in the socket. */
+function stall(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // Busy: nothing else of this process runs.
+  }
+}
+
 describe('connection limits against hostile clients (real sockets)', () => {
   let vdsm: FakeVdsm | undefined;
   const open: RawConnection[] = [];
@@ -125,6 +133,20 @@ describe('connection limits against hostile clients (real sockets)', () => {
       expect(await connection.frameBody()).to.equal(`STOMP frame not finished within frameTimeoutMs (${TIMEOUT_MS} ms)`);
       await connection.waitClosed();
       await served(other, 'still-served', 'other-queue');
+    });
+
+    it('serves a frame whose last bytes had arrived when its timer fired: a busy fake does not blame the client for its own lateness', async () => {
+      const connection = await session();
+      const frame = ping('waiting-in-the-kernel');
+      connection.write(frame.slice(0, 40));
+      await timers(clock, 1);
+      // The rest reaches the fake's socket, and its timer fires before the fake gets to read it,
+      // as after a pause of the fake's process (a loaded machine, a long GC) longer than the timeout.
+      connection.write(frame.slice(40));
+      stall(50);
+      clock.advance(TIMEOUT_MS);
+      expect(await connection.frame()).to.equal(pong('waiting-in-the-kernel'));
+      await served(connection, 'and-after');
     });
 
     it('times a slow-loris frame from its first byte, however the bytes trickle in', async () => {

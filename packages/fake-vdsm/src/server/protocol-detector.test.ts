@@ -16,6 +16,14 @@ import { DETECT_BYTES } from './protocol-detector.js';
 
 const CONNECTED = 'CONNECTED\nversion:1.2\nheart-beat:24000,0\n\n\0';
 
+/** Holds this process (the fake's too: it runs in-process) up for `ms`, as a loaded machine or a long GC does; bytes sent meanwhile wait in the socket. */
+function stall(ms: number): void {
+  const until = performance.now() + ms;
+  while (performance.now() < until) {
+    // Busy: nothing else of this process runs.
+  }
+}
+
 describe('protocol detection', () => {
   let vdsm: FakeVdsm | undefined;
   const open: RawConnection[] = [];
@@ -120,6 +128,19 @@ describe('protocol detection', () => {
       clock.advance(1);
       await connection.waitClosed();
       expect(clock.pending).to.equal(0);
+    });
+
+    it('serves a connection whose first bytes had arrived when the timer fired: a busy fake does not drop it', async () => {
+      const clock = new ManualClock();
+      await start({ clock });
+      const connection = await raw();
+      while (clock.pending === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      // The CONNECT reaches the fake's socket and the timer fires before the fake reads it,
+      // as after a pause of the fake's process longer than the timeout.
+      connection.write(VDSM_CLIENT_CONNECT);
+      stall(50);
+      clock.advance(10_000);
+      expect(await connection.frame()).to.equal(CONNECTED);
     });
 
     it('gives up on a silent connection after a short configured timeout, in real time', async () => {

@@ -106,7 +106,9 @@ export class ProtocolDetector {
     let length = 0;
     const description = describe(stream, transport);
 
+    let decided = false;
     const finish = (): void => {
+      decided = true;
       this.#clock.clearTimeout(timer);
       stream.removeListener('data', onData);
       stream.removeListener('end', onEnd);
@@ -155,9 +157,23 @@ export class ProtocolDetector {
     const onError = (error: Error): void => giveUp('Connection failed before its protocol was known', { err: error.message });
 
     // Destroyed from outside (server shutdown): only the timer is left to clear.
-    const onClose = (): void => this.#clock.clearTimeout(timer);
+    const onClose = (): void => {
+      decided = true;
+      this.#clock.clearTimeout(timer);
+    };
 
-    const timer = this.#clock.setTimeout(() => giveUp('Protocol detection timed out', { bytes: length }), this.#detectTimeoutMs);
+    // Timers run before I/O in Node's event loop: after this process was held
+    // up past the timeout, bytes the client sent in time may still wait in the
+    // socket. Two turns of the loop read them first (the first poll may not
+    // yet see what arrived at the very end); only a connection still
+    // undecided then is late.
+    const timer = this.#clock.setTimeout(() => {
+      setImmediate(() =>
+        setImmediate(() => {
+          if (!decided) giveUp('Protocol detection timed out', { bytes: length });
+        }),
+      );
+    }, this.#detectTimeoutMs);
     timer.unref?.();
     stream.on('data', onData);
     stream.on('end', onEnd);
