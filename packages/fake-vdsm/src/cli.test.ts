@@ -188,7 +188,9 @@ describe('fake-vdsm serve (CLI)', function () {
     }
   });
 
-  it('refuses bad --hosts, --time-scale, --wipe-rate, --max-tasks and connection bound values', async () => {
+  it('refuses bad --hosts, --time-scale, --wipe-rate, --max-tasks and connection bound values', async function () {
+    // Nine process starts one after another: a loaded machine needs more than one start's share.
+    this.timeout(180_000);
     for (const [flag, value] of [
       ['--hosts', '0'],
       ['--hosts', 'two'],
