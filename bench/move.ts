@@ -63,6 +63,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { setTimeout } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { MoveOrchestrator, SqliteMoveStore } from '@vdsm-kit/engine-move';
 import type { MoveOutcome } from '@vdsm-kit/engine-move';
@@ -91,6 +92,7 @@ const DATA_PIECES = 16;
 interface Settings {
   readonly runs: number;
   readonly movesPerSide: number;
+  readonly settleMs: number;
   readonly timeScale: number;
   readonly pollIntervalMs: number;
   readonly firstEarlyPollMs: number;
@@ -154,7 +156,8 @@ function readSettings(args: readonly string[]): Settings {
     args: [...args],
     options: {
       runs: { type: 'string', default: '5' },
-      'moves-per-side': { type: 'string', default: '3' },
+      'moves-per-side': { type: 'string', default: '1' },
+      'settle-ms': { type: 'string', default: '5000' },
       'time-scale': { type: 'string', default: '0.02' },
       'poll-interval-ms': { type: 'string' },
       'first-early-poll-ms': { type: 'string' },
@@ -184,6 +187,7 @@ function readSettings(args: readonly string[]): Settings {
   return {
     runs: integer('runs', values.runs),
     movesPerSide: integer('moves-per-side', values['moves-per-side']),
+    settleMs: Number(values['settle-ms']) >= 0 ? Number(values['settle-ms']) : positive('settle-ms', values['settle-ms']),
     timeScale,
     pollIntervalMs:
       values['poll-interval-ms'] === undefined ? PRODUCTION_POLL_INTERVAL_MS * timeScale : positive('poll-interval-ms', values['poll-interval-ms']),
@@ -245,9 +249,10 @@ async function measureFlows(settings: Settings, work: string): Promise<{ wipe: P
     tracker: { firstEarlyPollMs: settings.firstEarlyPollMs },
   });
   let on = DEFAULT_IDS.blockDomain as string;
-  // No pause and no sync before a move: see the module comment (free page reporting).
   const moveOnce = async (mode: 'new' | 'legacy', wipe: boolean): Promise<Timed> => {
     const to = on === DEFAULT_IDS.blockDomain ? SECOND_BLOCK_DOMAIN : DEFAULT_IDS.blockDomain;
+    // Every copy starts from the same memory state: see the module comment (free page reporting).
+    await setTimeout(settings.settleMs);
     const started = Date.now();
     const handle = await orchestrator.moveDisk({
       poolId: DEFAULT_IDS.pool,
