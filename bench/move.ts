@@ -21,23 +21,26 @@
  *  2. no wipe: `nowipe_total_ratio`, total time (moveDisk to doneAt), new
  *     over legacy. The aim is <= 1.05: the orchestrator's early polls after
  *     each submission win back the second verb's detection delay.
- *  A side is `--moves-per-side` (3) moves of one flow back to back, its time
- *  their sum, so that it lasts seconds, not one poll interval or two. Each
+ *  A side is `--moves-per-side` (1) moves of one flow, its times their sum;
+ *  a side lasts seconds (the copy), many poll intervals. Each
  *  ratio comes from `--runs` (5) pairs of sides, a wipe pair and a no-wipe
  *  pair in turn, the order inside a pair alternating (new first, then legacy
  *  first), and is printed per pair with its median, min and max.
  *
- *  Moves follow each other without a pause and without `sync`. On a VM with
- *  free page reporting (virtio-balloon; this project's sandboxes have it),
- *  memory the guest frees goes back to the host about 2 s later, and a copy
- *  whose page cache lands on such memory pays a host fault per page: 3-4 s
- *  of kernel time per GiB instead of 0.5 s (qemu-img convert of this disk,
- *  measured: 0.5-0.9 s right after the previous move freed its source, 4.8-
- *  9.9 s after a 6 s pause). A `sync` before each move (it flushes every
- *  process's dirty data, 0.6-1 s on a busy machine) put the gap right at
- *  that 2 s edge, so copies came out 2-5x slower at random, whichever side
- *  drew them. Back to back, every copy reuses the memory the previous
- *  move's source delete just freed.
+ *  Before each move the bench waits `--settle-ms` (5000) so that every copy
+ *  starts from the same memory state. The copy writes 1 GiB of new page
+ *  cache, and how much that costs depends on when the guest last freed the
+ *  memory it gets: measured with qemu-img convert of this disk, a copy that
+ *  starts within a second of the previous copy's end takes 0.5-0.9 s (0.5 s
+ *  of kernel time), one that starts after a 6 s pause 4.8-9.9 s (3.2-4.5 s
+ *  of kernel time, 62% of it in copy_folio_from_iter_atomic, writing the new
+ *  folios, against 19% when fast). This VM reports free pages to its host
+ *  (dmesg: "Free page reporting enabled", page_reporting_order=11) and runs
+ *  nested, so re-touched memory faults on the host. The bench used to run
+ *  `sync` (0.6-1 s, every process's dirty data) and the next move at once,
+ *  which put the gap at that edge: copies came out 2-5x slower at random,
+ *  whichever side drew them, and a pair's ratio with them. Every copy now
+ *  pays the slow state; its wall time still varies with the machine's load.
  *
  * Polling: the production interval (10 s) and first early poll (250 ms)
  * scaled by `--time-scale`, as the fake's storage time is (override with
@@ -175,6 +178,11 @@ function readSettings(args: readonly string[]): Settings {
     if (!(value > 0)) throw new Error(`--${name} must be a number > 0, not ${text}`);
     return value;
   };
+  const nonNegative = (name: string, text: string): number => {
+    const value = Number(text);
+    if (!(value >= 0)) throw new Error(`--${name} must be a number >= 0, not ${text}`);
+    return value;
+  };
   const integer = (name: string, text: string): number => {
     const value = positive(name, text);
     if (!Number.isInteger(value)) throw new Error(`--${name} must be an integer, not ${text}`);
@@ -187,7 +195,7 @@ function readSettings(args: readonly string[]): Settings {
   return {
     runs: integer('runs', values.runs),
     movesPerSide: integer('moves-per-side', values['moves-per-side']),
-    settleMs: Number(values['settle-ms']) >= 0 ? Number(values['settle-ms']) : positive('settle-ms', values['settle-ms']),
+    settleMs: nonNegative('settle-ms', values['settle-ms']),
     timeScale,
     pollIntervalMs:
       values['poll-interval-ms'] === undefined ? PRODUCTION_POLL_INTERVAL_MS * timeScale : positive('poll-interval-ms', values['poll-interval-ms']),
@@ -389,7 +397,7 @@ function report(settings: Settings, env: Environment, wipe: readonly Pair[], now
     `disk: RAW preallocated ${settings.size / GiB} GiB on a block domain, ${settings.data / MiB} MiB of data, block -> block; ` +
       `time scale ${settings.timeScale} (wipe at ${settings.wipeRateMiBps} MiB/s: ${f(modelledWipeS, 2)} s real for ${f(modelledWipeS / settings.timeScale, 1)} s of storage time); ` +
       `poll interval ${settings.pollIntervalMs} ms, first early poll ${settings.firstEarlyPollMs} ms; ` +
-      `${settings.runs} pairs, ${settings.movesPerSide} moves a side (times below are a side's sums)\n`,
+      `${settings.runs} pairs, ${settings.movesPerSide} move(s) a side (times below are a side's sums), ${settings.settleMs} ms settle before each move\n`,
   );
   console.log('with wipe: time until the disk is available (s)');
   console.log('run  new copy  new wipe  new avail  legacy avail  ratio  expected copy/(copy+wipe)');
@@ -404,9 +412,12 @@ function report(settings: Settings, env: Environment, wipe: readonly Pair[], now
       `expected copy/(copy+wipe) median ${f(expected.median)} (min ${f(expected.min)}, max ${f(expected.max)})\n`,
   );
   console.log('without wipe: total time, moveDisk to done (s)');
-  console.log('run  new total  legacy total  ratio');
+  console.log('run  new copy  new delete  new total  legacy total  ratio');
   nowipe.forEach((pair, i) =>
-    console.log(`${String(i + 1).padStart(3)}  ${f(pair.new.totalS).padStart(9)}  ${f(pair.legacy.totalS).padStart(12)}  ${f(totalRatios[i]!).padStart(5)}`),
+    console.log(
+      `${String(i + 1).padStart(3)}  ${f(pair.new.copyS!).padStart(8)}  ${f(pair.new.deleteS!).padStart(10)}  ${f(pair.new.totalS).padStart(9)}  ` +
+        `${f(pair.legacy.totalS).padStart(12)}  ${f(totalRatios[i]!).padStart(5)}`,
+    ),
   );
   console.log(
     `nowipe_total_ratio median ${f(total.median)} (min ${f(total.min)}, max ${f(total.max)}); aim <= ${NOWIPE_TARGET}: ${total.median <= NOWIPE_TARGET ? 'PASS' : 'FAIL'}\n`,
@@ -435,6 +446,7 @@ function report(settings: Settings, env: Environment, wipe: readonly Pair[], now
       ...(env.cpuPressureEnd === undefined ? {} : { cpu_pressure_some_avg60_end: env.cpuPressureEnd }),
       runs: settings.runs,
       moves_per_side: settings.movesPerSide,
+      settle_ms: settings.settleMs,
       time_scale: settings.timeScale,
       poll_interval_ms: settings.pollIntervalMs,
       first_early_poll_ms: settings.firstEarlyPollMs,
@@ -460,7 +472,12 @@ function report(settings: Settings, env: Environment, wipe: readonly Pair[], now
         new_wipe_s: round(pair.new.deleteS!, 3),
         legacy_available_s: round(pair.legacy.availableS, 3),
       })),
-      nowipe_runs: nowipe.map((pair) => ({ new_total_s: round(pair.new.totalS, 3), legacy_total_s: round(pair.legacy.totalS, 3) })),
+      nowipe_runs: nowipe.map((pair) => ({
+        new_total_s: round(pair.new.totalS, 3),
+        new_copy_s: round(pair.new.copyS!, 3),
+        new_delete_s: round(pair.new.deleteS!, 3),
+        legacy_total_s: round(pair.legacy.totalS, 3),
+      })),
       ...(swarm === undefined
         ? {}
         : {
