@@ -28,20 +28,22 @@
  *  first), and is printed per pair with its median, min and max.
  *
  *  Before each move the bench waits `--settle-ms` (5000) so that every copy
- *  starts from the same memory state. The copy writes 1 GiB of new page
- *  cache, and how much that costs depends on when the guest last freed the
- *  memory it gets: measured with qemu-img convert of this disk, a copy that
- *  starts within a second of the previous copy's end takes 0.5-0.9 s (0.5 s
- *  of kernel time), one that starts after a 6 s pause 4.8-9.9 s (3.2-4.5 s
- *  of kernel time, 62% of it in copy_folio_from_iter_atomic, writing the new
- *  folios, against 19% when fast). This VM reports free pages to its host
- *  (dmesg: "Free page reporting enabled", page_reporting_order=11) and runs
- *  nested, so re-touched memory faults on the host. The bench used to run
- *  `sync` (0.6-1 s, every process's dirty data) and the next move at once,
+ *  starts from the same state. On this kind of machine (a nested VM that
+ *  reports free pages to its host, dmesg "Free page reporting enabled") a
+ *  copy's cost depends on how long the machine's memory sat idle before it:
+ *  qemu-img convert of this disk, measured on its own, takes 0.5-0.9 s (0.5 s
+ *  of kernel time) when it starts right after the previous copy, and 4.8-9.9 s
+ *  (3.2-4.5 s of kernel time, 62% of it in copy_folio_from_iter_atomic,
+ *  writing the new page cache, against 19% when fast) after a 6 s pause. A
+ *  primer that writes and frees 1.2 GiB just before the copy does not make it
+ *  fast again; which host mechanism it is was not pinned down. The bench used
+ *  to run `sync` (0.6-1 s: every process's dirty data) and then the move,
  *  which put the gap at that edge: copies came out 2-5x slower at random,
- *  whichever side drew them, and a pair's ratio with them. Every copy now
- *  pays the slow state; its wall time still varies with the machine's load.
- *
+ *  whichever side drew them, and a pair's ratio with them. With the settle
+ *  every copy pays the slow state (kernel time 2.0-3.9 s a copy in the bench,
+ *  by mode alike); its wall time still varies with the machine's load, which
+ *  the report states (load average, CPU pressure).
+
  * Polling: the production interval (10 s) and first early poll (250 ms)
  * scaled by `--time-scale`, as the fake's storage time is (override with
  * `--poll-interval-ms` / `--first-early-poll-ms`). The copy itself is real
