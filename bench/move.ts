@@ -1,6 +1,6 @@
 /**
- * `npm run bench -- move [--runs N] [--moves-per-side K] [--time-scale F]
- *   [--poll-interval-ms MS] [--first-early-poll-ms MS] [--size-gib N]
+ * `npm run bench -- move [--runs N] [--moves-per-side K] [--settle-ms MS]
+ *   [--time-scale F] [--poll-interval-ms MS] [--first-early-poll-ms MS] [--size-gib N]
  *   [--data-mib N] [--wipe-rate MiBps] [--swarm N] [--submission-window N]
  *   [--dir DIR] [--skip-swarm]`
  *
@@ -25,7 +25,8 @@
  *  a side lasts seconds (the copy), many poll intervals. Each
  *  ratio comes from `--runs` (5) pairs of sides, a wipe pair and a no-wipe
  *  pair in turn, the order inside a pair alternating (new first, then legacy
- *  first), and is printed per pair with its median, min and max.
+ *  first), and is printed per pair with its median, min and max. Two warm-up
+ *  moves (one of each flow, no wipe) come first and are not counted.
  *
  *  Before each move the bench waits `--settle-ms` (5000) so that every copy
  *  starts from the same state. On this kind of machine (a nested VM that
@@ -42,8 +43,9 @@
  *  whichever side drew them, and a pair's ratio with them. With the settle
  *  every copy pays the slow state (kernel time 2.0-3.9 s a copy in the bench,
  *  by mode alike); its wall time still varies with the machine's load, which
- *  the report states (load average, CPU pressure).
-
+ *  the report states (load average, CPU pressure), so five pairs still
+ *  spread widely on a busy machine: read the median with min and max.
+ *
  * Polling: the production interval (10 s) and first early poll (250 ms)
  * scaled by `--time-scale`, as the fake's storage time is (override with
  * `--poll-interval-ms` / `--first-early-poll-ms`). The copy itself is real
