@@ -1,7 +1,8 @@
 /**
- * `npm run bench -- move [--runs N] [--time-scale F] [--poll-interval-ms MS]
- *   [--first-early-poll-ms MS] [--size-gib N] [--data-mib N] [--wipe-rate MiBps]
- *   [--swarm N] [--submission-window N] [--dir DIR] [--skip-swarm]`
+ * `npm run bench -- move [--runs N] [--moves-per-side K] [--settle-ms MS]
+ *   [--time-scale F] [--poll-interval-ms MS] [--first-early-poll-ms MS] [--size-gib N]
+ *   [--data-mib N] [--wipe-rate MiBps] [--swarm N] [--submission-window N]
+ *   [--dir DIR] [--skip-swarm]`
  *
  * engine-move's copy-then-delete flow against the legacy single verb
  * (`Image.move` operation move), both run by the same MoveOrchestrator
@@ -20,8 +21,30 @@
  *  2. no wipe: `nowipe_total_ratio`, total time (moveDisk to doneAt), new
  *     over legacy. The aim is <= 1.05: the orchestrator's early polls after
  *     each submission win back the second verb's detection delay.
- *  Each side runs `--runs` (5) times, interleaved (the order alternates per
- *  pair), and each ratio is printed per pair with its median, min and max.
+ *  A side is `--moves-per-side` (1) moves of one flow, its times their sum;
+ *  a side lasts seconds (the copy), many poll intervals. Each
+ *  ratio comes from `--runs` (5) pairs of sides, a wipe pair and a no-wipe
+ *  pair in turn, the order inside a pair alternating (new first, then legacy
+ *  first), and is printed per pair with its median, min and max. Two warm-up
+ *  moves (one of each flow, no wipe) come first and are not counted.
+ *
+ *  Before each move the bench waits `--settle-ms` (5000) so that every copy
+ *  starts from the same state. On this kind of machine (a nested VM that
+ *  reports free pages to its host, dmesg "Free page reporting enabled") a
+ *  copy's cost depends on how long the machine's memory sat idle before it:
+ *  qemu-img convert of this disk, measured on its own, takes 0.5-0.9 s (0.5 s
+ *  of kernel time) when it starts right after the previous copy, and 4.8-9.9 s
+ *  (3.2-4.5 s of kernel time, 62% of it in copy_folio_from_iter_atomic,
+ *  writing the new page cache, against 19% when fast) after a 6 s pause. A
+ *  primer that writes and frees 1.2 GiB just before the copy does not make it
+ *  fast again; which host mechanism it is was not pinned down. The bench used
+ *  to run `sync` (0.6-1 s: every process's dirty data) and then the move,
+ *  which put the gap at that edge: copies came out 2-5x slower at random,
+ *  whichever side drew them, and a pair's ratio with them. With the settle
+ *  every copy pays the slow state (kernel time 2.0-3.9 s a copy in the bench,
+ *  by mode alike); its wall time still varies with the machine's load, which
+ *  the report states (load average, CPU pressure), so five pairs still
+ *  spread widely on a busy machine: read the median with min and max.
  *
  * Polling: the production interval (10 s) and first early poll (250 ms)
  * scaled by `--time-scale`, as the fake's storage time is (override with
@@ -43,21 +66,20 @@
  * The last line is a JSON object with every figure; nothing here fails the
  * process on a number.
  */
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { setTimeout } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
 import { MoveOrchestrator, SqliteMoveStore } from '@vdsm-kit/engine-move';
 import type { MoveOutcome } from '@vdsm-kit/engine-move';
 import { DEFAULT_IDS, defaultFixture } from '@vdsm-kit/fake-vdsm';
 import type { FixtureInput } from '@vdsm-kit/fake-vdsm';
+import { cpuPressure, qemuImgVersion } from './machine-state.js';
 import { ROOT, countedHosts, median, round, startFakeChild } from './move-support.js';
 import { runSwarmChild } from './move-swarm.js';
 import type { SwarmResult } from './move-swarm.js';
-
-const run$ = promisify(execFile);
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -76,6 +98,8 @@ const DATA_PIECES = 16;
 
 interface Settings {
   readonly runs: number;
+  readonly movesPerSide: number;
+  readonly settleMs: number;
   readonly timeScale: number;
   readonly pollIntervalMs: number;
   readonly firstEarlyPollMs: number;
@@ -88,7 +112,7 @@ interface Settings {
   readonly dir: string;
 }
 
-/** One measured move. */
+/** One measured side: `movesPerSide` moves of one flow, their times summed. */
 interface Timed {
   readonly mode: 'new' | 'legacy';
   readonly availableS: number;
@@ -96,6 +120,15 @@ interface Timed {
   /** New flow only: the copy and source-delete phases as the store recorded them. */
   readonly copyS?: number;
   readonly deleteS?: number;
+}
+
+/** The machine while the flows ran: contention shows in every figure. */
+interface Environment {
+  readonly qemuImg: string;
+  readonly loadStart: readonly number[];
+  readonly loadEnd: readonly number[];
+  /** /proc/pressure/cpu `some avg60` at the end (share of time some task waited for a CPU), when the kernel has PSI. */
+  readonly cpuPressureEnd?: number;
 }
 
 interface Pair {
@@ -111,9 +144,13 @@ export async function run(args: readonly string[]): Promise<void> {
       `move bench: ${settings.size / GiB} GiB disk with ${settings.data / MiB} MiB of data, time scale ${settings.timeScale}, ` +
         `poll interval ${settings.pollIntervalMs} ms (first early ${settings.firstEarlyPollMs} ms), ${settings.runs} runs per side\n`,
     );
+    const qemuImg = await qemuImgVersion();
+    const loadStart = loadavg();
     const { wipe, nowipe } = await measureFlows(settings, work);
     const swarm = settings.skipSwarm ? undefined : await measureSwarm(settings, work);
-    report(settings, wipe, nowipe, swarm);
+    const cpuPressureEnd = await cpuPressure();
+    const env: Environment = { qemuImg, loadStart, loadEnd: loadavg(), ...(cpuPressureEnd === undefined ? {} : { cpuPressureEnd }) };
+    report(settings, env, wipe, nowipe, swarm);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -126,6 +163,8 @@ function readSettings(args: readonly string[]): Settings {
     args: [...args],
     options: {
       runs: { type: 'string', default: '5' },
+      'moves-per-side': { type: 'string', default: '1' },
+      'settle-ms': { type: 'string', default: '5000' },
       'time-scale': { type: 'string', default: '0.02' },
       'poll-interval-ms': { type: 'string' },
       'first-early-poll-ms': { type: 'string' },
@@ -143,6 +182,11 @@ function readSettings(args: readonly string[]): Settings {
     if (!(value > 0)) throw new Error(`--${name} must be a number > 0, not ${text}`);
     return value;
   };
+  const nonNegative = (name: string, text: string): number => {
+    const value = Number(text);
+    if (!(value >= 0)) throw new Error(`--${name} must be a number >= 0, not ${text}`);
+    return value;
+  };
   const integer = (name: string, text: string): number => {
     const value = positive(name, text);
     if (!Number.isInteger(value)) throw new Error(`--${name} must be an integer, not ${text}`);
@@ -154,6 +198,8 @@ function readSettings(args: readonly string[]): Settings {
   if (data > size) throw new Error('--data-mib must fit in --size-gib');
   return {
     runs: integer('runs', values.runs),
+    movesPerSide: integer('moves-per-side', values['moves-per-side']),
+    settleMs: nonNegative('settle-ms', values['settle-ms']),
     timeScale,
     pollIntervalMs:
       values['poll-interval-ms'] === undefined ? PRODUCTION_POLL_INTERVAL_MS * timeScale : positive('poll-interval-ms', values['poll-interval-ms']),
@@ -200,7 +246,10 @@ function flowFixture(settings: Settings): FixtureInput {
   return fixture;
 }
 
-/** Wipe pairs, then no-wipe pairs, of the same disk moved between the two block domains. */
+/**
+ * Pairs of sides of the same disk moved between the two block domains, a
+ * wipe pair and a no-wipe pair in turn, so both ratios see the same load.
+ */
 async function measureFlows(settings: Settings, work: string): Promise<{ wipe: Pair[]; nowipe: Pair[] }> {
   const fake = await startFakeChild({ fixture: flowFixture(settings), dir: work, timeScale: settings.timeScale, wipeRateMiBps: settings.wipeRateMiBps });
   const counted = countedHosts(fake.ready);
@@ -214,8 +263,8 @@ async function measureFlows(settings: Settings, work: string): Promise<{ wipe: P
   let on = DEFAULT_IDS.blockDomain as string;
   const moveOnce = async (mode: 'new' | 'legacy', wipe: boolean): Promise<Timed> => {
     const to = on === DEFAULT_IDS.blockDomain ? SECOND_BLOCK_DOMAIN : DEFAULT_IDS.blockDomain;
-    // Nothing of an earlier copy left to write back while this one is timed.
-    await run$('sync');
+    // Every copy starts from the same memory state: see the module comment (free page reporting).
+    await setTimeout(settings.settleMs);
     const started = Date.now();
     const handle = await orchestrator.moveDisk({
       poolId: DEFAULT_IDS.pool,
@@ -233,28 +282,41 @@ async function measureFlows(settings: Settings, work: string): Promise<{ wipe: P
     on = to;
     return { mode, availableS: (outcome.availableAt - started) / 1000, totalS: (outcome.doneAt - started) / 1000, ...phaseTimes(outcome) };
   };
-  const pairs = async (wipe: boolean): Promise<Pair[]> => {
-    const result: Pair[] = [];
-    for (let i = 0; i < settings.runs; i++) {
-      // Alternate which side goes first, so neither always follows the other's wipe or writeback.
-      const first = i % 2 === 0 ? 'new' : 'legacy';
-      const a = await moveOnce(first, wipe);
-      const b = await moveOnce(first === 'new' ? 'legacy' : 'new', wipe);
-      const pair = a.mode === 'new' ? { new: a, legacy: b } : { new: b, legacy: a };
-      process.stderr.write(
-        `${wipe ? 'wipe' : 'no wipe'} run ${i + 1}: new available ${pair.new.availableS.toFixed(3)} s total ${pair.new.totalS.toFixed(3)} s; ` +
-          `legacy available ${pair.legacy.availableS.toFixed(3)} s total ${pair.legacy.totalS.toFixed(3)} s\n`,
-      );
-      result.push(pair);
-    }
+  const side = async (mode: 'new' | 'legacy', wipe: boolean): Promise<Timed> => {
+    const moves: Timed[] = [];
+    for (let i = 0; i < settings.movesPerSide; i++) moves.push(await moveOnce(mode, wipe));
+    const sum = (pick: (t: Timed) => number | undefined): number => moves.reduce((total, t) => total + (pick(t) ?? 0), 0);
+    return {
+      mode,
+      availableS: sum((t) => t.availableS),
+      totalS: sum((t) => t.totalS),
+      ...(mode === 'new' ? { copyS: sum((t) => t.copyS), deleteS: sum((t) => t.deleteS) } : {}),
+    };
+  };
+  const pair = async (index: number, wipe: boolean): Promise<Pair> => {
+    // Alternate which side goes first, so neither always follows the other.
+    const first = index % 2 === 0 ? 'new' : 'legacy';
+    const a = await side(first, wipe);
+    const b = await side(first === 'new' ? 'legacy' : 'new', wipe);
+    const result = a.mode === 'new' ? { new: a, legacy: b } : { new: b, legacy: a };
+    process.stderr.write(
+      `${wipe ? 'wipe' : 'no wipe'} run ${index + 1} (${first} first, ${settings.movesPerSide} moves a side): ` +
+        `new available ${result.new.availableS.toFixed(3)} s total ${result.new.totalS.toFixed(3)} s; ` +
+        `legacy available ${result.legacy.availableS.toFixed(3)} s total ${result.legacy.totalS.toFixed(3)} s\n`,
+    );
     return result;
   };
   try {
-    // One warm-up move (page cache, qemu-img, the store's first writes), not counted.
-    process.stderr.write('warm-up move\n');
+    // Warm-up moves (the fixture's first copy, qemu-img, the store's first writes), not counted.
+    process.stderr.write('warm-up moves\n');
     await moveOnce('new', false);
-    const wipe = await pairs(true);
-    const nowipe = await pairs(false);
+    await moveOnce('legacy', false);
+    const wipe: Pair[] = [];
+    const nowipe: Pair[] = [];
+    for (let i = 0; i < settings.runs; i++) {
+      wipe.push(await pair(i, true));
+      nowipe.push(await pair(i, false));
+    }
     return { wipe, nowipe };
   } finally {
     orchestrator.close();
@@ -318,7 +380,7 @@ function stats(values: readonly number[]): { median: number; min: number; max: n
   return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
 }
 
-function report(settings: Settings, wipe: readonly Pair[], nowipe: readonly Pair[], swarm: SwarmResult | undefined): void {
+function report(settings: Settings, env: Environment, wipe: readonly Pair[], nowipe: readonly Pair[], swarm: SwarmResult | undefined): void {
   const availableRatios = ratios(wipe, (t) => t.availableS);
   // Expected: the new flow's disk is usable after its copy; the legacy one after copy and wipe.
   const expectedRatios = wipe.map((pair) => pair.new.copyS! / (pair.new.copyS! + pair.new.deleteS!));
@@ -328,12 +390,18 @@ function report(settings: Settings, wipe: readonly Pair[], nowipe: readonly Pair
   const total = stats(totalRatios);
   const modelledWipeS = (settings.size / (settings.wipeRateMiBps * MiB)) * settings.timeScale;
   const f = (v: number, d = 3): string => v.toFixed(d);
+  const loads = (values: readonly number[]): string => values.map((v) => f(v, 2)).join(' ');
 
-  console.log(`move benchmark: Node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'})`);
+  console.log(
+    `move benchmark: Node ${process.version}, qemu-img ${env.qemuImg}, ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}); ` +
+      `load average ${loads(env.loadStart)} at the start, ${loads(env.loadEnd)} at the end` +
+      (env.cpuPressureEnd === undefined ? '' : `, CPU pressure (some, avg60) ${f(env.cpuPressureEnd, 1)}% at the end`),
+  );
   console.log(
     `disk: RAW preallocated ${settings.size / GiB} GiB on a block domain, ${settings.data / MiB} MiB of data, block -> block; ` +
       `time scale ${settings.timeScale} (wipe at ${settings.wipeRateMiBps} MiB/s: ${f(modelledWipeS, 2)} s real for ${f(modelledWipeS / settings.timeScale, 1)} s of storage time); ` +
-      `poll interval ${settings.pollIntervalMs} ms, first early poll ${settings.firstEarlyPollMs} ms\n`,
+      `poll interval ${settings.pollIntervalMs} ms, first early poll ${settings.firstEarlyPollMs} ms; ` +
+      `${settings.runs} pairs, ${settings.movesPerSide} move(s) a side (times below are a side's sums), ${settings.settleMs} ms settle before each move\n`,
   );
   console.log('with wipe: time until the disk is available (s)');
   console.log('run  new copy  new wipe  new avail  legacy avail  ratio  expected copy/(copy+wipe)');
@@ -348,9 +416,12 @@ function report(settings: Settings, wipe: readonly Pair[], nowipe: readonly Pair
       `expected copy/(copy+wipe) median ${f(expected.median)} (min ${f(expected.min)}, max ${f(expected.max)})\n`,
   );
   console.log('without wipe: total time, moveDisk to done (s)');
-  console.log('run  new total  legacy total  ratio');
+  console.log('run  new copy  new delete  new total  legacy total  ratio');
   nowipe.forEach((pair, i) =>
-    console.log(`${String(i + 1).padStart(3)}  ${f(pair.new.totalS).padStart(9)}  ${f(pair.legacy.totalS).padStart(12)}  ${f(totalRatios[i]!).padStart(5)}`),
+    console.log(
+      `${String(i + 1).padStart(3)}  ${f(pair.new.copyS!).padStart(8)}  ${f(pair.new.deleteS!).padStart(10)}  ${f(pair.new.totalS).padStart(9)}  ` +
+        `${f(pair.legacy.totalS).padStart(12)}  ${f(totalRatios[i]!).padStart(5)}`,
+    ),
   );
   console.log(
     `nowipe_total_ratio median ${f(total.median)} (min ${f(total.min)}, max ${f(total.max)}); aim <= ${NOWIPE_TARGET}: ${total.median <= NOWIPE_TARGET ? 'PASS' : 'FAIL'}\n`,
@@ -373,18 +444,30 @@ function report(settings: Settings, wipe: readonly Pair[], nowipe: readonly Pair
       benchmark: 'move',
       node: process.version,
       cores: availableParallelism(),
+      qemu_img: env.qemuImg,
+      load_average_start: env.loadStart.map((v) => round(v, 2)),
+      load_average_end: env.loadEnd.map((v) => round(v, 2)),
+      ...(env.cpuPressureEnd === undefined ? {} : { cpu_pressure_some_avg60_end: env.cpuPressureEnd }),
       runs: settings.runs,
+      moves_per_side: settings.movesPerSide,
+      settle_ms: settings.settleMs,
       time_scale: settings.timeScale,
       poll_interval_ms: settings.pollIntervalMs,
       first_early_poll_ms: settings.firstEarlyPollMs,
       disk: { size_bytes: settings.size, data_bytes: settings.data, from: 'block', to: 'block', wipe_rate_mib_s: settings.wipeRateMiBps },
       available_ratio: round(available.median, 3),
+      available_ratio_median: round(available.median, 3),
       available_ratio_min: round(available.min, 3),
       available_ratio_max: round(available.max, 3),
       available_ratio_expected: round(expected.median, 3),
+      available_ratio_expected_min: round(expected.min, 3),
+      available_ratio_expected_max: round(expected.max, 3),
+      available_ratios: availableRatios.map((r) => round(r, 3)),
       nowipe_total_ratio: round(total.median, 3),
+      nowipe_total_ratio_median: round(total.median, 3),
       nowipe_total_ratio_min: round(total.min, 3),
       nowipe_total_ratio_max: round(total.max, 3),
+      nowipe_total_ratios: totalRatios.map((r) => round(r, 3)),
       nowipe_total_pass: total.median <= NOWIPE_TARGET,
       wipe_runs: wipe.map((pair) => ({
         new_available_s: round(pair.new.availableS, 3),
@@ -393,7 +476,12 @@ function report(settings: Settings, wipe: readonly Pair[], nowipe: readonly Pair
         new_wipe_s: round(pair.new.deleteS!, 3),
         legacy_available_s: round(pair.legacy.availableS, 3),
       })),
-      nowipe_runs: nowipe.map((pair) => ({ new_total_s: round(pair.new.totalS, 3), legacy_total_s: round(pair.legacy.totalS, 3) })),
+      nowipe_runs: nowipe.map((pair) => ({
+        new_total_s: round(pair.new.totalS, 3),
+        new_copy_s: round(pair.new.copyS!, 3),
+        new_delete_s: round(pair.new.deleteS!, 3),
+        legacy_total_s: round(pair.legacy.totalS, 3),
+      })),
       ...(swarm === undefined
         ? {}
         : {
