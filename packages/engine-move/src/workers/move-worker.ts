@@ -1,0 +1,405 @@
+/**
+ * `MoveWorker`: one of several orchestrator instances sharing the moves of a
+ * store (postgres-workers.md s5). It
+ *
+ * - claims moves: a scan every lease/4..lease/2 (jittered) and on a wake-up,
+ *   the claim being a lease with a fresh epoch (claim and takeover are the
+ *   same statement, so a dead owner's move is taken within lease + lease/2);
+ * - renews its leases every lease/3; a lease found lost aborts that move's
+ *   runner at once, and a renewal overdue past lease - margin stops every
+ *   remote call (self-fence) until one succeeds again;
+ * - runs each move with the same MoveRunner as `engine-move resume`, from its
+ *   stored state (reattach to the task, look before sending again), every
+ *   store write carrying the move's Fence;
+ * - per pool, competes for the pool's leader lease: its holder makes the
+ *   pool's one status poll per interval and publishes it, the others follow;
+ * - on `stop()`: stops claiming, lets each move finish the store write in
+ *   flight, gives back its move and pool leases (another worker takes them at
+ *   once), and leaves the SPM's tasks running.
+ */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { TaskState } from '@vdsm-kit/client';
+import { MoveOrchestrator } from '../move/orchestrator.js';
+import type { MoveOutcome } from '../move/outcome.js';
+import type { MoveLease, MoveLeaseStore, StoreWakeUp } from '../store/leases.js';
+import { MoveStoreError } from '../store/move-store.js';
+import type { MoveStore } from '../store/move-store.js';
+import type { PoolHost } from '../tasks/pool-host.js';
+import type { StatusRound } from '../tasks/status-source.js';
+import { DEFAULT_SUBMISSION_WINDOW } from '../tasks/submission-window.js';
+import { fencedStore, guardedTracker } from './fenced-views.js';
+import { LeaseError, LeaseLostError, MoveGuard, RenewalClock, SelfFencedError } from './lease-guard.js';
+import { PoolLeaseKeeper } from './pool-lease-keeper.js';
+import { SharedStatusSource } from './shared-status-source.js';
+import { WorkerMetrics } from './worker-metrics.js';
+
+export const DEFAULT_LEASE_MS = 30_000;
+export const DEFAULT_MAX_MOVES = 100;
+
+export type WorkerLog = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+
+export interface MoveWorkerOptions {
+  readonly store: MoveStore & MoveLeaseStore;
+  readonly hosts: readonly PoolHost[];
+  /** This worker's name in the leases (default host:pid:random). */
+  readonly owner?: string;
+  readonly leaseMs?: number;
+  /** Self-fence margin: no remote call later than lease - margin after the last renewal sent (default lease/3). */
+  readonly marginMs?: number;
+  /** One status poll per pool per interval (default 10 s). */
+  readonly pollIntervalMs?: number;
+  /** Moves held at once (default 100). */
+  readonly maxMoves?: number;
+  /** The per-SPM window shared by every instance (default: the tracker's, 250). */
+  readonly submissionWindow?: number;
+  readonly log?: WorkerLog;
+  readonly metrics?: WorkerMetrics;
+}
+
+interface Held {
+  readonly lease: MoveLease;
+  readonly guard: MoveGuard;
+  /** Settles when the move's run (and its hand-back) is over. */
+  done?: Promise<void>;
+  state: string;
+}
+
+interface PoolRole {
+  readonly keeper: PoolLeaseKeeper;
+  /** Some instance has tasks of the pool in flight (refreshed each keeper round). */
+  busy: boolean;
+}
+
+/** Backoff between attempts of a move whose run broke on a passing trouble (the database down ...). */
+const RETRY_MIN_MS = 250;
+const RETRY_MAX_MS = 10_000;
+
+export class MoveWorker {
+  readonly owner: string;
+  readonly leaseMs: number;
+  readonly metrics: WorkerMetrics;
+  readonly #store: MoveStore & MoveLeaseStore;
+  readonly #log: WorkerLog;
+  readonly #maxMoves: number;
+  readonly #renewal: RenewalClock;
+  readonly #orchestrator: MoveOrchestrator;
+  readonly #held = new Map<string, Held>();
+  readonly #pools = new Map<string, PoolRole>();
+  readonly #outcomes = new Map<string, MoveOutcome>();
+  #unsubscribe: (() => void) | undefined;
+  #claimTimer: NodeJS.Timeout | undefined;
+  #renewTimer: NodeJS.Timeout | undefined;
+  #claiming: Promise<void> | undefined;
+  #claimAgain = false;
+  #renewing: Promise<void> | undefined;
+  #stopping = false;
+  #dbTrouble = false;
+
+  constructor(options: MoveWorkerOptions) {
+    this.#store = options.store;
+    this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    if (!(this.leaseMs >= 100)) throw new RangeError(`lease must be at least 100 ms, got ${this.leaseMs}`);
+    this.#renewal = new RenewalClock(this.leaseMs, options.marginMs ?? this.leaseMs / 3);
+    this.#maxMoves = options.maxMoves ?? DEFAULT_MAX_MOVES;
+    this.#log = options.log ?? (() => {});
+    this.metrics = options.metrics ?? new WorkerMetrics();
+    this.#orchestrator = new MoveOrchestrator({
+      store: options.store,
+      hosts: options.hosts,
+      ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+      ...(options.submissionWindow === undefined ? {} : { tracker: { submissionWindow: options.submissionWindow } }),
+      sharedWindow: options.submissionWindow ?? DEFAULT_SUBMISSION_WINDOW,
+      statusSource: (poolId) => {
+        const role = this.#poolRole(poolId);
+        return new SharedStatusSource({
+          store: this.#store,
+          keeper: role.keeper,
+          poolBusy: () => role.busy || this.#orchestrator.tracker(poolId).watching > 0,
+          onRound: (round) => this.#onRound(poolId, round),
+        });
+      },
+      onTrackerEvent: (poolId, event) => {
+        if (event.type === 'poll') {
+          this.metrics.statusPolls.inc({ pool: poolId });
+          this.metrics.statusPollSeconds.observe(event.durationMs / 1000);
+        }
+      },
+    });
+  }
+
+  /** Moves held now. */
+  get held(): number {
+    return this.#held.size;
+  }
+
+  /** Outcomes of the moves this worker ran to their end. */
+  outcome(moveId: string): MoveOutcome | undefined {
+    return this.#outcomes.get(moveId);
+  }
+
+  start(): void {
+    this.#unsubscribe = this.#store.onWakeUp((wakeUp) => this.#wakeUp(wakeUp));
+    this.#scheduleClaim(0);
+    this.#scheduleRenew();
+  }
+
+  /**
+   * Graceful stop: no more claims; each move's run ends at its next step (the
+   * store write in flight completes), its lease is given back; pool leases too.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#unsubscribe?.();
+    if (this.#claimTimer) clearTimeout(this.#claimTimer);
+    await this.#claiming;
+    for (const held of this.#held.values()) held.guard.abort(new LeaseError('LEASE_LOST', 'worker shutting down'));
+    await Promise.allSettled([...this.#held.values()].map((held) => held.done));
+    if (this.#renewTimer) clearTimeout(this.#renewTimer);
+    await this.#renewing;
+    await Promise.allSettled([...this.#pools.values()].map((role) => role.keeper.stop()));
+    this.metrics.poolLeasesHeld.set(0);
+    this.#orchestrator.close();
+    this.#log('info', 'stopped: leases given back', { owner: this.owner });
+  }
+
+  #poolRole(poolId: string): PoolRole {
+    let role = this.#pools.get(poolId);
+    if (!role) {
+      const created: PoolRole = {
+        busy: false,
+        keeper: new PoolLeaseKeeper({
+          store: this.#store,
+          poolId,
+          owner: this.owner,
+          leaseMs: this.leaseMs,
+          marginMs: this.#renewal.marginMs,
+          onChange: (holding, lease) => {
+            this.metrics.poolLeasesHeld.set([...this.#pools.values()].filter((r) => r.keeper.current()).length);
+            this.#log('info', holding ? 'polling the pool (pool lease taken)' : 'no longer polling the pool', { pool: poolId, ...(lease ? { epoch: lease.epoch } : {}) });
+            if (holding) this.#orchestrator.tracker(poolId).kick();
+          },
+          onError: (error) => this.#trouble('pool lease', error),
+        }),
+      };
+      role = created;
+      this.#pools.set(poolId, role);
+      role.keeper.start();
+      void this.#refreshBusy(poolId);
+    }
+    return role;
+  }
+
+  /** Whether any instance has tasks of the pool running (so the poller keeps polling for them). */
+  async #refreshBusy(poolId: string): Promise<void> {
+    const role = this.#pools.get(poolId);
+    if (!role) return;
+    try {
+      const running = await this.#store.listTasks({ state: 'running' });
+      const busy = running.some((task) => task.poolId === poolId);
+      const woke = busy && !role.busy;
+      role.busy = busy;
+      if (woke && role.keeper.current()) this.#orchestrator.tracker(poolId).kick();
+    } catch (error) {
+      this.#trouble('task scan', error);
+    }
+  }
+
+  #onRound(poolId: string, round: StatusRound): void {
+    let inFlight = 0;
+    for (const raw of Object.values(round.statuses)) {
+      if (typeof raw === 'object' && raw !== null && (raw as { taskState?: unknown }).taskState !== TaskState.Finished) inFlight += 1;
+    }
+    this.metrics.tasksInFlight.set({ spm: round.spm }, inFlight);
+    const role = this.#pools.get(poolId);
+    if (role) role.busy = inFlight > 0 || role.busy;
+  }
+
+  #wakeUp(wakeUp: StoreWakeUp | { readonly kind: 'rescan' }): void {
+    if (this.#stopping) return;
+    if (wakeUp.kind === 'pool') {
+      // A fresh status: followers read it now; the poller's own NOTIFY is not a reason to poll again.
+      const role = this.#pools.get(wakeUp.id);
+      if (role && !role.keeper.current()) this.#orchestrator.tracker(wakeUp.id).kick();
+      return;
+    }
+    if (wakeUp.kind === 'rescan') for (const poolId of this.#pools.keys()) this.#orchestrator.tracker(poolId).kick();
+    this.#scheduleClaim(0);
+  }
+
+  #scheduleClaim(delayMs: number): void {
+    if (this.#stopping) return;
+    if (this.#claiming) {
+      this.#claimAgain = true;
+      return;
+    }
+    if (this.#claimTimer) clearTimeout(this.#claimTimer);
+    this.#claimTimer = setTimeout(() => {
+      this.#claimTimer = undefined;
+      this.#claiming = this.#claim().finally(() => {
+        this.#claiming = undefined;
+        const again = this.#claimAgain;
+        this.#claimAgain = false;
+        // Every lease/4 .. lease/2: a lapsed lease is taken within lease + lease/2.
+        this.#scheduleClaim(again ? 0 : this.leaseMs / 4 + Math.random() * (this.leaseMs / 4));
+      });
+    }, delayMs);
+    this.#claimTimer.unref?.();
+  }
+
+  async #claim(): Promise<void> {
+    for (const poolId of this.#pools.keys()) void this.#refreshBusy(poolId);
+    const room = this.#maxMoves - this.#held.size;
+    if (room <= 0) return;
+    const sentAt = this.#renewal.now();
+    let leases: MoveLease[];
+    try {
+      leases = await this.#store.claimMoves({ owner: this.owner, leaseMs: this.leaseMs, limit: room });
+      this.#recovered();
+    } catch (error) {
+      this.#trouble('claim', error);
+      return;
+    }
+    for (const lease of leases) {
+      if (this.#stopping) {
+        await this.#store.releaseLease(lease).catch(() => {});
+        continue;
+      }
+      if (lease.epoch > 1) this.metrics.takeovers.inc();
+      this.#log('info', lease.epoch > 1 ? 'took over move' : 'claimed move', { move: lease.moveId, epoch: lease.epoch });
+      const held: Held = { lease, guard: new MoveGuard(lease.moveId, this.#renewal, sentAt), state: 'claimed' };
+      this.#held.set(lease.moveId, held);
+      held.done = this.#runHeld(held);
+    }
+    this.#gauges();
+  }
+
+  #scheduleRenew(): void {
+    this.#renewTimer = setTimeout(() => {
+      this.#renewing = this.#renew().finally(() => {
+        this.#renewing = undefined;
+        if (!this.#stopping || this.#held.size > 0) this.#scheduleRenew();
+      });
+    }, this.leaseMs / 3);
+    this.#renewTimer.unref?.();
+  }
+
+  async #renew(): Promise<void> {
+    const held = [...this.#held.values()].filter((h) => !h.guard.lost);
+    if (held.length === 0) return;
+    const sentAt = this.#renewal.now();
+    try {
+      const { lost } = await this.#store.renewLeases(
+        this.owner,
+        held.map((h) => ({ moveId: h.lease.moveId, epoch: h.lease.epoch })),
+        this.leaseMs,
+      );
+      this.#recovered();
+      this.#renewal.renewed(sentAt);
+      for (const moveId of lost) this.#lose(moveId, 'another worker holds it now');
+    } catch (error) {
+      this.#trouble('lease renewal', error);
+    }
+  }
+
+  #lose(moveId: string, why: string): void {
+    const held = this.#held.get(moveId);
+    if (!held || held.guard.lost) return;
+    this.metrics.leasesLost.inc();
+    this.#log('warn', 'lease lost: doing nothing more to this move', { move: moveId, epoch: held.lease.epoch, why });
+    held.guard.abort(new LeaseLostError(moveId, why));
+  }
+
+  /** Runs a held move to its end, again after a passing trouble, until done, lost or stopping. */
+  async #runHeld(held: Held): Promise<void> {
+    const { lease, guard } = held;
+    const fence = { owner: lease.owner, epoch: lease.epoch };
+    let delay = RETRY_MIN_MS;
+    try {
+      while (!guard.lost) {
+        try {
+          const record = await this.#store.getMove(lease.moveId);
+          if (!record) break;
+          held.state = record.state;
+          const poolId = record.poolId;
+          this.#poolRole(poolId);
+          const tracker = this.#orchestrator.tracker(poolId);
+          const handle = this.#orchestrator.runLeased(record, {
+            store: fencedStore(this.#store, fence, guard),
+            tracker: guardedTracker(tracker, guard),
+            signal: guard.signal,
+            isPassing: (error) => error instanceof SelfFencedError,
+          });
+          handle.on('state', (move: { state: string }) => {
+            held.state = move.state;
+            this.#gauges();
+          });
+          this.#gauges();
+          const outcome = await handle.outcome;
+          this.#outcomes.set(lease.moveId, outcome);
+          this.metrics.outcomes.inc({ result: outcome.result });
+          this.#log('info', 'move done', { move: lease.moveId, result: outcome.result, failedPhase: outcome.failedPhase });
+          break;
+        } catch (error) {
+          if (guard.lost) break;
+          if (error instanceof MoveStoreError && error.code === 'FENCED') {
+            this.#lose(lease.moveId, 'the store refused a write under this epoch');
+            break;
+          }
+          // A database or host trouble that outlasted the runner's own retries: run again from the stored state.
+          this.#log('warn', 'move interrupted; running it again from its stored state', { move: lease.moveId, error: describe(error), retryInMs: delay });
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          delay = Math.min(RETRY_MAX_MS, delay * 2);
+        }
+      }
+    } finally {
+      this.#held.delete(lease.moveId);
+      this.#gauges();
+      // A move lost to another owner is not ours to give back; any other (done, or on stop) is handed back.
+      const reason: unknown = guard.signal.reason;
+      if (!(reason instanceof LeaseLostError)) {
+        await this.#releaseWithRetry(lease);
+      }
+      if (!this.#stopping) this.#scheduleClaim(0);
+    }
+  }
+
+  async #releaseWithRetry(lease: MoveLease): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      try {
+        await this.#store.releaseLease(lease);
+        return;
+      } catch (error) {
+        this.#trouble('lease release', error);
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MIN_MS * 2 ** attempt));
+      }
+    }
+    // Not given back: it lapses by itself within a lease period.
+  }
+
+  #gauges(): void {
+    this.metrics.leasesHeld.set(this.#held.size);
+    this.metrics.moves.reset();
+    for (const held of this.#held.values()) this.metrics.moves.inc({ state: held.state });
+  }
+
+  /** A store call failed: said once per outage, then quiet until it works again. */
+  #trouble(what: string, error: unknown): void {
+    if (this.#dbTrouble) return;
+    this.#dbTrouble = true;
+    this.#log('warn', `${what} failed; retrying with backoff`, { error: describe(error) });
+  }
+
+  #recovered(): void {
+    if (!this.#dbTrouble) return;
+    this.#dbTrouble = false;
+    this.#log('info', 'store reachable again; carrying on');
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof MoveStoreError || error instanceof LeaseError) return `${error.code}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
