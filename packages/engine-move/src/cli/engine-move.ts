@@ -17,6 +17,9 @@ import { parseArgs } from './args.js';
 import type { AuditArgs, ConnectionArgs, EngineMoveArgs, MoveArgs, ResumeArgs, StatusArgs } from './args.js';
 import { JsonLinesView, PlainView, TerminalView, describeOutcome } from './move-view.js';
 import type { MoveView } from './move-view.js';
+import { submit, wait, worker } from './worker-commands.js';
+import type { CommandContext } from './worker-commands.js';
+import { phaseOfState } from '../move/transitions.js';
 
 interface Io {
   readonly stdout: NodeJS.WriteStream;
@@ -44,11 +47,33 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** The store a command names: an SQLite file, or postgres://... */
+async function openStore(db: string): Promise<SqliteMoveStore> {
+  return SqliteMoveStore.open({ path: db });
+}
+
+function commandContext(io: Io): CommandContext {
+  return {
+    io,
+    openStore,
+    connect: (connection) => {
+      const { hosts, clients } = connect(connection);
+      return { hosts, close: async () => void (await Promise.allSettled(clients.map((client) => client.close()))) };
+    },
+  };
+}
+
 async function run(args: EngineMoveArgs, io: Io): Promise<number> {
   switch (args.command) {
     case 'move':
     case 'resume':
       return follow(args, io);
+    case 'submit':
+      return submit(args, commandContext(io));
+    case 'worker':
+      return worker(args, commandContext(io));
+    case 'wait':
+      return wait(args, commandContext(io));
     case 'status':
       return status(args, io);
     case 'cancel': {
@@ -140,7 +165,14 @@ async function status(args: StatusArgs, io: Io): Promise<number> {
   try {
     const moves = await store.listMoves(args.diskId ? { diskId: args.diskId } : {});
     if (args.json) {
-      io.stdout.write(`${JSON.stringify(moves)}\n`);
+      // Each move with its phase and, while a worker holds it, its owner and lease.
+      const rows = await Promise.all(
+        moves.map(async (move) => {
+          const lease = move.state === 'done' ? undefined : await store.getLease(move.moveId);
+          return { ...move, phase: phaseOfState(move.state) ?? null, owner: lease?.owner ?? null, epoch: lease?.epoch ?? null, leaseUntil: lease?.leaseUntil ?? null };
+        }),
+      );
+      io.stdout.write(`${JSON.stringify(rows)}\n`);
       return 0;
     }
     if (moves.length === 0) io.stdout.write(`no moves in ${store.description}\n`);

@@ -135,7 +135,7 @@ export class MoveRunner {
     const signal = this.#ctx.signal;
     if (!signal) return sleep(this.#ctx.clock, ms);
     let onAbort: (() => void) | undefined;
-    await Promise.race([sleep(this.#ctx.clock, ms), new Promise<void>((resolve) => signal.addEventListener('abort', (onAbort = resolve), { once: true }))]);
+    await Promise.race([sleep(this.#ctx.clock, ms), new Promise<void>((resolve) => signal.addEventListener('abort', (onAbort = () => resolve()), { once: true }))]);
     if (onAbort) signal.removeEventListener('abort', onAbort);
     signal.throwIfAborted();
   }
@@ -372,7 +372,7 @@ export class MoveRunner {
         new Promise<void>((resolve) => {
           this.#cancelWake = resolve;
           timer = this.#ctx.clock.setTimeout(resolve, this.#ctx.cancelCheckMs);
-          if (signal) signal.addEventListener('abort', (onAbort = resolve), { once: true });
+          if (signal) signal.addEventListener('abort', (onAbort = () => resolve()), { once: true });
         }),
       ]);
       // One timer per wait, dropped when the wait ends (a long copy waits many times).
