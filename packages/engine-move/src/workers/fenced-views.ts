@@ -11,6 +11,7 @@ import type { RpcCaller } from '@vdsm-kit/client';
 import type { MoveTaskTracker } from '../move/move-runner.js';
 import type { Fence } from '../store/leases.js';
 import type { MoveStore, Transition } from '../store/move-store.js';
+import type { MovePhase } from '../store/records.js';
 import { poolHost } from '../tasks/pool-host.js';
 import type { PoolHost } from '../tasks/pool-host.js';
 import type { PoolTaskTracker } from '../tasks/pool-task-tracker.js';
@@ -27,9 +28,9 @@ export function fencedStore(store: MoveStore, fence: Fence, guard: MoveGuard): M
             return target.apply({ ...transition, fence });
           };
         case 'markTaskCleared':
-          return (...args: Parameters<MoveStore['markTaskCleared']>) => {
+          return (moveId: string, phase: MovePhase, at: number) => {
             guard.check();
-            return target.markTaskCleared(...args);
+            return target.markTaskCleared(moveId, phase, at, fence);
           };
         case 'addAudit':
           return (...args: Parameters<MoveStore['addAudit']>) => {
