@@ -147,6 +147,7 @@ export class PoolTaskTracker {
   #lastSpmName: string | undefined;
   /** The SPM the last round came from (another instance's poll may name a new SPM first). */
   #lastRoundSpm: string | undefined;
+  #lastRoundAt = -Infinity;
   #graceUntil = -Infinity;
   #timer: TimerHandle | undefined;
   #timerDue = Infinity;
@@ -203,11 +204,18 @@ export class PoolTaskTracker {
   }
 
   /**
-   * Takes a round now (a shared status was published, or this instance just
-   * became the pool's poller); a round already under way is not doubled.
+   * Takes a round soon: now (a shared status was published), or no sooner
+   * than `sinceLastRoundMs` after the last round (this instance just became
+   * the pool's poller: one poll per interval holds across the handover). A
+   * round already under way is not doubled.
    */
-  kick(): void {
-    this.#pollSoon(0);
+  kick(sinceLastRoundMs = 0): void {
+    this.#pollSoon(Math.max(0, this.#lastRoundAt + sinceLastRoundMs - this.#clock.now()));
+  }
+
+  /** The steady poll interval. */
+  get intervalMs(): number {
+    return this.#schedule.intervalMs;
   }
 
   /** Forget the SPM: the next call looks for it again (after 654, a lost connection). */
@@ -453,6 +461,7 @@ export class PoolTaskTracker {
     }
     if (this.#closed || round === undefined) return;
     const now = this.#clock.now();
+    this.#lastRoundAt = now;
     if (round.polledHere) this.#onEvent({ type: 'poll', at: now, spm: round.spm, tasks: this.#watched.size, durationMs: round.durationMs });
     if (this.#lastRoundSpm !== undefined && this.#lastRoundSpm !== round.spm) {
       // Another SPM answered this round (maybe another instance's poll found it first): its tasks load late.

@@ -179,7 +179,7 @@ export class MoveWorker {
           onChange: (holding, lease) => {
             this.metrics.poolLeasesHeld.set([...this.#pools.values()].filter((r) => r.keeper.current()).length);
             this.#log('info', holding ? 'polling the pool (pool lease taken)' : 'no longer polling the pool', { pool: poolId, ...(lease ? { epoch: lease.epoch } : {}) });
-            if (holding) this.#orchestrator.tracker(poolId).kick();
+            if (holding) this.#kickPool(poolId);
           },
           onError: (error) => this.#trouble('pool lease', error),
         }),
@@ -201,10 +201,20 @@ export class MoveWorker {
       const busy = running.some((task) => task.poolId === poolId);
       const woke = busy && !role.busy;
       role.busy = busy;
-      if (woke && role.keeper.current()) this.#orchestrator.tracker(poolId).kick();
+      if (woke && role.keeper.current()) this.#kickPool(poolId);
     } catch (error) {
       this.#trouble('task scan', error);
     }
+  }
+
+  /**
+   * A round soon: a follower reads the published status now; the poller
+   * polls no sooner than an interval after its last round, so that one poll
+   * per interval holds whatever wakes it.
+   */
+  #kickPool(poolId: string): void {
+    const tracker = this.#orchestrator.tracker(poolId);
+    tracker.kick(this.#pools.get(poolId)?.keeper.current() ? tracker.intervalMs : 0);
   }
 
   #onRound(poolId: string, round: StatusRound): void {
@@ -222,10 +232,10 @@ export class MoveWorker {
     if (wakeUp.kind === 'pool') {
       // A fresh status: followers read it now; the poller's own NOTIFY is not a reason to poll again.
       const role = this.#pools.get(wakeUp.id);
-      if (role && !role.keeper.current()) this.#orchestrator.tracker(wakeUp.id).kick();
+      if (role && !role.keeper.current()) this.#kickPool(wakeUp.id);
       return;
     }
-    if (wakeUp.kind === 'rescan') for (const poolId of this.#pools.keys()) this.#orchestrator.tracker(poolId).kick();
+    if (wakeUp.kind === 'rescan') for (const poolId of this.#pools.keys()) this.#kickPool(poolId);
     this.#scheduleClaim(0);
   }
 
