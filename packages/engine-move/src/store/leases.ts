@@ -32,6 +32,7 @@ export interface Fence {
 }
 
 export interface ClaimRequest {
+  /** Unique per process (a restarted worker is a new owner): a lease is renewed and fenced by owner and epoch. */
   readonly owner: string;
   readonly leaseMs: number;
   /** At most this many moves in one claim. */
@@ -81,7 +82,10 @@ export interface MoveLeaseStore {
   /** The current lease of a move, if any (also for status: who owns what). */
   getLease(moveId: string): Promise<MoveLease | undefined>;
 
-  /** Takes the pool's leader lease if free or lapsed (epoch bumped), or renews it if `owner` holds it. */
+  /**
+   * Takes the pool's leader lease if free or lapsed (epoch bumped), or renews
+   * it if `owner` holds it (epoch kept); undefined while another owner holds it.
+   */
   claimPoolLease(poolId: string, owner: string, leaseMs: number): Promise<PoolLease | undefined>;
   /** Renews the pool lease held with `epoch`; false if lost. */
   renewPoolLease(lease: Pick<PoolLease, 'poolId' | 'owner' | 'epoch'>, leaseMs: number): Promise<boolean>;
@@ -95,9 +99,15 @@ export interface MoveLeaseStore {
 
   /**
    * Calls `listener` on wake-ups from any instance (PostgreSQL: LISTEN/NOTIFY
-   * on a dedicated connection with keepalive and a liveness query; after a
-   * reconnect it calls `listener` with `rescan`, since NOTIFY replays nothing.
-   * SQLite: this process only). Wake-ups are hints: callers still poll as a backstop.
+   * on a dedicated connection with keepalive and a liveness query. SQLite: the
+   * stores of this process on the same file). Sent after the write commits: a
+   * created move, a transition or a released move lease wakes `move`; a
+   * published status or a released pool lease wakes `pool`.
+   *
+   * A `rescan` comes once the subscription is live (what happened before it
+   * was not heard) and after every reconnect of the listener, since NOTIFY
+   * replays nothing: the caller then looks at everything again. Wake-ups are
+   * hints: callers still poll as a backstop.
    */
   onWakeUp(listener: (wakeUp: StoreWakeUp | { readonly kind: 'rescan' }) => void): () => void;
 }

@@ -29,6 +29,7 @@ import type {
   TaskState,
   VolumeStatus,
 } from './records.js';
+import type { Fence, MoveLeaseStore } from './leases.js';
 
 /**
  * Everything one state change writes, applied all or nothing, in this order:
@@ -43,6 +44,12 @@ export interface Transition {
   readonly from: MoveState;
   readonly to: MoveState;
   readonly at: number;
+  /**
+   * The writer's claim on the move: the transition is refused (FENCED, nothing
+   * written) unless the move is still held by this owner with this epoch. A
+   * worker always passes it; a one-off writer (`engine-move cancel`) does not.
+   */
+  readonly fence?: Fence;
   /** Fields of the move to set (only those given). */
   readonly move?: {
     readonly result?: MoveResult;
@@ -76,6 +83,12 @@ export interface Transition {
     readonly verb: string;
     readonly domainId: string;
     readonly imageId: string;
+    /**
+     * The per-SPM submission window shared by every instance: refused
+     * (WINDOW_FULL, nothing written) when the pool already has this many tasks
+     * placeholder or running, of any move.
+     */
+    readonly windowLimit?: number;
   };
   /** The VDSM id the verb returned for the phase's placeholder. */
   readonly taskSubmitted?: { readonly phase: MovePhase; readonly vdsmTaskId: string };
@@ -116,14 +129,18 @@ export class MoveStoreError extends Error {
       | 'DISK_NOT_OK'
       | 'STALE_TRANSITION'
       | 'BAD_TRANSITION'
-      | 'SCHEMA_TOO_NEW',
+      | 'SCHEMA_TOO_NEW'
+      /** A fenced write whose owner and epoch no longer hold the move (taken over or released): nothing written. */
+      | 'FENCED'
+      /** A task placeholder beyond its pool's `windowLimit`: nothing written; try again when a task has ended. */
+      | 'WINDOW_FULL',
     message: string,
   ) {
     super(message);
   }
 }
 
-export interface MoveStore {
+export interface MoveStore extends MoveLeaseStore {
   /** A short name for logs and status: "sqlite:/path" or "postgres://host/db". */
   readonly description: string;
 
@@ -146,12 +163,16 @@ export interface MoveStore {
    * @throws MoveStoreError STALE_TRANSITION when the move is no longer in
    *   `from` (another writer moved it on; nothing is written), UNKNOWN_MOVE,
    *   BAD_TRANSITION when the transition names a task or phase that does not
-   *   exist in the state it needs.
+   *   exist in the state it needs, FENCED when `fence` no longer holds the
+   *   move, WINDOW_FULL when `taskPlaceholder.windowLimit` is reached.
    */
   apply(transition: Transition): Promise<MoveRecord>;
 
-  /** Marks a task cleared on the SPM; a no-op for one already cleared. */
-  markTaskCleared(moveId: string, phase: MovePhase, at: number): Promise<void>;
+  /**
+   * Marks a task cleared on the SPM; a no-op for one already cleared.
+   * @throws MoveStoreError FENCED when `fence` is given and no longer holds the move.
+   */
+  markTaskCleared(moveId: string, phase: MovePhase, at: number, fence?: Fence): Promise<void>;
 
   getMove(moveId: string): Promise<MoveRecord | undefined>;
   listMoves(filter?: MoveFilter): Promise<MoveRecord[]>;

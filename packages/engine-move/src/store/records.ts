@@ -102,8 +102,18 @@ export interface MoveRecord extends MoveRequest {
   readonly availableAt: number | null;
   /** When everything, the cleanup included, was done. */
   readonly doneAt: number | null;
-  /** Bumped by every transition: a cheap version for readers that poll. */
+  /** Bumped by every transition: a cheap version for readers that poll (a claim or renewal does not bump it). */
   readonly version: number;
+  /** The instance holding the move's lease (store/leases.ts), or null when none ever did or it was released. */
+  readonly owner: string | null;
+  /** The fencing token: bumped by every claim, 0 for a move never claimed. */
+  readonly epoch: number;
+  /**
+   * When the lease ends, in milliseconds since the epoch on the database's
+   * clock (not the orchestrator's, unlike every other time here); null if never claimed.
+   * A lease past this time may be taken over by any claimer.
+   */
+  readonly leaseUntil: number | null;
 }
 
 export const PHASE_OUTCOMES = ['succeeded', 'failed', 'cancelled'] as const;

@@ -59,9 +59,10 @@ export function volumeFromRow(row: VolumeRow): VolumeRecord {
   };
 }
 
+/** Every column of a move but `lease_until`, which each store selects as milliseconds its own way. */
 export const MOVE_COLUMNS =
   'move_id, pool_id, disk_id, src_domain_id, dst_domain_id, wipe_after_delete, discard, mode, state, result, ' +
-  'failed_phase, error_code, error_message, cancel_requested, created_at, available_at, done_at, version';
+  'failed_phase, error_code, error_message, cancel_requested, created_at, available_at, done_at, version, owner, epoch';
 export interface MoveRow {
   move_id: string;
   pool_id: string;
@@ -81,6 +82,10 @@ export interface MoveRow {
   available_at: Int | null;
   done_at: Int | null;
   version: Int;
+  owner: string | null;
+  epoch: Int;
+  /** Milliseconds on the database's clock (each store selects it so). */
+  lease_until: Int | null;
 }
 export function moveFromRow(row: MoveRow): MoveRecord {
   return {
@@ -101,6 +106,9 @@ export function moveFromRow(row: MoveRow): MoveRecord {
     availableAt: intOrNull(row.available_at),
     doneAt: intOrNull(row.done_at),
     version: int(row.version),
+    owner: row.owner,
+    epoch: int(row.epoch),
+    leaseUntil: intOrNull(row.lease_until),
   };
 }
 

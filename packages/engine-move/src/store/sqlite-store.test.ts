@@ -99,7 +99,7 @@ describe('SqliteMoveStore', function () {
     } catch (error) {
       expect(error).to.be.instanceOf(MoveStoreError);
       expect((error as MoveStoreError).code).to.equal('SCHEMA_TOO_NEW');
-      expect((error as Error).message).to.contain('schema version 2');
+      expect((error as Error).message).to.contain(`schema version ${newer.length}`);
     }
   });
 

@@ -16,8 +16,11 @@ import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { loadMigrations, pendingMigrations } from './migrations.js';
 import type { Migration } from './migrations.js';
+import type { ClaimRequest, Fence, MoveLease, PoolLease, PoolStatus } from './leases.js';
 import { MoveStoreError } from './move-store.js';
 import type { MoveFilter, MoveStore, NewMove, Transition } from './move-store.js';
+import { WakeUpHub } from './wake-ups.js';
+import type { WakeUpListener } from './wake-ups.js';
 import {
   AUDIT_COLUMNS,
   MOVE_COLUMNS,
@@ -45,7 +48,13 @@ import type {
   TaskRecord,
   TaskState,
 } from './records.js';
-import { checkDisk, checkNewMove, checkTransitionEnd } from './store-checks.js';
+import { checkClaimLimit, checkDisk, checkFence, checkLeaseMs, checkNewMove, checkTransitionEnd, checkWindow } from './store-checks.js';
+
+/** A move's columns as records.ts reads them: lease_until is already milliseconds here. */
+const SQLITE_MOVE_COLUMNS = `${MOVE_COLUMNS}, lease_until`;
+
+/** The wake-up listeners of each database file in this process, shared by every store open on it. */
+const hubs = new Map<string, WakeUpHub>();
 
 /** How long a statement waits for another process's write lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -84,6 +93,7 @@ export class SqliteMoveStore implements MoveStore {
   readonly description: string;
   readonly #db: Database.Database;
   readonly #s: ReturnType<typeof prepare>;
+  readonly #hub: WakeUpHub;
 
   /** Opens (creating if missing) the store's file and brings its schema up to date. */
   static open(options: SqliteMoveStoreOptions): SqliteMoveStore {
@@ -99,15 +109,16 @@ export class SqliteMoveStore implements MoveStore {
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
       migrateSqlite(db, options.migrations);
-      return new SqliteMoveStore(db, `sqlite:${path}`);
+      return new SqliteMoveStore(db, `sqlite:${path}`, memory ? new WakeUpHub() : hubFor(path));
     } catch (error) {
       db.close();
       throw error;
     }
   }
 
-  private constructor(db: Database.Database, description: string) {
+  private constructor(db: Database.Database, description: string, hub: WakeUpHub) {
     this.#db = db;
+    this.#hub = hub;
     this.description = description;
     this.#s = prepare(db);
   }
@@ -123,7 +134,7 @@ export class SqliteMoveStore implements MoveStore {
 
   async createMove(move: NewMove): Promise<MoveRecord> {
     const { request } = move;
-    return this.#db
+    const created = this.#db
       .transaction((): MoveRecord => {
         if (this.#s.getMove.get(request.moveId)) {
           throw new MoveStoreError('MOVE_EXISTS', `A move with id ${request.moveId} already exists`);
@@ -149,16 +160,21 @@ export class SqliteMoveStore implements MoveStore {
         return moveFromRow(this.#s.getMove.get(request.moveId)!);
       })
       .immediate();
+    this.#hub.emit({ kind: 'move', id: created.moveId });
+    return created;
   }
 
   async apply(t: Transition): Promise<MoveRecord> {
-    return this.#db.transaction((): MoveRecord => this.#apply(t)).immediate();
+    const after = this.#db.transaction((): MoveRecord => this.#apply(t)).immediate();
+    this.#hub.emit({ kind: 'move', id: t.moveId });
+    return after;
   }
 
   #apply(t: Transition): MoveRecord {
     const s = this.#s;
     const row = s.getMove.get(t.moveId);
     if (!row) throw new MoveStoreError('UNKNOWN_MOVE', `No move with id ${t.moveId}`);
+    checkFence(t, { owner: row.owner, epoch: Number(row.epoch) });
     if (row.state !== t.from) {
       throw new MoveStoreError(
         'STALE_TRANSITION',
@@ -199,6 +215,8 @@ export class SqliteMoveStore implements MoveStore {
     if (t.taskPlaceholder) {
       const { phase, verb, domainId, imageId } = t.taskPlaceholder;
       if (s.getTask.get(t.moveId, phase)) bad(`phase ${phase} already has a task`);
+      // The IMMEDIATE transaction holds the file's write lock: the count cannot change before the insert.
+      checkWindow(t.moveId, row.pool_id, s.countInFlight.get(row.pool_id)!.n, t.taskPlaceholder.windowLimit);
       s.insertTask.run(t.moveId, phase, row.pool_id, verb, domainId, imageId, t.at);
     }
     if (t.taskSubmitted) {
@@ -236,9 +254,14 @@ export class SqliteMoveStore implements MoveStore {
     return moveFromRow(s.getMove.get(t.moveId)!);
   }
 
-  async markTaskCleared(moveId: string, phase: MovePhase, at: number): Promise<void> {
+  async markTaskCleared(moveId: string, phase: MovePhase, at: number, fence?: Fence): Promise<void> {
     this.#db
       .transaction(() => {
+        if (fence) {
+          const row = this.#s.getMove.get(moveId);
+          if (!row) throw new MoveStoreError('UNKNOWN_MOVE', `No move with id ${moveId}`);
+          checkFence({ moveId, fence }, { owner: row.owner, epoch: Number(row.epoch) });
+        }
         const task = this.#s.getTask.get(moveId, phase);
         if (!task) throw new MoveStoreError('BAD_TRANSITION', `Move ${moveId} has no ${phase} task`);
         if (task.state === 'cleared') return;
@@ -301,6 +324,91 @@ export class SqliteMoveStore implements MoveStore {
       .map(auditFromRow);
   }
 
+  async claimMoves(request: ClaimRequest): Promise<MoveLease[]> {
+    checkLeaseMs(request.leaseMs);
+    checkClaimLimit(request.limit);
+    return this.#db
+      .transaction((): MoveLease[] => {
+        const now = Date.now();
+        const ids = this.#s.claimable.all({ now, limit: request.limit, pools: request.poolIds ? JSON.stringify(request.poolIds) : null });
+        return ids.map(({ move_id }) => {
+          const row = this.#s.claim.get({ move_id, owner: request.owner, lease_until: now + request.leaseMs })!;
+          return { moveId: move_id, owner: request.owner, epoch: row.epoch, leaseUntil: row.lease_until };
+        });
+      })
+      .immediate();
+  }
+
+  async renewLeases(owner: string, leases: readonly Pick<MoveLease, 'moveId' | 'epoch'>[], leaseMs: number): Promise<{ lost: string[]; leaseUntil: number }> {
+    checkLeaseMs(leaseMs);
+    return this.#db
+      .transaction(() => {
+        const leaseUntil = Date.now() + leaseMs;
+        const lost = leases
+          .filter(({ moveId, epoch }) => this.#s.renew.run({ move_id: moveId, owner, epoch, lease_until: leaseUntil }).changes !== 1)
+          .map(({ moveId }) => moveId);
+        return { lost, leaseUntil };
+      })
+      .immediate();
+  }
+
+  async releaseLease(lease: Pick<MoveLease, 'moveId' | 'owner' | 'epoch'>): Promise<void> {
+    const { changes } = this.#s.release.run({ move_id: lease.moveId, owner: lease.owner, epoch: lease.epoch, now: Date.now() });
+    if (changes === 1) this.#hub.emit({ kind: 'move', id: lease.moveId });
+  }
+
+  async getLease(moveId: string): Promise<MoveLease | undefined> {
+    const row = this.#s.getMove.get(moveId);
+    if (!row || row.owner === null || row.lease_until === null) return undefined;
+    return { moveId, owner: row.owner, epoch: Number(row.epoch), leaseUntil: Number(row.lease_until) };
+  }
+
+  async claimPoolLease(poolId: string, owner: string, leaseMs: number): Promise<PoolLease | undefined> {
+    checkLeaseMs(leaseMs);
+    const now = Date.now();
+    const row = this.#s.claimPool.get({ pool_id: poolId, owner, now, lease_until: now + leaseMs });
+    return row && { poolId, owner, epoch: row.epoch, leaseUntil: row.lease_until };
+  }
+
+  async renewPoolLease(lease: Pick<PoolLease, 'poolId' | 'owner' | 'epoch'>, leaseMs: number): Promise<boolean> {
+    checkLeaseMs(leaseMs);
+    const { poolId, owner, epoch } = lease;
+    return this.#s.renewPool.run({ pool_id: poolId, owner, epoch, lease_until: Date.now() + leaseMs }).changes === 1;
+  }
+
+  async releasePoolLease(lease: Pick<PoolLease, 'poolId' | 'owner' | 'epoch'>): Promise<void> {
+    const { poolId, owner, epoch } = lease;
+    if (this.#s.releasePool.run({ pool_id: poolId, owner, epoch, now: Date.now() }).changes === 1) {
+      this.#hub.emit({ kind: 'pool', id: poolId });
+    }
+  }
+
+  async publishPoolStatus(lease: Pick<PoolLease, 'poolId' | 'owner' | 'epoch'>, polledAt: number, body: unknown): Promise<boolean> {
+    const { poolId, owner, epoch } = lease;
+    const text = JSON.stringify(body);
+    const written = this.#db
+      .transaction((): boolean => {
+        if (!this.#s.holdsPool.get({ pool_id: poolId, owner, epoch })) return false;
+        this.#s.upsertPoolStatus.run({ pool_id: poolId, epoch, polled_at: polledAt, body: text });
+        return true;
+      })
+      .immediate();
+    if (written) this.#hub.emit({ kind: 'pool', id: poolId });
+    return written;
+  }
+
+  async getPoolStatus(poolId: string): Promise<PoolStatus | undefined> {
+    const row = this.#s.getPoolStatus.get(poolId);
+    return row && { poolId, epoch: row.epoch, polledAt: row.polled_at, seq: row.seq, body: JSON.parse(row.body) as unknown };
+  }
+
+  onWakeUp(listener: WakeUpListener): () => void {
+    const remove = this.#hub.add(listener);
+    // Nothing to connect: the subscription is live at once.
+    WakeUpHub.deliver(listener, { kind: 'rescan' });
+    return remove;
+  }
+
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
   }
@@ -320,6 +428,15 @@ export class SqliteMoveStore implements MoveStore {
       this.#s.insertVolume.run(disk.diskId, v.volumeId, v.domainId, v.status, v.parentId, v.position);
     }
   }
+}
+
+function hubFor(path: string): WakeUpHub {
+  let hub = hubs.get(path);
+  if (!hub) {
+    hub = new WakeUpHub();
+    hubs.set(path, hub);
+  }
+  return hub;
 }
 
 /** Every statement of the store, prepared once. */
@@ -348,8 +465,8 @@ function prepare(db: Database.Database) {
     listCompensation: st<[string], CompensationRow>(
       'SELECT move_id, volume_id, previous_status FROM compensation WHERE move_id = ? ORDER BY volume_id',
     ),
-    getMove: st<[string], MoveRow>(`SELECT ${MOVE_COLUMNS} FROM moves WHERE move_id = ?`),
-    activeMoveOfDisk: st<[string], MoveRow>(`SELECT ${MOVE_COLUMNS} FROM moves WHERE disk_id = ? AND state <> 'done'`),
+    getMove: st<[string], MoveRow>(`SELECT ${SQLITE_MOVE_COLUMNS} FROM moves WHERE move_id = ?`),
+    activeMoveOfDisk: st<[string], MoveRow>(`SELECT ${SQLITE_MOVE_COLUMNS} FROM moves WHERE disk_id = ? AND state <> 'done'`),
     insertMove: st<object>(
       `INSERT INTO moves (move_id, pool_id, disk_id, src_domain_id, dst_domain_id, wipe_after_delete, discard, mode, state, created_at)
        VALUES (@move_id, @pool_id, @disk_id, @src_domain_id, @dst_domain_id, @wipe_after_delete, @discard, @mode, 'queued', @created_at)`,
@@ -366,7 +483,7 @@ function prepare(db: Database.Database) {
        WHERE move_id = @move_id`,
     ),
     listMoves: st<object, MoveRow>(
-      `SELECT ${MOVE_COLUMNS} FROM moves
+      `SELECT ${SQLITE_MOVE_COLUMNS} FROM moves
        WHERE (@active = 0 OR state <> 'done')
          AND (@disk_id IS NULL OR disk_id = @disk_id)
          AND (@states IS NULL OR state IN (SELECT value FROM json_each(@states)))
@@ -393,6 +510,9 @@ function prepare(db: Database.Database) {
       `UPDATE tasks SET state = 'ended', ended_at = ?, end_code = ?, end_message = ?
        WHERE move_id = ? AND phase = ? AND state = 'running'`,
     ),
+    countInFlight: st<[string], { n: number }>(
+      "SELECT count(*) AS n FROM tasks WHERE pool_id = ? AND state IN ('placeholder', 'running')",
+    ),
     dropTask: st<[string, string]>("DELETE FROM tasks WHERE move_id = ? AND phase = ? AND state = 'placeholder'"),
     clearTask: st<[number, string, string]>(
       "UPDATE tasks SET state = 'cleared', ended_at = coalesce(ended_at, ?) WHERE move_id = ? AND phase = ?",
@@ -401,6 +521,48 @@ function prepare(db: Database.Database) {
       `SELECT ${TASK_COLUMNS} FROM tasks
        WHERE (@move_id IS NULL OR move_id = @move_id) AND (@state IS NULL OR state = @state)
        ORDER BY created_at, move_id, phase`,
+    ),
+    claimable: st<{ now: number; limit: number; pools: string | null }, { move_id: string }>(
+      `SELECT move_id FROM moves
+       WHERE state <> 'done' AND (lease_until IS NULL OR lease_until <= @now)
+         AND (@pools IS NULL OR pool_id IN (SELECT value FROM json_each(@pools)))
+       ORDER BY created_at, move_id LIMIT @limit`,
+    ),
+    claim: st<{ move_id: string; owner: string; lease_until: number }, { epoch: number; lease_until: number }>(
+      `UPDATE moves SET owner = @owner, epoch = epoch + 1, lease_until = @lease_until WHERE move_id = @move_id
+       RETURNING epoch, lease_until`,
+    ),
+    renew: st<{ move_id: string; owner: string; epoch: number; lease_until: number }>(
+      'UPDATE moves SET lease_until = @lease_until WHERE move_id = @move_id AND owner = @owner AND epoch = @epoch',
+    ),
+    release: st<{ move_id: string; owner: string; epoch: number; now: number }>(
+      'UPDATE moves SET owner = NULL, lease_until = @now WHERE move_id = @move_id AND owner = @owner AND epoch = @epoch',
+    ),
+    // Taken when free or lapsed (a new epoch), renewed when already ours (the same epoch).
+    claimPool: st<{ pool_id: string; owner: string; now: number; lease_until: number }, { epoch: number; lease_until: number }>(
+      `INSERT INTO pool_leases (pool_id, owner, epoch, lease_until) VALUES (@pool_id, @owner, 1, @lease_until)
+       ON CONFLICT (pool_id) DO UPDATE SET
+         epoch = CASE WHEN pool_leases.owner IS excluded.owner THEN pool_leases.epoch ELSE pool_leases.epoch + 1 END,
+         owner = excluded.owner, lease_until = excluded.lease_until
+       WHERE pool_leases.owner IS excluded.owner OR pool_leases.lease_until <= @now
+       RETURNING epoch, lease_until`,
+    ),
+    renewPool: st<{ pool_id: string; owner: string; epoch: number; lease_until: number }>(
+      'UPDATE pool_leases SET lease_until = @lease_until WHERE pool_id = @pool_id AND owner = @owner AND epoch = @epoch',
+    ),
+    releasePool: st<{ pool_id: string; owner: string; epoch: number; now: number }>(
+      'UPDATE pool_leases SET owner = NULL, lease_until = @now WHERE pool_id = @pool_id AND owner = @owner AND epoch = @epoch',
+    ),
+    holdsPool: st<{ pool_id: string; owner: string; epoch: number }>(
+      'SELECT 1 FROM pool_leases WHERE pool_id = @pool_id AND owner = @owner AND epoch = @epoch',
+    ),
+    upsertPoolStatus: st<{ pool_id: string; epoch: number; polled_at: number; body: string }>(
+      `INSERT INTO pool_status (pool_id, epoch, polled_at, seq, body) VALUES (@pool_id, @epoch, @polled_at, 1, @body)
+       ON CONFLICT (pool_id) DO UPDATE SET epoch = excluded.epoch, polled_at = excluded.polled_at,
+         seq = pool_status.seq + 1, body = excluded.body`,
+    ),
+    getPoolStatus: st<[string], { epoch: number; polled_at: number; seq: number; body: string }>(
+      'SELECT epoch, polled_at, seq, body FROM pool_status WHERE pool_id = ?',
     ),
     insertLeftover: st<[string, string, string, string, number]>(
       'INSERT INTO leftovers (move_id, domain_id, image_id, reason, recorded_at) VALUES (?, ?, ?, ?, ?)',

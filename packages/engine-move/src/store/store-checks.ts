@@ -5,6 +5,7 @@
  */
 import { MoveStoreError } from './move-store.js';
 import type { Transition } from './move-store.js';
+import type { Fence } from './leases.js';
 import type { DiskRecord, MoveRecord, MoveRequest } from './records.js';
 
 /** A disk as discovered must be a chain: at least one volume, positions 0..n-1, parents inside the disk. */
@@ -62,4 +63,38 @@ export function checkTransitionEnd(t: Transition, currentResult: string | null):
   if (t.to === 'done' && t.move?.result === undefined && currentResult === null) {
     throw new MoveStoreError('BAD_TRANSITION', `Move ${t.moveId} ${t.from} -> done without a result`);
   }
+}
+
+/** A fenced write goes through only while its owner and epoch still hold the move. */
+export function checkFence(t: { readonly moveId: string; readonly fence?: Fence }, held: { readonly owner: string | null; readonly epoch: number }): void {
+  const { fence } = t;
+  if (!fence) return;
+  if (held.owner !== fence.owner || held.epoch !== fence.epoch) {
+    const holder = held.owner === null ? 'nobody (released)' : `${held.owner} epoch ${held.epoch}`;
+    throw new MoveStoreError(
+      'FENCED',
+      `Move ${t.moveId} is held by ${holder}, not ${fence.owner} epoch ${fence.epoch}: the write was refused and nothing changed`,
+    );
+  }
+}
+
+/** A placeholder that would take the pool past its shared submission window is refused. */
+export function checkWindow(moveId: string, poolId: string, inFlight: number, limit: number | undefined): void {
+  if (limit === undefined) return;
+  if (!(Number.isSafeInteger(limit) && limit >= 1)) throw new MoveStoreError('BAD_TRANSITION', `windowLimit must be an integer >= 1, got ${limit}`);
+  if (inFlight >= limit) {
+    throw new MoveStoreError(
+      'WINDOW_FULL',
+      `Pool ${poolId} already has ${inFlight} tasks in flight (window ${limit}): move ${moveId}'s task waits; nothing changed`,
+    );
+  }
+}
+
+/** A lease period the store accepts: whole milliseconds, at least 1. */
+export function checkLeaseMs(leaseMs: number): void {
+  if (!(Number.isSafeInteger(leaseMs) && leaseMs >= 1)) throw new MoveStoreError('BAD_REQUEST', `leaseMs must be an integer >= 1, got ${leaseMs}`);
+}
+
+export function checkClaimLimit(limit: number): void {
+  if (!(Number.isSafeInteger(limit) && limit >= 1)) throw new MoveStoreError('BAD_REQUEST', `claim limit must be an integer >= 1, got ${limit}`);
 }
