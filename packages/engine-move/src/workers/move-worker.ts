@@ -74,6 +74,8 @@ interface PoolRole {
 /** Backoff between attempts of a move whose run broke on a passing trouble (the database down ...). */
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 10_000;
+/** Moves claimed per scan: a worker that starts first does not take everything queued. */
+const CLAIM_BATCH = 10;
 
 export class MoveWorker {
   readonly owner: string;
@@ -92,9 +94,11 @@ export class MoveWorker {
   #renewTimer: NodeJS.Timeout | undefined;
   #claiming: Promise<void> | undefined;
   #claimAgain = false;
+  #lastBatchFull = false;
   #renewing: Promise<void> | undefined;
   #stopping = false;
-  #dbTrouble = false;
+  /** What is failing now (said once when it starts failing, once when it works again). */
+  readonly #troubles = new Set<string>();
 
   constructor(options: MoveWorkerOptions) {
     this.#store = options.store;
@@ -124,6 +128,9 @@ export class MoveWorker {
         if (event.type === 'poll') {
           this.metrics.statusPolls.inc({ pool: poolId });
           this.metrics.statusPollSeconds.observe(event.durationMs / 1000);
+          this.#recovered(`status of pool ${poolId}`);
+        } else if (event.type === 'poll-error') {
+          this.#trouble(`status of pool ${poolId}`, event.error);
         }
       },
     });
@@ -182,6 +189,7 @@ export class MoveWorker {
             if (holding) this.#kickPool(poolId);
           },
           onError: (error) => this.#trouble('pool lease', error),
+          onOk: () => this.#recovered('pool lease'),
         }),
       };
       role = created;
@@ -201,6 +209,7 @@ export class MoveWorker {
       const busy = running.some((task) => task.poolId === poolId);
       const woke = busy && !role.busy;
       role.busy = busy;
+      this.#recovered('task scan');
       if (woke && role.keeper.current()) this.#kickPool(poolId);
     } catch (error) {
       this.#trouble('task scan', error);
@@ -253,7 +262,9 @@ export class MoveWorker {
         const again = this.#claimAgain;
         this.#claimAgain = false;
         // Every lease/4 .. lease/2: a lapsed lease is taken within lease + lease/2.
-        this.#scheduleClaim(again ? 0 : this.leaseMs / 4 + Math.random() * (this.leaseMs / 4));
+        // After a full batch, soon again, with a jitter that lets other workers in.
+        const full = this.#lastBatchFull;
+        this.#scheduleClaim(again ? 0 : full ? Math.random() * (this.leaseMs / 10) : this.leaseMs / 4 + Math.random() * (this.leaseMs / 4));
       });
     }, delayMs);
     this.#claimTimer.unref?.();
@@ -261,13 +272,15 @@ export class MoveWorker {
 
   async #claim(): Promise<void> {
     for (const poolId of this.#pools.keys()) void this.#refreshBusy(poolId);
+    this.#lastBatchFull = false;
     const room = this.#maxMoves - this.#held.size;
     if (room <= 0) return;
     const sentAt = this.#renewal.now();
     let leases: MoveLease[];
     try {
-      leases = await this.#store.claimMoves({ owner: this.owner, leaseMs: this.leaseMs, limit: room });
-      this.#recovered();
+      leases = await this.#store.claimMoves({ owner: this.owner, leaseMs: this.leaseMs, limit: Math.min(room, CLAIM_BATCH) });
+      this.#recovered('claim');
+      this.#lastBatchFull = leases.length === CLAIM_BATCH && room > CLAIM_BATCH;
     } catch (error) {
       this.#trouble('claim', error);
       return;
@@ -306,7 +319,7 @@ export class MoveWorker {
         held.map((h) => ({ moveId: h.lease.moveId, epoch: h.lease.epoch })),
         this.leaseMs,
       );
-      this.#recovered();
+      this.#recovered('lease renewal');
       this.#renewal.renewed(sentAt);
       for (const moveId of lost) this.#lose(moveId, 'another worker holds it now');
     } catch (error) {
@@ -395,17 +408,15 @@ export class MoveWorker {
     for (const held of this.#held.values()) this.metrics.moves.inc({ state: held.state });
   }
 
-  /** A store call failed: said once per outage, then quiet until it works again. */
+  /** A call failed: said once per outage, then quiet until it works again. */
   #trouble(what: string, error: unknown): void {
-    if (this.#dbTrouble) return;
-    this.#dbTrouble = true;
-    this.#log('warn', `${what} failed; retrying with backoff`, { error: describe(error) });
+    if (this.#troubles.has(what)) return;
+    this.#troubles.add(what);
+    this.#log('warn', `${what} failed; retrying`, { error: describe(error) });
   }
 
-  #recovered(): void {
-    if (!this.#dbTrouble) return;
-    this.#dbTrouble = false;
-    this.#log('info', 'store reachable again; carrying on');
+  #recovered(what: string): void {
+    if (this.#troubles.delete(what)) this.#log('info', `${what} works again; carrying on`);
   }
 }
 

@@ -19,6 +19,8 @@ export interface PoolLeaseKeeperOptions {
   /** The poller role was taken (true) or given up (false). */
   readonly onChange?: (holding: boolean, lease: PoolLease | undefined) => void;
   readonly onError?: (error: unknown) => void;
+  /** A round reached the store (after errors: it works again). */
+  readonly onOk?: () => void;
   readonly now?: () => number;
 }
 
@@ -75,30 +77,31 @@ export class PoolLeaseKeeper {
   }
 
   async #round(): Promise<void> {
-    const { store, poolId, owner, leaseMs } = this.#options;
     const sentAt = this.#now();
     try {
-      const held = this.#lease;
-      if (held && this.current()) {
-        if (await store.renewPoolLease(held, leaseMs)) this.#renewedAt = sentAt;
-        else this.#set(undefined);
-        return;
-      }
-      // Not held, or overdue (the database may have given it away): claim it anew; a holder renews.
-      const lease = await store.claimPoolLease(poolId, owner, leaseMs);
-      if (this.#stopped) {
-        if (lease) await store.releasePoolLease(lease);
-        return;
-      }
-      if (lease) {
-        this.#renewedAt = sentAt;
-        this.#set(lease);
-      } else {
-        this.#set(undefined);
-      }
+      await this.#claimOrRenew(sentAt);
+      this.#options.onOk?.();
     } catch (error) {
       this.#options.onError?.(error);
     }
+  }
+
+  async #claimOrRenew(sentAt: number): Promise<void> {
+    const { store, poolId, owner, leaseMs } = this.#options;
+    const held = this.#lease;
+    if (held && this.current()) {
+      if (await store.renewPoolLease(held, leaseMs)) this.#renewedAt = sentAt;
+      else this.#set(undefined);
+      return;
+    }
+    // Not held, or overdue (the database may have given it away): claim it anew; a holder renews.
+    const lease = await store.claimPoolLease(poolId, owner, leaseMs);
+    if (this.#stopped) {
+      if (lease) await store.releasePoolLease(lease);
+      return;
+    }
+    if (lease) this.#renewedAt = sentAt;
+    this.#set(lease);
   }
 
   #set(lease: PoolLease | undefined): void {

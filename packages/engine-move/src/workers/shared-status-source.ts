@@ -6,6 +6,8 @@
  * calling the SPM. A round it has already read counts as no round, so a
  * poller that died makes the followers wait, not miss their tasks.
  */
+import { systemClock } from '@vdsm-kit/client';
+import type { Clock } from '@vdsm-kit/client';
 import type { MoveLeaseStore } from '../store/leases.js';
 import type { SpmPoll, StatusRound, TaskStatusSource } from '../tasks/status-source.js';
 import type { PoolLeaseKeeper } from './pool-lease-keeper.js';
@@ -29,14 +31,22 @@ export interface SharedStatusSourceOptions {
   readonly poolBusy: () => boolean;
   /** A round was published (by this worker) or read (from another's). */
   readonly onRound?: (round: StatusRound) => void;
+  /** The tracker's clock (monotonic, this process's own): rounds are on it. */
+  readonly clock?: Clock;
+  /** Wall time, the only time two processes share: published rounds are on it. */
+  readonly wallNow?: () => number;
 }
 
 export class SharedStatusSource implements TaskStatusSource {
   readonly #options: SharedStatusSourceOptions;
+  readonly #clock: Clock;
+  readonly #wallNow: () => number;
   #lastSeq = -Infinity;
 
   constructor(options: SharedStatusSourceOptions) {
     this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#wallNow = options.wallNow ?? Date.now;
   }
 
   keepPolling(): boolean {
@@ -49,14 +59,16 @@ export class SharedStatusSource implements TaskStatusSource {
     if (lease) {
       const { spm, statuses, durationMs, polledAt } = await poll();
       const round: StatusRound = { spm: spm.name, statuses, polledAt, polledHere: true, durationMs };
-      if (!(await store.publishPoolStatus(lease, polledAt, { spm: spm.name, statuses } satisfies PublishedBody))) keeper.lost();
+      const polledAtWall = Math.round(this.#wallNow() - (this.#clock.now() - polledAt));
+      if (!(await store.publishPoolStatus(lease, polledAtWall, { spm: spm.name, statuses } satisfies PublishedBody))) keeper.lost();
       this.#options.onRound?.(round);
       return round;
     }
     const status = await store.getPoolStatus(keeper.poolId);
     if (!status || status.seq <= this.#lastSeq || !isPublishedBody(status.body)) return undefined;
     this.#lastSeq = status.seq;
-    const round: StatusRound = { spm: status.body.spm, statuses: status.body.statuses, polledAt: status.polledAt, polledHere: false, durationMs: 0 };
+    const polledAt = this.#clock.now() - (this.#wallNow() - status.polledAt);
+    const round: StatusRound = { spm: status.body.spm, statuses: status.body.statuses, polledAt, polledHere: false, durationMs: 0 };
     this.#options.onRound?.(round);
     return round;
   }
