@@ -58,7 +58,8 @@ export async function startHarness(td: TeardownHelper, options: { disks: number;
     ...disks.map((disk, index) => ({
       id: disk.image,
       domain: disk.from,
-      capacity: '8 MiB',
+      // A whole extent: a block domain's LV is never smaller, and the copy's target is the disk's capacity.
+      capacity: disk.from === blockDomain ? '128 MiB' : '8 MiB',
       volumes: [
         {
           id: disk.volume,
