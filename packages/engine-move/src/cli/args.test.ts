@@ -79,3 +79,31 @@ describe('engine-move command line', function () {
     expect(parseHosts('a:1,b.example:54321')).to.deep.equal([{ host: 'a', port: 1 }, { host: 'b.example', port: 54321 }]);
   });
 });
+
+describe('engine-move --db and ENGINE_MOVE_DB', function () {
+  const URL = 'postgres://engine@db.example:5432/moves';
+
+  it('takes --db over ENGINE_MOVE_DB, ENGINE_MOVE_DB over the default file, for every command', function () {
+    const env = { ENGINE_MOVE_DB: URL, XDG_STATE_HOME: '/var/lib/me' };
+    for (const argv of [['status'], ['audit'], ['migrate'], ['cancel', IDS[1]!], ['resume', '--hosts', 'h1:1'], ['move', '--hosts', 'h1:1', ...IDS, ...DOMAINS]]) {
+      const fromEnv = parseArgs(argv, 80, env);
+      expect(fromEnv.kind === 'run' && fromEnv.args.db, argv.join(' ')).to.equal(URL);
+      const fromFlag = parseArgs([...argv, '--db', '/tmp/mine.sqlite'], 80, env);
+      expect(fromFlag.kind === 'run' && fromFlag.args.db, argv.join(' ')).to.equal('/tmp/mine.sqlite');
+      const neither = parseArgs(argv, 80, { XDG_STATE_HOME: '/var/lib/me' });
+      expect(neither.kind === 'run' && neither.args.db, argv.join(' ')).to.equal('/var/lib/me/engine-move/moves.sqlite');
+    }
+  });
+
+  it('reads migrate with its store, and an empty ENGINE_MOVE_DB as unset', function () {
+    expect(parseArgs(['migrate', '--db', URL], 80, {})).to.deep.equal({ kind: 'run', args: { command: 'migrate', db: URL } });
+    const parsed = parseArgs(['migrate'], 80, { ENGINE_MOVE_DB: '', XDG_STATE_HOME: '/s' });
+    expect(parsed).to.deep.equal({ kind: 'run', args: { command: 'migrate', db: '/s/engine-move/moves.sqlite' } });
+  });
+
+  it('never shows the URL in ENGINE_MOVE_DB (it may hold a password) in the help', function () {
+    const parsed = parseArgs(['status', '--help'], 80, { ENGINE_MOVE_DB: 'postgres://u:hunter2@db/moves' });
+    expect(parsed).to.include({ kind: 'exit', code: 0 });
+    if (parsed.kind === 'exit') expect(parsed.stdout).to.contain('ENGINE_MOVE_DB').and.not.contain('hunter2');
+  });
+});

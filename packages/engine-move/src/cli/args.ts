@@ -4,11 +4,10 @@
  * (`--insecure | --pki-dir DIR`, `--timeout S`); `--hosts` lists every host
  * of the pool the orchestrator may call (any of them may be the SPM).
  */
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { DEFAULT_PKI_DIR } from '@vdsm-kit/client';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isUuid } from '../ids.js';
+import { DB_ENV, defaultDbPath } from '../store/open-store.js';
 
 export const USAGE_EXIT_CODE = 2;
 
@@ -98,7 +97,12 @@ export interface AuditArgs {
   readonly json: boolean;
 }
 
-export type EngineMoveArgs = MoveArgs | SubmitArgs | WorkerArgs | WaitArgs | ResumeArgs | StatusArgs | CancelArgs | AuditArgs;
+export interface MigrateArgs {
+  readonly command: 'migrate';
+  readonly db: string;
+}
+
+export type EngineMoveArgs = MoveArgs | SubmitArgs | WorkerArgs | WaitArgs | ResumeArgs | StatusArgs | CancelArgs | AuditArgs | MigrateArgs;
 
 /** A worker's lease period: the issue's default. */
 export const DEFAULT_LEASE_S = 30;
@@ -108,14 +112,11 @@ export type ParseOutcome =
   | { readonly kind: 'run'; readonly args: EngineMoveArgs }
   | { readonly kind: 'exit'; readonly code: number; readonly stdout: string; readonly stderr: string };
 
-/**
- * Where the store lives when `--db` is not given: the user's state folder
- * (XDG Base Directory: `$XDG_STATE_HOME`, else `~/.local/state`), never the
- * working directory, so `engine-move status` finds the moves from anywhere.
- */
-export function defaultDbPath(env: NodeJS.ProcessEnv = process.env, home = homedir()): string {
-  const state = env['XDG_STATE_HOME'] && env['XDG_STATE_HOME'].startsWith('/') ? env['XDG_STATE_HOME'] : join(home, '.local', 'state');
-  return join(state, 'engine-move', 'moves.sqlite');
+export { defaultDbPath };
+
+/** The store `--db` means when not given: ENGINE_MOVE_DB, else the default SQLite file. */
+export function defaultDb(env: NodeJS.ProcessEnv = process.env): string {
+  return env[DB_ENV] ? env[DB_ENV] : defaultDbPath(env);
 }
 
 function uuid(what: string) {
@@ -151,8 +152,13 @@ function connectionOptions(command: Command): Command {
     .addOption(new Option('--poll-interval <seconds>', 'one task status poll per pool per interval').default(DEFAULT_POLL_INTERVAL_S).argParser(positiveSeconds));
 }
 
-function dbOption(command: Command): Command {
-  return command.addOption(new Option('--db <file>', 'the move store (SQLite file)').default(defaultDbPath(), '$XDG_STATE_HOME/engine-move/moves.sqlite'));
+function dbOptionOf(command: Command, env: NodeJS.ProcessEnv): Command {
+  return command.addOption(
+    new Option('--db <file|url>', `the move store: an SQLite file or a postgres:// URL (else $${DB_ENV})`).default(
+      defaultDb(env),
+      env[DB_ENV] ? `$${DB_ENV}` : '$XDG_STATE_HOME/engine-move/moves.sqlite',
+    ),
+  );
 }
 
 function positiveInteger(value: string): number {
@@ -186,7 +192,8 @@ function toConnection(command: Command, opts: ConnectionOpts): ConnectionArgs {
   return { hosts: opts.hosts, tls: opts.insecure ? null : { pkiDir: opts.pkiDir }, callTimeoutMs: Math.round(opts.timeout * 1000) };
 }
 
-export function parseArgs(argv: readonly string[], helpWidth = 80): ParseOutcome {
+export function parseArgs(argv: readonly string[], helpWidth = 80, env: NodeJS.ProcessEnv = process.env): ParseOutcome {
+  const dbOption = (command: Command): Command => dbOptionOf(command, env);
   let stdout = '';
   let stderr = '';
   let parsed: EngineMoveArgs | undefined;
@@ -288,6 +295,12 @@ export function parseArgs(argv: readonly string[], helpWidth = 80): ParseOutcome
       const opts = this.opts<{ db: string; move?: string; json?: true }>();
       parsed = { command: 'audit', db: opts.db, ...(opts.move ? { moveId: opts.move } : {}), json: opts.json === true };
     });
+
+  dbOption(setup(program.command('migrate').description('bring the store\'s schema up to date and print its version (every command also does at start)'))).action(
+    function (this: Command) {
+      parsed = { command: 'migrate', db: this.opts<{ db: string }>().db };
+    },
+  );
 
   try {
     program.parse(argv, { from: 'user' });

@@ -10,11 +10,12 @@ import type { MoveHandle } from '../move/orchestrator.js';
 import type { MoveOutcome } from '../move/outcome.js';
 import { requestCancel } from '../move/request-cancel.js';
 import { MoveStoreError } from '../store/move-store.js';
-import { SqliteMoveStore } from '../store/sqlite-store.js';
+import { openMoveStore } from '../store/open-store.js';
+import type { OpenedMoveStore } from '../store/open-store.js';
 import { poolHost } from '../tasks/pool-host.js';
 import type { PoolHost } from '../tasks/pool-host.js';
 import { parseArgs } from './args.js';
-import type { AuditArgs, ConnectionArgs, EngineMoveArgs, MoveArgs, ResumeArgs, StatusArgs } from './args.js';
+import type { AuditArgs, ConnectionArgs, EngineMoveArgs, MigrateArgs, MoveArgs, ResumeArgs, StatusArgs } from './args.js';
 import { JsonLinesView, PlainView, TerminalView, describeOutcome } from './move-view.js';
 import type { MoveView } from './move-view.js';
 import { submit, wait, worker } from './worker-commands.js';
@@ -47,15 +48,10 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** The store a command names: an SQLite file, or postgres://... */
-async function openStore(db: string): Promise<SqliteMoveStore> {
-  return SqliteMoveStore.open({ path: db });
-}
-
 function commandContext(io: Io): CommandContext {
   return {
     io,
-    openStore,
+    openStore: (db) => openStore(db, io),
     connect: (connection) => {
       const { hosts, clients } = connect(connection);
       return { hosts, close: async () => void (await Promise.allSettled(clients.map((client) => client.close()))) };
@@ -77,7 +73,7 @@ async function run(args: EngineMoveArgs, io: Io): Promise<number> {
     case 'status':
       return status(args, io);
     case 'cancel': {
-      const store = SqliteMoveStore.open({ path: args.db });
+      const store = await openStore(args.db, io);
       try {
         const move = await requestCancel(store, args.moveId, Date.now);
         if (move.state === 'done') {
@@ -92,6 +88,24 @@ async function run(args: EngineMoveArgs, io: Io): Promise<number> {
     }
     case 'audit':
       return audit(args, io);
+    case 'migrate':
+      return migrate(args, io);
+  }
+}
+
+/** `--db` as given: an SQLite file or a postgres:// URL; the store's retries and reconnects go to stderr. */
+function openStore(db: string, io: Io): Promise<OpenedMoveStore> {
+  return openMoveStore(db, { log: (line) => io.stderr.write(`engine-move: ${line}\n`) });
+}
+
+async function migrate(args: MigrateArgs, io: Io): Promise<number> {
+  // Opening applies what is missing (one transaction per migration) or refuses a newer schema.
+  const store = await openStore(args.db, io);
+  try {
+    io.stdout.write(`${store.description}: schema version ${store.schemaVersion}\n`);
+    return 0;
+  } finally {
+    await store.close();
   }
 }
 
@@ -110,7 +124,7 @@ function connect(connection: ConnectionArgs): { hosts: PoolHost[]; clients: Vdsm
 }
 
 async function follow(args: MoveArgs | ResumeArgs, io: Io): Promise<number> {
-  const store = SqliteMoveStore.open({ path: args.db });
+  const store = await openStore(args.db, io);
   const { hosts, clients } = connect(args.connection);
   const orchestrator = new MoveOrchestrator({ store, hosts, pollIntervalMs: args.pollIntervalMs });
   const view: MoveView = args.json
@@ -161,7 +175,7 @@ async function follow(args: MoveArgs | ResumeArgs, io: Io): Promise<number> {
 }
 
 async function status(args: StatusArgs, io: Io): Promise<number> {
-  const store = SqliteMoveStore.open({ path: args.db });
+  const store = await openStore(args.db, io);
   try {
     const moves = await store.listMoves(args.diskId ? { diskId: args.diskId } : {});
     if (args.json) {
@@ -187,7 +201,7 @@ async function status(args: StatusArgs, io: Io): Promise<number> {
 }
 
 async function audit(args: AuditArgs, io: Io): Promise<number> {
-  const store = SqliteMoveStore.open({ path: args.db });
+  const store = await openStore(args.db, io);
   try {
     const entries = await store.listAudit(args.moveId ? { moveId: args.moveId } : {});
     if (args.json) {

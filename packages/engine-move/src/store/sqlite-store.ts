@@ -91,6 +91,8 @@ export function migrateSqlite(db: Database.Database, migrations: readonly Migrat
 
 export class SqliteMoveStore implements MoveStore {
   readonly description: string;
+  /** The schema version the file has (every migration this code knows is applied at open). */
+  readonly schemaVersion: number;
   readonly #db: Database.Database;
   readonly #s: ReturnType<typeof prepare>;
   readonly #hub: WakeUpHub;
@@ -108,16 +110,17 @@ export class SqliteMoveStore implements MoveStore {
       }
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
-      migrateSqlite(db, options.migrations);
-      return new SqliteMoveStore(db, `sqlite:${path}`, memory ? new WakeUpHub() : hubFor(path));
+      const version = migrateSqlite(db, options.migrations);
+      return new SqliteMoveStore(db, `sqlite:${path}`, version, memory ? new WakeUpHub() : hubFor(path));
     } catch (error) {
       db.close();
       throw error;
     }
   }
 
-  private constructor(db: Database.Database, description: string, hub: WakeUpHub) {
+  private constructor(db: Database.Database, description: string, schemaVersion: number, hub: WakeUpHub) {
     this.#db = db;
+    this.schemaVersion = schemaVersion;
     this.#hub = hub;
     this.description = description;
     this.#s = prepare(db);

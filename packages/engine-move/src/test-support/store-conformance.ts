@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
 import { MoveStoreError } from '../store/move-store.js';
 import type { MoveStore, Transition } from '../store/move-store.js';
+import type { ClaimRequest, MoveLease, MoveLeaseStore, StoreWakeUp } from '../store/leases.js';
 import { AUDIT_TYPES } from '../store/records.js';
 import type { DiskRecord, MoveRequest } from '../store/records.js';
 
@@ -78,6 +79,32 @@ function startCopy(moveId: string, disk: DiskRecord, at: number): Transition {
     taskPlaceholder: { phase: 'copy', verb: 'Image.move', domainId: DST, imageId: disk.diskId },
     audit: [{ type: AUDIT_TYPES.MOVE_STARTED, severity: 'normal', moveId, diskId: disk.diskId, message: 'moving' }],
   };
+}
+
+/**
+ * Subscribes to `store`'s wake-ups and resolves, once the subscription is live
+ * (its first `rescan`), with a wait for the first wake-up matching `wanted`.
+ */
+export async function listenFor(store: MoveLeaseStore, wanted: (wakeUp: StoreWakeUp | { kind: 'rescan' }) => boolean): Promise<{ heard: Promise<void>; stop: () => void }> {
+  let live!: () => void;
+  let hear!: () => void;
+  const isLive = new Promise<void>((resolve) => (live = resolve));
+  const heard = new Promise<void>((resolve) => (hear = resolve));
+  const stop = store.onWakeUp((wakeUp) => {
+    if (wakeUp.kind === 'rescan') live();
+    if (wanted(wakeUp)) hear();
+  });
+  await isLive;
+  return { heard, stop };
+}
+
+/** Claims until something is claimed: a lease lapses on the database's clock, which a test cannot move. */
+export async function claimOnceLapsed(store: MoveLeaseStore, request: ClaimRequest): Promise<MoveLease[]> {
+  for (;;) {
+    const leases = await store.claimMoves(request);
+    if (leases.length > 0) return leases;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }
 
 export function describeMoveStoreConformance(name: string, open: () => Promise<StoreHarness>): void {
@@ -403,6 +430,255 @@ export function describeMoveStoreConformance(name: string, open: () => Promise<S
         expect(all.map((a) => a.message)).to.deep.equal(['entry 0', 'entry 1', 'entry 2']);
         const page = await store.listAudit({ afterSeq: all[0]!.seq, limit: 1 });
         expect(page.map((a) => a.message)).to.deep.equal(['entry 1']);
+      });
+    });
+
+    describe('move leases', function () {
+      const LONG = 60_000;
+
+      async function queued(count: number, poolId = POOL): Promise<string[]> {
+        const ids: string[] = [];
+        for (let i = 0; i < count; i++) {
+          const disk = { ...diskOf(1), poolId };
+          ids.push((await store.createMove({ request: requestFor(disk), at: i + 1, disk })).moveId);
+        }
+        return ids;
+      }
+
+      it('claims free moves oldest first with epoch 1, never a leased or done one, only of the pools asked for', async function () {
+        const [first, second, third] = await queued(3);
+        const otherPool = (await queued(1, '5f3a0a52-0c8e-4f4e-9d7e-000000000002'))[0]!;
+        await store.apply({ moveId: third!, from: 'queued', to: 'done', at: 9, move: { result: 'cancelled', doneAt: 9 } });
+        const leases = await store.claimMoves({ owner: 'a', leaseMs: LONG, limit: 1, poolIds: [POOL] });
+        expect(leases.map((l) => [l.moveId, l.owner, l.epoch])).to.deep.equal([[first, 'a', 1]]);
+        const rest = await store.claimMoves({ owner: 'b', leaseMs: LONG, limit: 10, poolIds: [POOL] });
+        expect(rest.map((l) => [l.moveId, l.owner, l.epoch])).to.deep.equal([[second, 'b', 1]]);
+        expect(await store.claimMoves({ owner: 'c', leaseMs: LONG, limit: 10, poolIds: [POOL] })).to.deep.equal([]);
+        expect((await store.claimMoves({ owner: 'c', leaseMs: LONG, limit: 10 })).map((l) => l.moveId)).to.deep.equal([otherPool]);
+        const move = await store.getMove(first!);
+        expect(move).to.include({ owner: 'a', epoch: 1, leaseUntil: leases[0]!.leaseUntil });
+        expect(await store.getLease(first!)).to.deep.equal(leases[0]);
+        expect(await store.getLease(third!)).to.equal(undefined);
+        expect(leases[0]!.leaseUntil - LONG).to.be.closeTo(Date.now(), 60_000); // the database's clock, near ours
+      });
+
+      it('takes over a lapsed lease with a bumped epoch, and the old owner learns it lost the move', async function () {
+        const [moveId] = await queued(1);
+        const [mine] = await store.claimMoves({ owner: 'a', leaseMs: 1, limit: 1 });
+        const other = await harness.another();
+        const [theirs] = await claimOnceLapsed(other, { owner: 'b', leaseMs: LONG, limit: 1 });
+        expect(theirs).to.include({ moveId, owner: 'b', epoch: mine!.epoch + 1 });
+        const renewed = await store.renewLeases('a', [mine!], LONG);
+        expect(renewed.lost).to.deep.equal([moveId]);
+        expect(await store.getLease(moveId!)).to.deep.equal(theirs);
+      });
+
+      it('refuses a stale fence with FENCED and writes nothing, and lets the current one through', async function () {
+        const disk = diskOf(2);
+        const { moveId } = await store.createMove({ request: requestFor(disk), at: 1, disk });
+        const [stale] = await store.claimMoves({ owner: 'a', leaseMs: 1, limit: 1 });
+        const other = await harness.another();
+        const [current] = await claimOnceLapsed(other, { owner: 'b', leaseMs: LONG, limit: 1 });
+        const error = await expectStoreError(store.apply({ ...startCopy(moveId, disk, 2), fence: stale! }), 'FENCED');
+        expect(error.message).to.contain('b');
+        expect(await store.getDisk(disk.diskId)).to.deep.equal(disk);
+        expect(await store.listTasks({ moveId })).to.deep.equal([]);
+        expect(await store.listAudit({ moveId })).to.deep.equal([]);
+        expect(await store.getMove(moveId)).to.include({ state: 'queued', version: 1, owner: 'b' });
+
+        await other.apply({ ...startCopy(moveId, disk, 2), fence: current! });
+        await other.apply({ moveId, from: 'copy-submitting', to: 'copying', at: 3, fence: current!, taskSubmitted: { phase: 'copy', vdsmTaskId: randomUUID() } });
+        await other.apply({
+          moveId, from: 'copying', to: 'source-delete-submitting', at: 4, fence: current!,
+          taskEnded: { phase: 'copy', code: 0, message: 'ok' }, switchDisk: { domainId: DST, status: 'OK' },
+        });
+        await expectStoreError(store.markTaskCleared(moveId, 'copy', 5, stale!), 'FENCED');
+        expect((await store.listTasks({ moveId }))[0]!.state).to.equal('ended');
+        await other.markTaskCleared(moveId, 'copy', 5, current!);
+        expect((await store.listTasks({ moveId }))[0]!.state).to.equal('cleared');
+        // A released move fences out its last owner too.
+        await other.releaseLease(current!);
+        await expectStoreError(other.apply({ moveId, from: 'source-delete-submitting', to: 'done', at: 6, fence: current!, move: { result: 'moved' } }), 'FENCED');
+        expect((await store.getMove(moveId))!.state).to.equal('source-delete-submitting');
+      });
+
+      it('never gives one move to two claimers claiming at once on two connections', async function () {
+        const ids = await queued(24);
+        const other = await harness.another();
+        const claimAll = async (claimer: MoveStore, owner: string): Promise<string[]> => {
+          const got: string[] = [];
+          for (;;) {
+            const leases = await claimer.claimMoves({ owner, leaseMs: LONG, limit: 2 });
+            if (leases.length === 0) return got;
+            got.push(...leases.map((l) => l.moveId));
+          }
+        };
+        const [a, b, c, d] = await Promise.all([claimAll(store, 'a'), claimAll(other, 'b'), claimAll(store, 'c'), claimAll(other, 'd')]);
+        const all = [...a!, ...b!, ...c!, ...d!];
+        expect(all).to.have.length(ids.length);
+        expect(new Set(all)).to.deep.equal(new Set(ids));
+        for (const [owner, got] of [['a', a], ['b', b], ['c', c], ['d', d]] as const) {
+          for (const moveId of got!) expect((await store.getLease(moveId))?.owner).to.equal(owner);
+        }
+      });
+
+      it('renews the leases still held and reports the lost ones (released, taken over)', async function () {
+        const [kept, released, takenOver] = await queued(3);
+        const leases = await store.claimMoves({ owner: 'a', leaseMs: LONG, limit: 3 });
+        const byId = new Map(leases.map((l) => [l.moveId, l]));
+        await store.releaseLease(byId.get(released!)!);
+        const [short] = await store.claimMoves({ owner: 'b', leaseMs: 1, limit: 1 });
+        expect(short!.moveId).to.equal(released);
+        // The lease of `takenOver` is cut short by a renewal of 1 ms, then taken by b.
+        await store.renewLeases('a', [byId.get(takenOver!)!], 1);
+        const taken: string[] = [];
+        while (!taken.includes(takenOver!)) taken.push(...(await claimOnceLapsed(store, { owner: 'b', leaseMs: LONG, limit: 3 })).map((l) => l.moveId));
+        expect(taken).to.not.include(kept);
+        const before = (await store.getLease(kept!))!.leaseUntil;
+        const renewed = await store.renewLeases('a', leases, LONG * 2);
+        expect(renewed.lost.sort()).to.deep.equal([released!, takenOver!].sort());
+        expect((await store.getLease(kept!))!.leaseUntil).to.equal(renewed.leaseUntil).and.to.be.greaterThan(before);
+        expect(await store.renewLeases('a', [], LONG)).to.have.property('lost').that.deep.equals([]);
+      });
+
+      it('hands a released move to the next claimer at once, with a new epoch', async function () {
+        const [moveId] = await queued(1);
+        const [lease] = await store.claimMoves({ owner: 'a', leaseMs: LONG, limit: 1 });
+        await store.releaseLease({ ...lease!, epoch: lease!.epoch + 1 }); // not ours any more: a no-op
+        expect(await store.claimMoves({ owner: 'b', leaseMs: LONG, limit: 1 })).to.deep.equal([]);
+        await store.releaseLease(lease!);
+        expect(await store.getMove(moveId!)).to.include({ owner: null, epoch: 1 });
+        const [next] = await store.claimMoves({ owner: 'b', leaseMs: LONG, limit: 1 });
+        expect(next).to.include({ moveId, owner: 'b', epoch: 2 });
+      });
+
+      it('refuses a lease period or a limit that is not a whole positive number', async function () {
+        await expectStoreError(store.claimMoves({ owner: 'a', leaseMs: 0, limit: 1 }), 'BAD_REQUEST');
+        await expectStoreError(store.claimMoves({ owner: 'a', leaseMs: 10, limit: 0 }), 'BAD_REQUEST');
+        await expectStoreError(store.claimPoolLease(POOL, 'a', 1.5), 'BAD_REQUEST');
+      });
+    });
+
+    describe('pool leases and status', function () {
+      const LONG = 60_000;
+
+      it('gives the pool to one owner at a time, renews it for that owner, and hands it over once lapsed with a new epoch', async function () {
+        const other = await harness.another();
+        const first = await store.claimPoolLease(POOL, 'a', 1);
+        expect(first).to.include({ poolId: POOL, owner: 'a', epoch: 1 });
+        let second = await other.claimPoolLease(POOL, 'b', LONG);
+        while (second === undefined) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          second = await other.claimPoolLease(POOL, 'b', LONG);
+        }
+        expect(second).to.include({ owner: 'b', epoch: 2 });
+        expect(await store.claimPoolLease(POOL, 'a', LONG)).to.equal(undefined);
+        expect(await store.renewPoolLease(first!, LONG)).to.equal(false);
+        const again = await other.claimPoolLease(POOL, 'b', LONG);
+        expect(again).to.include({ owner: 'b', epoch: 2 });
+        expect(again!.leaseUntil).to.be.at.least(second.leaseUntil);
+        expect(await other.renewPoolLease(second, LONG)).to.equal(true);
+        await store.releasePoolLease(first!); // stale: changes nothing
+        expect(await store.claimPoolLease(POOL, 'a', LONG)).to.equal(undefined);
+        await other.releasePoolLease(second);
+        expect(await store.claimPoolLease(POOL, 'a', LONG)).to.include({ owner: 'a', epoch: 3 });
+      });
+
+      it('publishes statuses only under the current pool lease, each with a higher seq', async function () {
+        const other = await harness.another();
+        expect(await store.getPoolStatus(POOL)).to.equal(undefined);
+        const stale = (await store.claimPoolLease(POOL, 'a', 1))!;
+        expect(await store.publishPoolStatus(stale, 100, { tasks: { t1: { code: 0 } } })).to.equal(true);
+        const first = await other.getPoolStatus(POOL);
+        expect(first).to.deep.include({ poolId: POOL, epoch: 1, polledAt: 100, body: { tasks: { t1: { code: 0 } } } });
+        let current = await other.claimPoolLease(POOL, 'b', LONG);
+        while (current === undefined) {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          current = await other.claimPoolLease(POOL, 'b', LONG);
+        }
+        expect(await store.publishPoolStatus(stale, 200, { stale: true })).to.equal(false);
+        expect(await store.getPoolStatus(POOL)).to.deep.equal(first);
+        expect(await other.publishPoolStatus(current, 300, [1, 'two', null])).to.equal(true);
+        const latest = await store.getPoolStatus(POOL);
+        expect(latest).to.deep.include({ epoch: 2, polledAt: 300, body: [1, 'two', null] });
+        expect(latest!.seq).to.be.greaterThan(first!.seq);
+      });
+    });
+
+    describe('the shared submission window', function () {
+      async function submitting(on: MoveStore, windowLimit: number): Promise<{ moveId: string; disk: DiskRecord; result: Promise<unknown> }> {
+        const disk = diskOf(1);
+        const { moveId } = await store.createMove({ request: requestFor(disk), at: 1, disk });
+        const t = startCopy(moveId, disk, 2);
+        return { moveId, disk, result: on.apply({ ...t, taskPlaceholder: { ...t.taskPlaceholder!, windowLimit } }) };
+      }
+
+      it('refuses a placeholder past the pool window across two store instances, writing nothing, until a task ends', async function () {
+        const other = await harness.another();
+        const a = await submitting(store, 2);
+        await a.result;
+        await (await submitting(other, 2)).result;
+        const full = await submitting(other, 2);
+        await expectStoreError(full.result as Promise<unknown>, 'WINDOW_FULL');
+        expect(await store.getMove(full.moveId)).to.include({ state: 'queued', version: 1 });
+        expect(await store.getDisk(full.disk.diskId)).to.deep.equal(full.disk);
+        expect(await store.listTasks({ moveId: full.moveId })).to.deep.equal([]);
+        // Another pool's window is its own.
+        const disk = { ...diskOf(1), poolId: '5f3a0a52-0c8e-4f4e-9d7e-000000000002' };
+        const { moveId } = await store.createMove({ request: requestFor(disk), at: 1, disk });
+        const t = startCopy(moveId, disk, 2);
+        await other.apply({ ...t, taskPlaceholder: { ...t.taskPlaceholder!, windowLimit: 2 } });
+        // An ended task no longer counts.
+        await store.apply({ moveId: a.moveId, from: 'copy-submitting', to: 'copying', at: 3, taskSubmitted: { phase: 'copy', vdsmTaskId: randomUUID() } });
+        await store.apply({ moveId: a.moveId, from: 'copying', to: 'copying', at: 4, taskEnded: { phase: 'copy', code: 0, message: 'ok' } });
+        const t2 = startCopy(full.moveId, full.disk, 5);
+        expect((await other.apply({ ...t2, taskPlaceholder: { ...t2.taskPlaceholder!, windowLimit: 2 } })).state).to.equal('copy-submitting');
+      });
+
+      it('lets only one of several writers on two instances take the last slot at once', async function () {
+        const other = await harness.another();
+        const disks = Array.from({ length: 8 }, () => diskOf(1));
+        const moves = await Promise.all(disks.map((disk) => store.createMove({ request: requestFor(disk), at: 1, disk })));
+        const results = await Promise.allSettled(
+          moves.map((move, index) => {
+            const t = startCopy(move.moveId, disks[index]!, 2);
+            return (index % 2 === 0 ? store : other).apply({ ...t, taskPlaceholder: { ...t.taskPlaceholder!, windowLimit: 1 } });
+          }),
+        );
+        expect(results.filter((r) => r.status === 'fulfilled')).to.have.length(1);
+        for (const refused of results.filter((r): r is PromiseRejectedResult => r.status === 'rejected')) {
+          expect((refused.reason as MoveStoreError).code).to.equal('WINDOW_FULL');
+        }
+        expect(await store.listTasks({ state: 'placeholder' })).to.have.length(1);
+      });
+    });
+
+    describe('wake-ups', function () {
+      it('wakes another instance on the same database for a new move, a transition, a release and a pool status', async function () {
+        const other = await harness.another();
+        const disk = diskOf(1);
+        const request = requestFor(disk);
+        const created = await listenFor(other, (w) => w.kind === 'move' && w.id === request.moveId);
+        await store.createMove({ request, at: 1, disk });
+        await created.heard;
+        created.stop();
+
+        const moved = await listenFor(other, (w) => w.kind === 'move' && w.id === request.moveId);
+        await store.apply(startCopy(request.moveId, disk, 2));
+        await moved.heard;
+        moved.stop();
+
+        const [lease] = await store.claimMoves({ owner: 'a', leaseMs: 60_000, limit: 1 });
+        const released = await listenFor(other, (w) => w.kind === 'move' && w.id === request.moveId);
+        await store.releaseLease(lease!);
+        await released.heard;
+        released.stop();
+
+        const pool = (await store.claimPoolLease(POOL, 'a', 60_000))!;
+        const polled = await listenFor(other, (w) => w.kind === 'pool' && w.id === POOL);
+        await store.publishPoolStatus(pool, 5, { ok: true });
+        await polled.heard;
+        polled.stop();
       });
     });
 
