@@ -12,7 +12,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { VdsmClient } from '@vdsm-kit/client';
-import { MoveOrchestrator, SqliteMoveStore, poolHost } from '@vdsm-kit/engine-move';
+import { MoveOrchestrator, openMoveStore, poolHost } from '@vdsm-kit/engine-move';
 import type { MoveLeaseStore, MoveStore } from '@vdsm-kit/engine-move';
 import { ControlClient, DEFAULT_IDS, defaultFixture } from '@vdsm-kit/fake-vdsm';
 import type { CallView } from '@vdsm-kit/fake-vdsm';
@@ -41,11 +41,12 @@ export interface Harness {
   readonly hostsArg: string;
   /** The store every process shares (`--db`). */
   readonly db: string;
+  /** The store, opened once for the test process. */
   openStore(): Promise<MoveStore & MoveLeaseStore>;
 }
 
-/** Disks and a fake for them; `db` names the store (an SQLite file when not given). */
-export async function startHarness(td: TeardownHelper, options: { disks: number; db?: string; timeScale?: number }): Promise<Harness> {
+/** Disks and a fake for them; `db` names the store (a postgres:// URL, or an SQLite file when not given). */
+export async function startHarness(td: TeardownHelper, options: { disks: number; db?: string; timeScale?: number; wipeRateMiBps?: number }): Promise<Harness> {
   const folder = await mkdtemp(join(tmpdir(), 'engine-move-workers-'));
   td.add(() => rm(folder, { recursive: true, force: true }));
   const disks: WorkerDisk[] = Array.from({ length: options.disks }, (_, index) => {
@@ -77,11 +78,13 @@ export async function startHarness(td: TeardownHelper, options: { disks: number;
     fixtureFile,
     hosts: 2,
     timeScale: options.timeScale ?? 0.05,
+    ...(options.wipeRateMiBps === undefined ? {} : { wipeRateMiBps: options.wipeRateMiBps }),
     callLog: 200_000,
     logLevel: 'warn',
   });
   const control = new ControlClient(fake.ready.control);
   const db = options.db ?? join(folder, 'moves.sqlite');
+  let opened: Promise<MoveStore & MoveLeaseStore> | undefined;
   return {
     folder,
     fake,
@@ -89,13 +92,12 @@ export async function startHarness(td: TeardownHelper, options: { disks: number;
     disks,
     hostsArg: fake.ready.hosts.map((h) => `${h.stomp.host}:${h.stomp.port}`).join(','),
     db,
-    openStore: () => openStore(td, db),
+    openStore: () => (opened ??= openStore(td, db)),
   };
 }
 
 export async function openStore(td: TeardownHelper, db: string): Promise<MoveStore & MoveLeaseStore> {
-  const store = SqliteMoveStore.open({ path: db });
-  return td.track(store, (s) => s.close());
+  return td.track(await openMoveStore(db), (s) => s.close());
 }
 
 /** Submits a move per disk: the first through `engine-move submit` (prints the id at once), the rest through the library. */
