@@ -20,6 +20,8 @@ export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 /** The ready line of `fake-vdsm serve` (the part used here). */
 export interface FakeReady {
+  /** The control API (`GET /calls` ...). */
+  readonly control: string;
   readonly hosts: readonly { readonly id: number; readonly stomp: { readonly host: string; readonly port: number } }[];
 }
 
@@ -31,6 +33,8 @@ export interface FakeChildOptions {
   readonly timeScale?: number;
   /** postZero pace on block domains, MiB/s of storage time (`--wipe-rate`). */
   readonly wipeRateMiBps?: number;
+  /** Calls `GET /calls` keeps (`--call-log`). */
+  readonly callLog?: number;
 }
 
 /** `fake-vdsm serve` on free ports, seeded from `fixture`. */
@@ -40,6 +44,7 @@ export async function startFakeChild(options: FakeChildOptions): Promise<ReadyCh
   const args = ['packages/fake-vdsm/dist/cli.js', 'serve', '--port', '0', '--log-level', 'error', '--fixture', fixturePath];
   if (options.timeScale !== undefined) args.push('--time-scale', String(options.timeScale));
   if (options.wipeRateMiBps !== undefined) args.push('--wipe-rate', String(options.wipeRateMiBps));
+  if (options.callLog !== undefined) args.push('--call-log', String(options.callLog));
   return spawnReady<FakeReady>(args, { cwd: ROOT });
 }
 
