@@ -58,6 +58,8 @@ interface RunResult {
   readonly statusCallsPerInterval: number;
   readonly rssMb: number[];
   readonly takeoverS?: number;
+  /** Moves that did not end moved, by `result/failedPhase: error`. */
+  readonly notMoved: Record<string, number>;
 }
 
 function readSettings(args: readonly string[]): Settings {
@@ -157,16 +159,17 @@ async function oneRun(settings: Settings, pg: ThrowawayPostgres, workerCount: nu
         const [victimOwner] = [...byOwner.entries()].sort((a, b) => b[1] - a[1])[0] ?? [];
         const victim = workers.find((w) => w.owner === victimOwner);
         if (victim) {
-          const held = new Map(moves.filter((m) => m.owner === victim.owner && m.state !== 'done').map((m) => [m.moveId, m.state]));
           victim.child.kill('SIGKILL');
           const killedAt = performance.now();
-          for (;;) {
+          // Its moves as they were at the kill: a step under another claim is a higher epoch and another state.
+          const atKill = (await store.listMoves({})).filter((m) => m.owner === victim.owner && m.state !== 'done');
+          const held = new Map(atKill.map((m) => [m.moveId, m]));
+          for (; held.size > 0; ) {
             const now = await Promise.all([...held.keys()].map((id) => store!.getMove(id)));
-            if (now.some((m) => m && m.owner !== victim.owner && m.owner !== null && m.state !== held.get(m.moveId))) break;
-            if (now.some((m) => m && m.state === 'done')) break;
+            if (now.some((m) => m && m.epoch > held.get(m.moveId)!.epoch && m.state !== held.get(m.moveId)!.state)) break;
             await new Promise((resolve) => setTimeout(resolve, 20));
           }
-          takeoverS = round((performance.now() - killedAt) / 1000, 2);
+          if (held.size > 0) takeoverS = round((performance.now() - killedAt) / 1000, 2);
         }
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -184,6 +187,13 @@ async function oneRun(settings: Settings, pg: ThrowawayPostgres, workerCount: nu
       statusCalls: polls,
       statusCallsPerInterval: round(polls / (durationS / settings.pollIntervalS), 2),
       rssMb: [...rss.values()],
+      notMoved: moves
+        .filter((m) => m.result !== 'moved')
+        .reduce<Record<string, number>>((acc, m) => {
+          const key = `${m.result}/${m.failedPhase}: ${m.error?.code ?? ''} ${m.error?.message ?? ''}`.slice(0, 200);
+          acc[key] = (acc[key] ?? 0) + 1;
+          return acc;
+        }, {}),
       ...(takeoverS === undefined ? {} : { takeoverS }),
     };
   } finally {
@@ -218,6 +228,7 @@ export async function run(args: readonly string[]): Promise<void> {
         workers: [1, 3],
         moves_per_min: { '1': one.movesPerMin, '3': three.movesPerMin },
         moved: { '1': one.moved, '3': three.moved },
+        not_moved: { '1': one.notMoved, '3': three.notMoved },
         takeover_s: three.takeoverS ?? null,
         status_calls_per_interval: { '1': one.statusCallsPerInterval, '3': three.statusCallsPerInterval },
         peak_rss_mb: { '1': one.rssMb, '3': three.rssMb },
