@@ -55,23 +55,38 @@ export async function submit(args: SubmitArgs, ctx: CommandContext): Promise<num
   }
 }
 
-export async function wait(args: WaitArgs, ctx: CommandContext): Promise<number> {
-  const store = await ctx.openStore(args.db);
+/**
+ * Calls `onOutcome` for each move as it ends (whichever instance runs it),
+ * reading the store on every wake-up and every second as a backstop;
+ * resolves once all have ended, or when `stop` resolves first.
+ */
+export async function waitForOutcomes(
+  store: MoveStore & MoveLeaseStore,
+  moveIds: readonly string[],
+  onOutcome: (outcome: MoveOutcome) => void,
+  stop: Promise<unknown> = new Promise(() => {}),
+): Promise<MoveOutcome[] | 'stopped'> {
   let wake: (() => void) | undefined;
+  let stopped = false;
+  void stop.then(() => {
+    stopped = true;
+    wake?.();
+  });
   const unsubscribe = store.onWakeUp(() => wake?.());
   try {
     const outcomes = new Map<string, MoveOutcome>();
     for (;;) {
-      for (const moveId of args.moveIds) {
+      for (const moveId of moveIds) {
         if (outcomes.has(moveId)) continue;
         const move = await store.getMove(moveId);
         if (!move) throw new MoveStoreError('UNKNOWN_MOVE', `no move ${moveId} in ${store.description}`);
         if (move.state !== 'done') continue;
         const outcome = await outcomeOf(store, move);
         outcomes.set(moveId, outcome);
-        ctx.io.stdout.write(args.json ? `${JSON.stringify({ event: 'outcome', ...outcome })}\n` : describeOutcome(outcome));
+        onOutcome(outcome);
       }
-      if (outcomes.size === args.moveIds.length) break;
+      if (outcomes.size === moveIds.length) return moveIds.map((id) => outcomes.get(id)!);
+      if (stopped) return 'stopped';
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, WAIT_POLL_MS);
         wake = () => {
@@ -81,9 +96,19 @@ export async function wait(args: WaitArgs, ctx: CommandContext): Promise<number>
       });
       wake = undefined;
     }
-    return [...outcomes.values()].every((outcome) => outcome.result === 'moved') ? 0 : 1;
   } finally {
     unsubscribe();
+  }
+}
+
+export async function wait(args: WaitArgs, ctx: CommandContext): Promise<number> {
+  const store = await ctx.openStore(args.db);
+  try {
+    const outcomes = await waitForOutcomes(store, args.moveIds, (outcome) =>
+      ctx.io.stdout.write(args.json ? `${JSON.stringify({ event: 'outcome', ...outcome })}\n` : describeOutcome(outcome)),
+    );
+    return outcomes !== 'stopped' && outcomes.every((outcome) => outcome.result === 'moved') ? 0 : 1;
+  } finally {
     await store.close();
   }
 }

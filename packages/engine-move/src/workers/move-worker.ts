@@ -21,6 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { TaskState } from '@vdsm-kit/client';
 import { MoveOrchestrator } from '../move/orchestrator.js';
+import type { MoveHandle } from '../move/orchestrator.js';
 import type { MoveOutcome } from '../move/outcome.js';
 import type { MoveLease, MoveLeaseStore, StoreWakeUp } from '../store/leases.js';
 import { MoveStoreError } from '../store/move-store.js';
@@ -55,6 +56,8 @@ export interface MoveWorkerOptions {
   readonly submissionWindow?: number;
   readonly log?: WorkerLog;
   readonly metrics?: WorkerMetrics;
+  /** Each run of a held move as it starts (`engine-move move` shows its own move's). */
+  readonly onRun?: (handle: MoveHandle) => void;
 }
 
 interface Held {
@@ -83,6 +86,7 @@ export class MoveWorker {
   readonly metrics: WorkerMetrics;
   readonly #store: MoveStore & MoveLeaseStore;
   readonly #log: WorkerLog;
+  readonly #onRun: ((handle: MoveHandle) => void) | undefined;
   readonly #maxMoves: number;
   readonly #renewal: RenewalClock;
   readonly #orchestrator: MoveOrchestrator;
@@ -108,6 +112,7 @@ export class MoveWorker {
     this.#renewal = new RenewalClock(this.leaseMs, options.marginMs ?? this.leaseMs / 3);
     this.#maxMoves = options.maxMoves ?? DEFAULT_MAX_MOVES;
     this.#log = options.log ?? (() => {});
+    this.#onRun = options.onRun;
     this.metrics = options.metrics ?? new WorkerMetrics();
     this.#orchestrator = new MoveOrchestrator({
       store: options.store,
@@ -161,6 +166,7 @@ export class MoveWorker {
     this.#stopping = true;
     this.#unsubscribe?.();
     if (this.#claimTimer) clearTimeout(this.#claimTimer);
+    if (this.#busyTimer) clearTimeout(this.#busyTimer);
     await this.#claiming;
     for (const held of this.#held.values()) held.guard.abort(new LeaseError('LEASE_LOST', 'worker shutting down'));
     await Promise.allSettled([...this.#held.values()].map((held) => held.done));
@@ -205,8 +211,9 @@ export class MoveWorker {
     const role = this.#pools.get(poolId);
     if (!role) return;
     try {
-      const running = await this.#store.listTasks({ state: 'running' });
-      const busy = running.some((task) => task.poolId === poolId);
+      // Running tasks, and placeholders about to be (their verb may be on its way).
+      const [running, placeholders] = await Promise.all([this.#store.listTasks({ state: 'running' }), this.#store.listTasks({ state: 'placeholder' })]);
+      const busy = [...running, ...placeholders].some((task) => task.poolId === poolId);
       const woke = busy && !role.busy;
       role.busy = busy;
       this.#recovered('task scan');
@@ -226,6 +233,18 @@ export class MoveWorker {
     tracker.kick(this.#pools.get(poolId)?.keeper.current() ? tracker.intervalMs : 0);
   }
 
+  #busyTimer: NodeJS.Timeout | undefined;
+
+  /** At most one look at the pools' tasks per 100 ms however many wake-ups come. */
+  #refreshBusySoon(): void {
+    if (this.#busyTimer) return;
+    this.#busyTimer = setTimeout(() => {
+      this.#busyTimer = undefined;
+      for (const [poolId, role] of this.#pools) if (role.keeper.current()) void this.#refreshBusy(poolId);
+    }, 100);
+    this.#busyTimer.unref?.();
+  }
+
   #onRound(poolId: string, round: StatusRound): void {
     let inFlight = 0;
     for (const raw of Object.values(round.statuses)) {
@@ -233,7 +252,7 @@ export class MoveWorker {
     }
     this.metrics.tasksInFlight.set({ spm: round.spm }, inFlight);
     const role = this.#pools.get(poolId);
-    if (role) role.busy = inFlight > 0 || role.busy;
+    if (role && inFlight > 0) role.busy = true;
   }
 
   #wakeUp(wakeUp: StoreWakeUp | { readonly kind: 'rescan' }): void {
@@ -245,6 +264,8 @@ export class MoveWorker {
       return;
     }
     if (wakeUp.kind === 'rescan') for (const poolId of this.#pools.keys()) this.#kickPool(poolId);
+    // A move changed somewhere: the poller learns soon whether its pool has tasks to poll for.
+    this.#refreshBusySoon();
     this.#scheduleClaim(0);
   }
 
@@ -359,6 +380,7 @@ export class MoveWorker {
             held.state = move.state;
             this.#gauges();
           });
+          this.#onRun?.(handle);
           this.#gauges();
           const outcome = await handle.outcome;
           this.#outcomes.set(lease.moveId, outcome);
