@@ -12,6 +12,7 @@ import { VdsmClient, compose } from '@vdsm-kit/client';
 import type { RpcCaller } from '@vdsm-kit/client';
 import { poolHost } from '@vdsm-kit/engine-move';
 import type { PoolHost } from '@vdsm-kit/engine-move';
+import { DEFAULT_IDS } from '@vdsm-kit/fake-vdsm';
 import type { FixtureInput } from '@vdsm-kit/fake-vdsm';
 import { spawnReady } from './child-process.js';
 import type { ReadyChild } from './child-process.js';
@@ -74,6 +75,16 @@ export function countedHosts(ready: FakeReady, timeoutMs = 60_000): CountedHosts
       await Promise.allSettled(clients.map((client) => client.close()));
     },
   };
+}
+
+/** Small disks (8 MiB, 64 KiB of data, a different byte each) on the default fixture's file domain. */
+export function smallFileDisks(disks: readonly { readonly image: string; readonly volume: string }[]): NonNullable<FixtureInput['disks']> {
+  return disks.map((disk, index) => ({
+    id: disk.image,
+    domain: DEFAULT_IDS.fileDomain,
+    capacity: '8 MiB',
+    volumes: [{ id: disk.volume, format: 'RAW' as const, allocation: 'SPARSE' as const, data: [{ offset: 0, pattern: (index % 255) + 1, length: '64 KiB' }] }],
+  }));
 }
 
 export function round(value: number, digits = 0): number {

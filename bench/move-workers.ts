@@ -33,7 +33,7 @@ import type { OpenedMoveStore } from '@vdsm-kit/engine-move';
 import { ControlClient, DEFAULT_IDS, defaultFixture } from '@vdsm-kit/fake-vdsm';
 import { startThrowawayPostgres } from '../packages/engine-move/src/test-support/throwaway-postgres.js';
 import type { ThrowawayPostgres } from '../packages/engine-move/src/test-support/throwaway-postgres.js';
-import { ROOT, countedHosts, round, startFakeChild } from './move-support.js';
+import { ROOT, countedHosts, round, smallFileDisks, startFakeChild } from './move-support.js';
 
 interface Settings {
   readonly moves: number;
@@ -114,15 +114,7 @@ async function stopWorker(worker: WorkerChild): Promise<void> {
 async function oneRun(settings: Settings, pg: ThrowawayPostgres, workerCount: number, work: string, killOne: boolean): Promise<RunResult> {
   const disks = Array.from({ length: settings.moves }, () => ({ image: randomUUID(), volume: randomUUID() }));
   const fixture = defaultFixture();
-  fixture.disks = [
-    ...(fixture.disks ?? []),
-    ...disks.map((disk, index) => ({
-      id: disk.image,
-      domain: DEFAULT_IDS.fileDomain,
-      capacity: '8 MiB',
-      volumes: [{ id: disk.volume, format: 'RAW' as const, allocation: 'SPARSE' as const, data: [{ offset: 0, pattern: (index % 250) + 1, length: '64 KiB' }] }],
-    })),
-  ];
+  fixture.disks = [...(fixture.disks ?? []), ...smallFileDisks(disks)];
   const fake = await startFakeChild({ fixture, dir: work, timeScale: settings.timeScale, callLog: 1_000_000 });
   const db = await pg.createDatabase();
   const hostsArg = fake.ready.hosts.map((h) => `${h.stomp.host}:${h.stomp.port}`).join(',');

@@ -18,7 +18,7 @@ import { parseArgs } from './args.js';
 import type { AuditArgs, ConnectionArgs, EngineMoveArgs, MigrateArgs, MoveArgs, ResumeArgs, StatusArgs } from './args.js';
 import { JsonLinesView, PlainView, TerminalView, describeOutcome } from './move-view.js';
 import type { MoveView } from './move-view.js';
-import { submit, wait, waitForOutcomes, worker } from './worker-commands.js';
+import { moveRequest, submit, wait, waitForOutcomes, worker } from './worker-commands.js';
 import { MoveWorker } from '../workers/move-worker.js';
 import type { CommandContext } from './worker-commands.js';
 import { phaseOfState } from '../move/transitions.js';
@@ -156,17 +156,7 @@ async function move(args: MoveArgs, io: Io): Promise<number> {
   let moveWorker: MoveWorker | undefined;
   try {
     const orchestrator = new MoveOrchestrator({ store, hosts, pollIntervalMs: args.pollIntervalMs });
-    const record = await orchestrator
-      .submit({
-        poolId: args.poolId,
-        diskId: args.diskId,
-        srcDomainId: args.srcDomainId,
-        dstDomainId: args.dstDomainId,
-        wipeAfterDelete: args.wipeAfterDelete,
-        discard: args.discard,
-        legacy: args.legacy,
-      })
-      .finally(() => orchestrator.close());
+    const record = await orchestrator.submit(moveRequest(args)).finally(() => orchestrator.close());
     let shown = false;
     moveWorker = new MoveWorker({
       store,

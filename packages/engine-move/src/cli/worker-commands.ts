@@ -5,6 +5,7 @@
  * store runs the move.
  */
 import { MoveOrchestrator } from '../move/orchestrator.js';
+import type { MoveDiskRequest } from '../move/orchestrator.js';
 import { outcomeOf } from '../move/outcome.js';
 import type { MoveOutcome } from '../move/outcome.js';
 import type { MoveLeaseStore } from '../store/leases.js';
@@ -13,7 +14,7 @@ import type { MoveStore } from '../store/move-store.js';
 import { MoveWorker } from '../workers/move-worker.js';
 import type { WorkerLog } from '../workers/move-worker.js';
 import { WorkerMetrics } from '../workers/worker-metrics.js';
-import type { SubmitArgs, WaitArgs, WorkerArgs } from './args.js';
+import type { MoveArgs, SubmitArgs, WaitArgs, WorkerArgs } from './args.js';
 import { describeOutcome } from './move-view.js';
 
 export interface Io {
@@ -32,20 +33,18 @@ type MoveOrchestratorHosts = ConstructorParameters<typeof MoveOrchestrator>[0]['
 /** Backstop for `wait`: the store is read this often even without a wake-up. */
 const WAIT_POLL_MS = 1000;
 
+/** The move `move` and `submit` ask for. */
+export function moveRequest(args: MoveArgs | SubmitArgs): MoveDiskRequest {
+  const { poolId, diskId, srcDomainId, dstDomainId, wipeAfterDelete, discard, legacy } = args;
+  return { poolId, diskId, srcDomainId, dstDomainId, wipeAfterDelete, discard, legacy };
+}
+
 export async function submit(args: SubmitArgs, ctx: CommandContext): Promise<number> {
   const store = await ctx.openStore(args.db);
   const connection = ctx.connect(args.connection);
   const orchestrator = new MoveOrchestrator({ store, hosts: connection.hosts, pollIntervalMs: args.pollIntervalMs });
   try {
-    const move = await orchestrator.submit({
-      poolId: args.poolId,
-      diskId: args.diskId,
-      srcDomainId: args.srcDomainId,
-      dstDomainId: args.dstDomainId,
-      wipeAfterDelete: args.wipeAfterDelete,
-      discard: args.discard,
-      legacy: args.legacy,
-    });
+    const move = await orchestrator.submit(moveRequest(args));
     ctx.io.stdout.write(args.json ? `${JSON.stringify({ event: 'submitted', moveId: move.moveId, diskId: move.diskId, at: move.createdAt })}\n` : `${move.moveId}\n`);
     return 0;
   } finally {

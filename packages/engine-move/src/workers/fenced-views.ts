@@ -6,7 +6,7 @@
  * The runner is the same MoveRunner that `engine-move resume` uses; only what
  * it is handed differs.
  */
-import { compose } from '@vdsm-kit/client';
+import { abortable, compose } from '@vdsm-kit/client';
 import type { RpcCaller } from '@vdsm-kit/client';
 import type { MoveTaskTracker } from '../move/move-runner.js';
 import type { Fence } from '../store/leases.js';
@@ -45,28 +45,6 @@ export function fencedStore(store: MoveStore, fence: Fence, guard: MoveGuard): M
         }
       }
     },
-  });
-}
-
-/** Rejects with the signal's reason as soon as it aborts, whatever `promise` does. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    promise.catch(() => {});
-    return Promise.reject(signal.reason as Error);
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => reject(signal.reason as Error);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error as Error);
-      },
-    );
   });
 }
 
@@ -133,7 +111,7 @@ export function guardedTracker(tracker: PoolTaskTracker, guard: MoveGuard): Move
     },
     clear: (taskId) => {
       check();
-      return untilAborted(tracker.clear(taskId, { check }), guard.signal);
+      return abortable(tracker.clear(taskId, { check }), guard.signal);
     },
   };
 }
