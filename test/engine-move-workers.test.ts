@@ -150,6 +150,18 @@ describe('engine-move workers: three processes sharing the moves of one pool on 
     const workers = await Promise.all([0, 1, 2].map(() => startWorker(td, workerArgs(harness, 8))));
     const ids = await submitAll(td, harness);
     await until(async () => (await states(harness, ids)).filter((m) => m.state === 'done').length >= 5);
+    // `status --json`: every move with its phase, and the owner of those not done.
+    const status = await runEngineMove(td, ['status', '--db', harness.db, '--json']);
+    expect(status.code, status.stderr).to.equal(0);
+    const rows = JSON.parse(status.stdout) as { moveId: string; state: string; phase: string | null; owner: string | null }[];
+    expect(rows.map((r) => r.moveId).sort()).to.deep.equal([...ids].sort());
+    const owners = new Set(workers.map((w) => w.ready.owner));
+    for (const row of rows) {
+      expect(row).to.have.property('phase');
+      // A move being run has its worker as owner (a done one, until it is handed back).
+      if (row.state !== 'queued' && row.owner !== null) expect(owners.has(row.owner), JSON.stringify(row)).to.equal(true);
+      if (row.state !== 'queued' && row.state !== 'done') expect(row.owner, JSON.stringify(row)).to.not.equal(null);
+    }
     await server.restart();
     await waitAll(harness, ids);
     const lastSeq = (await harness.control.listCalls({ method: 'none' })).next;
