@@ -144,6 +144,22 @@ describe('engine-move workers: three processes sharing the moves of one pool on 
     expect(after.map((c) => `${c.method} ${JSON.stringify(c.params)}`)).to.deep.equal([]);
   });
 
+  it('SIGTERM: a worker gives its moves back before it exits 0, and another ends them', async function () {
+    const harness = await startHarness(td, { disks: 8, db: await pg.createDatabase(), wipeRateMiBps: 4 });
+    const leaving = await startWorker(td, workerArgs(harness, 8));
+    const ids = await submitAll(td, harness);
+    await until(async () => (await states(harness, ids)).some((m) => m.owner === leaving.ready.owner && m.state !== 'queued' && m.state !== 'done'));
+    const staying = await startWorker(td, workerArgs(harness, 8));
+    leaving.signal('SIGTERM');
+    expect(await leaving.exited).to.equal(0);
+    // Handed back, not left to lapse: no move is its any more the moment it is gone.
+    expect((await states(harness, ids)).filter((m) => m.owner === leaving.ready.owner)).to.deep.equal([]);
+    await leaving.waitForLog((l) => l.msg === 'stopped: leases given back');
+    await waitAll(harness, ids);
+    await expectAllMoved(td, harness, ids);
+    expect(staying.logs().some((l) => l.msg === 'took over move')).to.equal(true);
+  });
+
   it('PostgreSQL restarted mid-run: the workers carry on and the run completes', async function () {
     const server = pg.server!;
     const harness = await startHarness(td, { disks: 20, db: await pg.createDatabase() });
