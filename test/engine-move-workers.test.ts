@@ -145,11 +145,14 @@ describe('engine-move workers: three processes sharing the moves of one pool on 
   });
 
   it('SIGTERM: a worker gives its moves back before it exits 0, and another ends them', async function () {
-    const harness = await startHarness(td, { disks: 8, db: await pg.createDatabase(), wipeRateMiBps: 4 });
+    // Wipes slow enough (6.4 s each) that the leaving worker still holds moves when told to go.
+    const harness = await startHarness(td, { disks: 8, db: await pg.createDatabase(), wipeRateMiBps: 1 });
     const leaving = await startWorker(td, workerArgs(harness, 8));
     const ids = await submitAll(td, harness);
-    await until(async () => (await states(harness, ids)).some((m) => m.owner === leaving.ready.owner && m.state !== 'queued' && m.state !== 'done'));
+    await until(async () => (await states(harness, ids)).some((m) => m.owner === leaving.ready.owner && m.state === 'deleting-source'));
     const staying = await startWorker(td, workerArgs(harness, 8));
+    const held = (await states(harness, ids)).filter((m) => m.owner === leaving.ready.owner && m.state === 'deleting-source').map((m) => m.id);
+    expect(held).to.not.deep.equal([]);
     leaving.signal('SIGTERM');
     expect(await leaving.exited).to.equal(0);
     // Handed back, not left to lapse: no move is its any more the moment it is gone.
@@ -157,7 +160,7 @@ describe('engine-move workers: three processes sharing the moves of one pool on 
     await leaving.waitForLog((l) => l.msg === 'stopped: leases given back');
     await waitAll(harness, ids);
     await expectAllMoved(td, harness, ids);
-    expect(staying.logs().some((l) => l.msg === 'took over move')).to.equal(true);
+    for (const moveId of held) await staying.waitForLog((l) => l.msg === 'took over move' && l['move'] === moveId);
   });
 
   it('PostgreSQL restarted mid-run: the workers carry on and the run completes', async function () {
