@@ -107,13 +107,14 @@ describe('engine-move workers: three processes sharing the moves of one pool on 
 
   it('a worker paused past its lease and resumed does nothing to the moves it lost, and says so', async function () {
     // Slow wipes keep the moves in flight while the worker is paused.
-    const harness = await startHarness(td, { disks: 12, db: await pg.createDatabase(), wipeRateMiBps: 4 });
+    const harness = await startHarness(td, { disks: 12, db: await pg.createDatabase(), wipeRateMiBps: 1 });
     const workers = await Promise.all([0, 1, 2].map(() => startWorker(td, workerArgs(harness, 4))));
     const ids = await submitAll(td, harness);
 
     const victim = workers[0]!;
-    await until(async () => (await states(harness, ids)).some((m) => m.owner === victim.ready.owner && m.state !== 'done' && m.state !== 'queued'));
-    const held = (await states(harness, ids)).filter((m) => m.owner === victim.ready.owner && m.state !== 'done').map((m) => m.id);
+    // Its moves mid-wipe (6.4 s each) are sure to be still in flight when it is paused.
+    await until(async () => (await states(harness, ids)).some((m) => m.owner === victim.ready.owner && m.state === 'deleting-source'));
+    const held = (await states(harness, ids)).filter((m) => m.owner === victim.ready.owner && m.state === 'deleting-source').map((m) => m.id);
     const store = await harness.openStore();
     const victimDisks = new Set(await Promise.all(held.map(async (id) => (await store.getMove(id))!.diskId)));
     victim.signal('SIGSTOP');
