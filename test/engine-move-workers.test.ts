@@ -82,10 +82,11 @@ describe('engine-move workers: three processes sharing the moves of one pool on 
       return now.filter((m) => m.state === 'done').length >= 20 && victim !== undefined && now.some((m) => m.owner === victim.ready.owner);
     });
     const victim = poller(workers)!;
-    const atKill = await states(harness, ids);
-    const victimMoves = atKill.filter((m) => m.owner === victim.ready.owner).map((m) => m.id);
     victim.signal('SIGKILL');
     expect(await victim.exited).to.equal('SIGKILL');
+    // What it left, read once it is gone (nobody can take a move over before its lease lapses).
+    const atKill = await states(harness, ids);
+    const victimMoves = atKill.filter((m) => m.owner === victim.ready.owner && m.state !== 'done').map((m) => m.id);
     const survivors = workers.filter((w) => w !== victim);
 
     // Another worker takes the pool, and the dead one's moves.
