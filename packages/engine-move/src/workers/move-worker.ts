@@ -22,7 +22,6 @@ import { hostname } from 'node:os';
 import { TaskState } from '@vdsm-kit/client';
 import { MoveOrchestrator } from '../move/orchestrator.js';
 import type { MoveHandle } from '../move/orchestrator.js';
-import type { MoveOutcome } from '../move/outcome.js';
 import type { MoveLease, MoveLeaseStore, StoreWakeUp } from '../store/leases.js';
 import { MoveStoreError } from '../store/move-store.js';
 import type { MoveStore } from '../store/move-store.js';
@@ -92,7 +91,6 @@ export class MoveWorker {
   readonly #orchestrator: MoveOrchestrator;
   readonly #held = new Map<string, Held>();
   readonly #pools = new Map<string, PoolRole>();
-  readonly #outcomes = new Map<string, MoveOutcome>();
   #unsubscribe: (() => void) | undefined;
   #claimTimer: NodeJS.Timeout | undefined;
   #renewTimer: NodeJS.Timeout | undefined;
@@ -144,11 +142,6 @@ export class MoveWorker {
   /** Moves held now. */
   get held(): number {
     return this.#held.size;
-  }
-
-  /** Outcomes of the moves this worker ran to their end. */
-  outcome(moveId: string): MoveOutcome | undefined {
-    return this.#outcomes.get(moveId);
   }
 
   start(): void {
@@ -383,7 +376,6 @@ export class MoveWorker {
           this.#onRun?.(handle);
           this.#gauges();
           const outcome = await handle.outcome;
-          this.#outcomes.set(lease.moveId, outcome);
           this.metrics.outcomes.inc({ result: outcome.result });
           this.#log('info', 'move done', { move: lease.moveId, result: outcome.result, failedPhase: outcome.failedPhase });
           break;
