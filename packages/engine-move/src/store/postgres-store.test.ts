@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { expect } from 'chai';
-import pg from 'pg';
 import { skipUnless } from '@vdsm-kit/test-support/skip';
 import { describeMoveStoreConformance, diskOf, listenFor, requestFor } from '../test-support/store-conformance.js';
-import { missingAnyPostgres, missingPostgres, startThrowawayPostgres } from '../test-support/throwaway-postgres.js';
+import { missingAnyPostgres, missingPostgres, startThrowawayPostgres, withPgClient } from '../test-support/throwaway-postgres.js';
 import type { ThrowawayPostgres } from '../test-support/throwaway-postgres.js';
 import { AUDIT_TYPES } from './records.js';
 import { loadMigrations } from './migrations.js';
@@ -14,17 +13,6 @@ import type { PostgresMoveStoreOptions } from './postgres-store.js';
 
 /** Short backoff and liveness check, so a test that cuts a connection sees the store come back soon. */
 const QUICK: Omit<PostgresMoveStoreOptions, 'url'> = { backoff: { firstMs: 20, maxMs: 500 }, listenerCheckMs: 500 };
-
-async function withClient<T>(url: string, action: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await action(client);
-  } finally {
-    await client.end();
-  }
-}
 
 describe('PostgresMoveStore', function () {
   this.timeout(60_000);
@@ -62,7 +50,7 @@ describe('PostgresMoveStore', function () {
       try {
         expect(a.schemaVersion).to.equal(loadMigrations('postgres').length);
         expect(b.schemaVersion).to.equal(a.schemaVersion);
-        const rows = await withClient(url, async (client) => (await client.query('SELECT version, name FROM schema_migrations ORDER BY version')).rows);
+        const rows = await withPgClient(url, async (client) => (await client.query('SELECT version, name FROM schema_migrations ORDER BY version')).rows);
         expect(rows).to.deep.equal(loadMigrations('postgres').map((m) => ({ version: m.version, name: m.name })));
       } finally {
         await a.close();
@@ -88,7 +76,7 @@ describe('PostgresMoveStore', function () {
       let failure: unknown;
       await PostgresMoveStore.open({ url: other, migrations: broken }).catch((error: unknown) => (failure = error));
       expect(String(failure)).to.match(/no_such_table/);
-      const state = await withClient(other, async (client) => ({
+      const state = await withPgClient(other, async (client) => ({
         half: (await client.query("SELECT to_regclass('half') AS t")).rows[0].t,
         version: (await client.query('SELECT max(version) AS v FROM schema_migrations')).rows[0].v,
       }));
@@ -123,7 +111,7 @@ describe('PostgresMoveStore', function () {
       let rescanned!: () => void;
       const rescan = new Promise<void>((resolve) => (rescanned = resolve));
       const stop = listening.onWakeUp((w) => w.kind === 'rescan' && rescanned());
-      const killed = await withClient(url, async (client) =>
+      const killed = await withPgClient(url, async (client) =>
         (await client.query("SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity WHERE application_name = 'engine-move-listener' AND datname = current_database()")).rows,
       );
       expect(killed).to.deep.equal([{ done: true }]);

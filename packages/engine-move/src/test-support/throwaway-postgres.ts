@@ -11,7 +11,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir, userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -76,8 +76,7 @@ export async function startPostgresServer(folder?: string): Promise<PostgresServ
   if (missing) throw new Error(missing);
   const root = folder ?? mkdtempSync(join(tmpdir(), 'engine-move-pg-'));
   const dataDir = join(root, 'data');
-  const asRoot = process.getuid?.() === 0;
-  if (asRoot) chownSync(root, Number((await run('id', ['-u', 'postgres'])).stdout.trim()), Number((await run('id', ['-g', 'postgres'])).stdout.trim()));
+  if (process.getuid?.() === 0) chownSync(root, Number((await run('id', ['-u', 'postgres'])).stdout.trim()), Number((await run('id', ['-g', 'postgres'])).stdout.trim()));
   const user = 'postgres';
   await pgTool('initdb', ['-D', dataDir, '--auth=trust', `--username=${user}`, '-E', 'UTF8', '--no-sync', '--no-instructions']);
   const port = await freePort();
@@ -113,6 +112,18 @@ export interface ThrowawayPostgres {
   stop(): Promise<void>;
 }
 
+/** One plain connection for `action` (a test's own look at the database), closed after. */
+export async function withPgClient<T>(url: string, action: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    return await action(client);
+  } finally {
+    await client.end();
+  }
+}
+
 function databaseUrl(serverUrl: string, name: string): string {
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
@@ -128,16 +139,7 @@ export async function startThrowawayPostgres(options: { readonly ownServer?: boo
   const server = shared ? undefined : await startPostgresServer();
   const serverUrl = shared ?? server!.url;
   const created: string[] = [];
-  const admin = async <T>(action: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const client = new pg.Client({ connectionString: serverUrl });
-    client.on('error', () => undefined);
-    await client.connect();
-    try {
-      return await action(client);
-    } finally {
-      await client.end();
-    }
-  };
+  const admin = <T>(action: (client: pg.Client) => Promise<T>): Promise<T> => withPgClient(serverUrl, action);
   return {
     server,
     createDatabase: async () => {
@@ -156,9 +158,4 @@ export async function startThrowawayPostgres(options: { readonly ownServer?: boo
       await server?.stop();
     },
   };
-}
-
-/** The user PostgreSQL tools run as here (for messages). */
-export function postgresRunsAs(): string {
-  return process.getuid?.() === 0 ? 'postgres' : userInfo().username;
 }
