@@ -1,6 +1,6 @@
 /**
- * Which PostgreSQL failures are worth trying again, and the backoff between
- * tries. The SQLSTATEs are graphile-worker's RETRYABLE_ERROR_CODES
+ * Which PostgreSQL failures are worth trying again, the backoff between
+ * tries, and the loop that retries. The SQLSTATEs are graphile-worker's RETRYABLE_ERROR_CODES
  * (postgres-workers.md s5.1 "DB restart / failover"): connection exceptions
  * (08xxx), the server shutting down or starting (57P01-57P03), a read-only
  * standby during a failover (25006), serialisation failures and deadlocks
@@ -51,4 +51,29 @@ export function describePgError(error: unknown): string {
   const code = codeOf(error);
   const message = error instanceof Error ? error.message : String(error);
   return code ? `${code} ${message}` : message;
+}
+
+/** Tries `attempt` until it succeeds, fails for good, or the database stayed away for `retryForMs`. */
+export async function retrying<T>(
+  what: string,
+  attempt: () => Promise<T>,
+  options: { readonly retryForMs: number; readonly backoff: Backoff },
+  log: (line: string) => void,
+  closed: () => boolean,
+  extraRetryable: (error: unknown, tries: number) => boolean = () => false,
+): Promise<T> {
+  const deadline = Date.now() + options.retryForMs;
+  for (let tries = 0; ; tries++) {
+    try {
+      const result = await attempt();
+      if (tries > 0) log(`store: ${what} succeeded after ${tries} retr${tries === 1 ? 'y' : 'ies'}`);
+      return result;
+    } catch (error) {
+      if (extraRetryable(error, tries)) continue;
+      if (!isRetryable(error) || closed() || Date.now() >= deadline) throw error;
+      const delay = backoffMs(tries, options.backoff);
+      log(`store: ${what} failed (${describePgError(error)}); retrying in ${delay} ms`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
 }

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, connect } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { expect } from 'chai';
 import { skipUnless } from '@vdsm-kit/test-support/skip';
-import { describeMoveStoreConformance, diskOf, listenFor, requestFor } from '../test-support/store-conformance.js';
+import { describeMoveStoreConformance, diskOf, hearsNewMove, listenFor, requestFor } from '../test-support/store-conformance.js';
 import { missingAnyPostgres, missingPostgres, startThrowawayPostgres, withPgClient } from '../test-support/throwaway-postgres.js';
 import type { ThrowawayPostgres } from '../test-support/throwaway-postgres.js';
 import { AUDIT_TYPES } from './records.js';
@@ -13,6 +15,59 @@ import type { PostgresMoveStoreOptions } from './postgres-store.js';
 
 /** Short backoff and liveness check, so a test that cuts a connection sees the store come back soon. */
 const QUICK: Omit<PostgresMoveStoreOptions, 'url'> = { backoff: { firstMs: 20, maxMs: 500 }, listenerCheckMs: 500 };
+
+/**
+ * A TCP proxy to the server that, once armed, lets the next COMMIT through
+ * and then cuts the connection instead of passing the answer on: the write
+ * committed, but the store cannot know it (the outcome of a COMMIT lost to
+ * a network failure or a server crash at the wrong moment).
+ */
+async function commitCuttingProxy(target: URL): Promise<{ url: string; arm: () => void; cuts: () => number; close: () => Promise<void> }> {
+  let armed = false;
+  let cut = 0;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connect(Number(target.port), target.hostname);
+    sockets.add(client).add(upstream);
+    let committing = false;
+    client.on('data', (chunk) => {
+      // The store's COMMIT is the named statement em_commit.
+      if (armed && chunk.includes('em_commit')) {
+        armed = false;
+        committing = true;
+      }
+      upstream.write(chunk);
+    });
+    upstream.on('data', (chunk) => {
+      if (committing) {
+        cut++;
+        client.destroy();
+        upstream.destroy();
+        return;
+      }
+      client.write(chunk);
+    });
+    for (const socket of [client, upstream]) {
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = new URL(target.toString());
+  url.port = String((server.address() as { port: number }).port);
+  return {
+    url: url.toString(),
+    arm: () => (armed = true),
+    cuts: () => cut,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
 
 describe('PostgresMoveStore', function () {
   this.timeout(60_000);
@@ -118,15 +173,34 @@ describe('PostgresMoveStore', function () {
       await rescan;
       stop();
       expect(log.some((line) => line.includes('store listener lost'))).to.equal(true, log.join('\n'));
-      const disk = diskOf(1);
-      const request = requestFor(disk);
-      const heard = await listenFor(listening, (w) => w.kind === 'move' && w.id === request.moveId);
-      await writer.createMove({ request, at: 1, disk });
-      await heard.heard;
-      heard.stop();
+      await hearsNewMove(listening, writer);
     } finally {
       await listening.close();
       await writer.close();
+    }
+  });
+
+  it('recognises a write whose COMMIT went through but whose answer was lost: no double write, no false STALE_TRANSITION', async function () {
+    const direct = await server.createDatabase();
+    const proxy = await commitCuttingProxy(new URL(direct));
+    const store = await PostgresMoveStore.open({ url: proxy.url, ...QUICK });
+    try {
+      proxy.arm();
+      const entry = await store.addAudit({ type: AUDIT_TYPES.ZOMBIE_CLEARING, severity: 'warning', moveId: null, diskId: null, message: 'once', at: 1 });
+      expect(proxy.cuts()).to.equal(1);
+      expect((await store.listAudit()).map((a) => [a.seq, a.message])).to.deep.equal([[entry.seq, 'once']]);
+
+      const disk = diskOf(2);
+      const { moveId } = await store.createMove({ request: requestFor(disk), at: 1, disk });
+      proxy.arm();
+      const after = await store.apply({ moveId, from: 'queued', to: 'copy-submitting', at: 2, lockDisk: true, phaseStarted: { phase: 'copy' } });
+      expect(proxy.cuts()).to.equal(2);
+      expect(after).to.include({ state: 'copy-submitting', version: 2 });
+      expect(await store.getMove(moveId)).to.deep.equal(after);
+      expect(await store.listCompensation(moveId)).to.have.length(2);
+    } finally {
+      await store.close();
+      await proxy.close();
     }
   });
 
@@ -176,12 +250,7 @@ describe('PostgresMoveStore', function () {
           expect(await store.getMove(move.moveId)).to.include(applied ? { state: 'copy-submitting', version: 2 } : { state: 'queued', version: 1 });
           expect(await store.listPhases(move.moveId)).to.have.length(applied ? 1 : 0);
         }
-        const disk = diskOf(1);
-        const request = requestFor(disk);
-        const heard = await listenFor(store, (w) => w.kind === 'move' && w.id === request.moveId);
-        await store.createMove({ request, at: 2, disk });
-        await heard.heard;
-        heard.stop();
+        await hearsNewMove(store, store);
         stopCounting();
         expect(rescans).to.be.at.least(1);
       } finally {

@@ -98,6 +98,16 @@ export async function listenFor(store: MoveLeaseStore, wanted: (wakeUp: StoreWak
   return { heard, stop };
 }
 
+/** Resolves once `listening` has heard of a move that `writer` creates now. */
+export async function hearsNewMove(listening: MoveLeaseStore, writer: MoveStore): Promise<void> {
+  const disk = diskOf(1);
+  const request = requestFor(disk);
+  const heard = await listenFor(listening, (w) => w.kind === 'move' && w.id === request.moveId);
+  await writer.createMove({ request, at: 1, disk });
+  await heard.heard;
+  heard.stop();
+}
+
 /** Claims until something is claimed: a lease lapses on the database's clock, which a test cannot move. */
 export async function claimOnceLapsed(store: MoveLeaseStore, request: ClaimRequest): Promise<MoveLease[]> {
   for (;;) {
