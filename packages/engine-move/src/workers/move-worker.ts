@@ -76,6 +76,8 @@ interface PoolRole {
 /** Backoff between attempts of a move whose run broke on a passing trouble (the database down ...). */
 const RETRY_MIN_MS = 250;
 const RETRY_MAX_MS = 10_000;
+/** Wake-ups within this long make one claim. */
+const WAKE_CLAIM_MS = 50;
 /** Moves claimed per scan: a worker that starts first does not take everything queued. */
 const CLAIM_BATCH = 10;
 
@@ -96,6 +98,7 @@ export class MoveWorker {
   #renewTimer: NodeJS.Timeout | undefined;
   #claiming: Promise<void> | undefined;
   #claimAgain = false;
+  #claimDue = Infinity;
   #lastBatchFull = false;
   #renewing: Promise<void> | undefined;
   #stopping = false;
@@ -188,7 +191,10 @@ export class MoveWorker {
             if (holding) this.#kickPool(poolId);
           },
           onError: (error) => this.#trouble('pool lease', error),
-          onOk: () => this.#recovered('pool lease'),
+          onOk: () => {
+            this.#recovered('pool lease');
+            if (this.#pools.get(poolId)?.keeper.current()) void this.#refreshBusy(poolId);
+          },
         }),
       };
       role = created;
@@ -259,16 +265,20 @@ export class MoveWorker {
     if (wakeUp.kind === 'rescan') for (const poolId of this.#pools.keys()) this.#kickPool(poolId);
     // A move changed somewhere: the poller learns soon whether its pool has tasks to poll for.
     this.#refreshBusySoon();
-    this.#scheduleClaim(0);
+    this.#scheduleClaim(WAKE_CLAIM_MS);
   }
 
+  /** Claims no sooner than `delayMs` from now, unless one is already due sooner (wake-ups coalesce). */
   #scheduleClaim(delayMs: number): void {
     if (this.#stopping) return;
     if (this.#claiming) {
       this.#claimAgain = true;
       return;
     }
+    const due = performance.now() + delayMs;
+    if (this.#claimTimer && this.#claimDue <= due) return;
     if (this.#claimTimer) clearTimeout(this.#claimTimer);
+    this.#claimDue = due;
     this.#claimTimer = setTimeout(() => {
       this.#claimTimer = undefined;
       this.#claiming = this.#claim().finally(() => {
@@ -278,14 +288,13 @@ export class MoveWorker {
         // Every lease/4 .. lease/2: a lapsed lease is taken within lease + lease/2.
         // After a full batch, soon again, with a jitter that lets other workers in.
         const full = this.#lastBatchFull;
-        this.#scheduleClaim(again ? 0 : full ? Math.random() * (this.leaseMs / 10) : this.leaseMs / 4 + Math.random() * (this.leaseMs / 4));
+        this.#scheduleClaim(again ? WAKE_CLAIM_MS : full ? Math.random() * (this.leaseMs / 10) : this.leaseMs / 4 + Math.random() * (this.leaseMs / 4));
       });
     }, delayMs);
     this.#claimTimer.unref?.();
   }
 
   async #claim(): Promise<void> {
-    for (const poolId of this.#pools.keys()) void this.#refreshBusy(poolId);
     this.#lastBatchFull = false;
     const room = this.#maxMoves - this.#held.size;
     if (room <= 0) return;
@@ -399,7 +408,7 @@ export class MoveWorker {
       if (!(reason instanceof LeaseLostError)) {
         await this.#releaseWithRetry(lease);
       }
-      if (!this.#stopping) this.#scheduleClaim(0);
+      if (!this.#stopping) this.#scheduleClaim(WAKE_CLAIM_MS);
     }
   }
 
