@@ -443,6 +443,8 @@ export class PoolTaskTracker {
     try {
       const statuses = (await spm.caller.call('Host.getAllTasksStatuses', {}, this.#callOptions)) as Record<string, unknown>;
       this.#polls += 1;
+      // A poll counts as a round for kick() even if what follows it fails (a shared status not published).
+      this.#lastRoundAt = this.#clock.now();
       return { spm, statuses, durationMs: this.#clock.now() - started, polledAt: started };
     } catch (error) {
       if (error instanceof NotSpmError || error instanceof VdsmNetworkError) this.#spmLost();
