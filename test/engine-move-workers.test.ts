@@ -133,16 +133,19 @@ describe('engine-move workers: three processes sharing the moves of one pool on 
     await expectAllMoved(td, harness, ids);
     await expectOnePollPerInterval(harness, INTERVAL_S * 1000, lastSeq);
 
-    // After it resumed, nothing it sent touched those moves: no verb, stop or clear from its
-    // connections (those that had sent the verbs of its moves).
+    // After it resumed, nothing it sent touched those moves: no verb on their disks, no stop or
+    // clear of their tasks, from its connections (those that had sent the verbs of its moves).
+    // (It may go on with moves it claims afresh.)
     const verbs = [...(await callsOf(harness.control, 'Image.move')), ...(await callsOf(harness.control, 'Image.delete'))];
     const victimConnections = new Set(verbs.filter((c) => c.seq < resumedAt && victimDisks.has((c.params as { imageID: string }).imageID)).map((c) => c.connection));
     expect(victimConnections.size).to.be.greaterThan(0);
-    const after = [
-      ...verbs,
-      ...(await callsOf(harness.control, 'Task.clear')),
-      ...(await callsOf(harness.control, 'Task.stop')),
-    ].filter((c) => c.seq > resumedAt && victimConnections.has(c.connection));
+    const lostTasks = new Set<string>();
+    for (const moveId of held) for (const task of await store.listTasks({ moveId })) if (task.vdsmTaskId) lostTasks.add(task.vdsmTaskId);
+    const after = [...verbs, ...(await callsOf(harness.control, 'Task.clear')), ...(await callsOf(harness.control, 'Task.stop'))].filter((c) => {
+      const params = c.params as { imageID?: string; taskID?: string };
+      const touchesLost = (params.imageID !== undefined && victimDisks.has(params.imageID)) || (params.taskID !== undefined && lostTasks.has(params.taskID));
+      return c.seq > resumedAt && victimConnections.has(c.connection) && touchesLost;
+    });
     expect(after.map((c) => `${c.method} ${JSON.stringify(c.params)}`)).to.deep.equal([]);
   });
 

@@ -157,6 +157,11 @@ export async function until(check: () => Promise<boolean>, pauseMs = 100): Promi
  */
 export async function expectAllMoved(td: TeardownHelper, harness: Harness, moveIds: readonly string[]): Promise<void> {
   const store = await harness.openStore();
+  // A move is done before its last Task.clear (the end logic commits first); wait for the clears.
+  await until(async () => {
+    for (const moveId of moveIds) if ((await store.listTasks({ moveId })).some((t) => t.state !== 'cleared')) return false;
+    return true;
+  });
   for (const moveId of moveIds) {
     const move = await store.getMove(moveId);
     expect(move, moveId).to.not.equal(undefined);

@@ -193,7 +193,10 @@ export class MoveWorker {
           onError: (error) => this.#trouble('pool lease', error),
           onOk: () => {
             this.#recovered('pool lease');
-            if (this.#pools.get(poolId)?.keeper.current()) void this.#refreshBusy(poolId);
+            if (this.#pools.get(poolId)?.keeper.current()) {
+              void this.#refreshBusy(poolId);
+              void this.#clearOwed(poolId);
+            }
           },
         }),
       };
@@ -233,6 +236,35 @@ export class MoveWorker {
   }
 
   #busyTimer: NodeJS.Timeout | undefined;
+  #clearingOwed = false;
+
+  /**
+   * s5 row 8 across instances: a worker killed after a move's last transition
+   * and before its last Task.clear leaves a done move that no claim picks up
+   * again. The pool's poller clears such tasks (once their owner's lease has
+   * lapsed by a whole lease more: the owner may be clearing it itself); a
+   * clear done twice is harmless (401 counts as cleared).
+   */
+  async #clearOwed(poolId: string): Promise<void> {
+    if (this.#clearingOwed || this.#stopping) return;
+    this.#clearingOwed = true;
+    try {
+      const owed = (await this.#store.listTasks({ state: 'ended' })).filter((task) => task.poolId === poolId && task.vdsmTaskId !== null);
+      for (const task of owed) {
+        if (this.#held.has(task.moveId)) continue;
+        const move = await this.#store.getMove(task.moveId);
+        if (!move || move.state !== 'done') continue;
+        if (move.owner !== null && (move.leaseUntil === null || move.leaseUntil + this.leaseMs > Date.now())) continue;
+        await this.#orchestrator.tracker(poolId).clear(task.vdsmTaskId!);
+        await this.#store.markTaskCleared(task.moveId, task.phase, Date.now());
+        this.#log('info', 'cleared the task a done move still owed', { move: task.moveId, task: task.vdsmTaskId, phase: task.phase });
+      }
+    } catch (error) {
+      this.#trouble('clearing owed tasks', error);
+    } finally {
+      this.#clearingOwed = false;
+    }
+  }
 
   /** At most one look at the pools' tasks per 100 ms however many wake-ups come. */
   #refreshBusySoon(): void {
