@@ -12,6 +12,7 @@ import { VdsmClient, compose } from '@vdsm-kit/client';
 import type { RpcCaller } from '@vdsm-kit/client';
 import { poolHost } from '@vdsm-kit/engine-move';
 import type { PoolHost } from '@vdsm-kit/engine-move';
+import { DEFAULT_IDS } from '@vdsm-kit/fake-vdsm';
 import type { FixtureInput } from '@vdsm-kit/fake-vdsm';
 import { spawnReady } from './child-process.js';
 import type { ReadyChild } from './child-process.js';
@@ -20,6 +21,8 @@ export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 /** The ready line of `fake-vdsm serve` (the part used here). */
 export interface FakeReady {
+  /** The control API (`GET /calls` ...). */
+  readonly control: string;
   readonly hosts: readonly { readonly id: number; readonly stomp: { readonly host: string; readonly port: number } }[];
 }
 
@@ -31,6 +34,8 @@ export interface FakeChildOptions {
   readonly timeScale?: number;
   /** postZero pace on block domains, MiB/s of storage time (`--wipe-rate`). */
   readonly wipeRateMiBps?: number;
+  /** Calls `GET /calls` keeps (`--call-log`). */
+  readonly callLog?: number;
 }
 
 /** `fake-vdsm serve` on free ports, seeded from `fixture`. */
@@ -40,6 +45,7 @@ export async function startFakeChild(options: FakeChildOptions): Promise<ReadyCh
   const args = ['packages/fake-vdsm/dist/cli.js', 'serve', '--port', '0', '--log-level', 'error', '--fixture', fixturePath];
   if (options.timeScale !== undefined) args.push('--time-scale', String(options.timeScale));
   if (options.wipeRateMiBps !== undefined) args.push('--wipe-rate', String(options.wipeRateMiBps));
+  if (options.callLog !== undefined) args.push('--call-log', String(options.callLog));
   return spawnReady<FakeReady>(args, { cwd: ROOT });
 }
 
@@ -69,6 +75,16 @@ export function countedHosts(ready: FakeReady, timeoutMs = 60_000): CountedHosts
       await Promise.allSettled(clients.map((client) => client.close()));
     },
   };
+}
+
+/** Small disks (8 MiB, 64 KiB of data, a different byte each) on the default fixture's file domain. */
+export function smallFileDisks(disks: readonly { readonly image: string; readonly volume: string }[]): NonNullable<FixtureInput['disks']> {
+  return disks.map((disk, index) => ({
+    id: disk.image,
+    domain: DEFAULT_IDS.fileDomain,
+    capacity: '8 MiB',
+    volumes: [{ id: disk.volume, format: 'RAW' as const, allocation: 'SPARSE' as const, data: [{ offset: 0, pattern: (index % 255) + 1, length: '64 KiB' }] }],
+  }));
 }
 
 export function round(value: number, digits = 0): number {

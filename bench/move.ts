@@ -77,7 +77,7 @@ import type { MoveOutcome } from '@vdsm-kit/engine-move';
 import { DEFAULT_IDS, defaultFixture } from '@vdsm-kit/fake-vdsm';
 import type { FixtureInput } from '@vdsm-kit/fake-vdsm';
 import { cpuPressure, qemuImgVersion } from './machine-state.js';
-import { ROOT, countedHosts, median, round, startFakeChild } from './move-support.js';
+import { ROOT, countedHosts, median, round, smallFileDisks, startFakeChild } from './move-support.js';
 import { runSwarmChild } from './move-swarm.js';
 import type { SwarmResult } from './move-swarm.js';
 
@@ -344,15 +344,7 @@ async function measureSwarm(settings: Settings, work: string): Promise<SwarmResu
   fixture.domains = (fixture.domains ?? []).map((d) =>
     d.id === DEFAULT_IDS.blockDomain ? { ...d, capacity: Math.max(200, Math.ceil((settings.swarm * 128) / 1024) + 10) * GiB } : d,
   );
-  fixture.disks = [
-    ...(fixture.disks ?? []),
-    ...disks.map((disk, index) => ({
-      id: disk.image,
-      domain: DEFAULT_IDS.fileDomain,
-      capacity: '8 MiB',
-      volumes: [{ id: disk.volume, format: 'RAW' as const, allocation: 'SPARSE' as const, data: [{ offset: 0, pattern: (index % 255) + 1, length: '64 KiB' }] }],
-    })),
-  ];
+  fixture.disks = [...(fixture.disks ?? []), ...smallFileDisks(disks)];
   process.stderr.write(`swarm: starting a fake with ${settings.swarm} small disks\n`);
   const fake = await startFakeChild({ fixture, dir: work, timeScale: settings.timeScale });
   try {

@@ -35,6 +35,10 @@ const BENCHMARKS: Record<string, { readonly description: string; load(): Promise
     description: 'engine-move copy-then-delete vs the legacy single Image.move: availability with wipe, total without, and 1,000 moves at once',
     load: () => import('./move.js'),
   },
+  'move-workers': {
+    description: 'engine-move workers on PostgreSQL: moves/min with 1 and 3 workers, takeover after a SIGKILL, status calls per interval, peak RSS',
+    load: () => import('./move-workers.js'),
+  },
 };
 
 function usage(): string {

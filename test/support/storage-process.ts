@@ -20,6 +20,8 @@ export interface ProcessReady {
   readonly event: 'ready';
   readonly state: string;
   readonly hosts: readonly HostAddress[];
+  /** The control API's URL (`GET /calls` ...). */
+  readonly control: string;
 }
 
 /** Options of `startFakeProcess` (each maps to a `fake-vdsm serve` flag). */
@@ -34,6 +36,10 @@ export interface FakeProcessOptions {
   readonly timeScale?: number;
   /** `--wipe-rate MiBps`. */
   readonly wipeRateMiBps?: number;
+  /** `--call-log N`: calls `GET /calls` keeps. */
+  readonly callLog?: number;
+  /** `--log-level` (default debug). */
+  readonly logLevel?: string;
 }
 
 /** A running `fake-vdsm serve`. */
@@ -53,7 +59,8 @@ export interface FakeProcess {
  * @throws Error with its stderr when it exits or stays silent for 30 s.
  */
 export async function startFakeProcess(td: TeardownHelper, options: FakeProcessOptions): Promise<FakeProcess> {
-  const args = ['--import', 'tsx', '--conditions=development', 'src/cli.ts', 'serve', '--port', '0', '--state', options.state, '--log-level', 'debug'];
+  const args = ['--import', 'tsx', '--conditions=development', 'src/cli.ts', 'serve', '--port', '0', '--state', options.state, '--log-level', options.logLevel ?? 'debug'];
+  if (options.callLog !== undefined) args.push('--call-log', String(options.callLog));
   if (options.fixtureFile !== undefined) args.push('--fixture', options.fixtureFile);
   if (options.hosts !== undefined) args.push('--hosts', String(options.hosts));
   if (options.timeScale !== undefined) args.push('--time-scale', String(options.timeScale));

@@ -317,7 +317,7 @@ export class VdsmClient implements RpcCaller {
 }
 
 /** Rejects with the signal's reason as soon as it aborts; the underlying work goes on for others. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise<T>((resolve, reject) => {

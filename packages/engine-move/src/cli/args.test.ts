@@ -106,4 +106,37 @@ describe('engine-move --db and ENGINE_MOVE_DB', function () {
     expect(parsed).to.include({ kind: 'exit', code: 0 });
     if (parsed.kind === 'exit') expect(parsed.stdout).to.contain('ENGINE_MOVE_DB').and.not.contain('hunter2');
   });
+
+  it('reads submit with the arguments of move', function () {
+    const parsed = parseArgs(['submit', '--hosts', 'h1:54321', '--insecure', ...IDS, ...DOMAINS, '--wipe', '--db', 'postgres://e@db/moves']);
+    if (parsed.kind !== 'run' || parsed.args.command !== 'submit') return expect.fail(JSON.stringify(parsed));
+    expect(parsed.args).to.include({ command: 'submit', db: 'postgres://e@db/moves', wipeAfterDelete: true, diskId: '44444444-4444-4444-8444-444444444444' });
+  });
+
+  it('reads a worker: lease (default 30 s), moves held, metrics port on request', function () {
+    const parsed = parseArgs(['worker', '--hosts', 'h1:54321', '--insecure', '--db', 'postgres://e@db/moves', '--lease', '2', '--max-moves', '7', '--metrics-port', '0']);
+    if (parsed.kind !== 'run' || parsed.args.command !== 'worker') return expect.fail(JSON.stringify(parsed));
+    expect(parsed.args).to.deep.include({ leaseMs: 2000, maxMoves: 7, metricsPort: 0, pollIntervalMs: 10_000 });
+    const defaults = parseArgs(['worker', '--hosts', 'h1:54321', '--insecure']);
+    if (defaults.kind !== 'run' || defaults.args.command !== 'worker') return expect.fail(JSON.stringify(defaults));
+    expect(defaults.args.leaseMs).to.equal(30_000);
+    expect(defaults.args.maxMoves).to.equal(100);
+    expect('metricsPort' in defaults.args).to.equal(false);
+  });
+
+  it('refuses a bad lease, moves held or metrics port as usage errors', function () {
+    for (const bad of [['--lease', '0'], ['--lease', '0.05'], ['--max-moves', '0'], ['--max-moves', '1.5'], ['--metrics-port', '70000'], ['--metrics-port', 'x']]) {
+      const parsed = parseArgs(['worker', '--hosts', 'h1:54321', '--insecure', ...bad]);
+      expect(parsed, bad.join(' ')).to.include({ kind: 'exit', code: USAGE_EXIT_CODE });
+    }
+  });
+
+  it('reads wait with one or more move ids, and refuses anything but UUIDs', function () {
+    const ids = ['55555555-5555-4555-8555-555555555555', '66666666-6666-4666-8666-666666666666'];
+    const parsed = parseArgs(['wait', ...ids, '--json', '--db', '/tmp/m.sqlite']);
+    if (parsed.kind !== 'run' || parsed.args.command !== 'wait') return expect.fail(JSON.stringify(parsed));
+    expect(parsed.args).to.deep.equal({ command: 'wait', db: '/tmp/m.sqlite', moveIds: ids, json: true });
+    expect(parseArgs(['wait', 'not-a-uuid'])).to.include({ kind: 'exit', code: USAGE_EXIT_CODE });
+    expect(parseArgs(['wait'])).to.include({ kind: 'exit', code: USAGE_EXIT_CODE });
+  });
 });

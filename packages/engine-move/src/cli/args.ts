@@ -46,6 +46,29 @@ export interface MoveArgs {
   readonly json: boolean;
 }
 
+/** `submit`: the arguments of `move`; records the move and prints its id. */
+export interface SubmitArgs extends Omit<MoveArgs, 'command'> {
+  readonly command: 'submit';
+}
+
+export interface WorkerArgs {
+  readonly command: 'worker';
+  readonly connection: ConnectionArgs;
+  readonly db: string;
+  readonly pollIntervalMs: number;
+  readonly leaseMs: number;
+  readonly maxMoves: number;
+  /** Serve /metrics on 127.0.0.1 at this port (0 picks one). */
+  readonly metricsPort?: number;
+}
+
+export interface WaitArgs {
+  readonly command: 'wait';
+  readonly db: string;
+  readonly moveIds: readonly string[];
+  readonly json: boolean;
+}
+
 export interface ResumeArgs {
   readonly command: 'resume';
   readonly connection: ConnectionArgs;
@@ -79,7 +102,11 @@ export interface MigrateArgs {
   readonly db: string;
 }
 
-export type EngineMoveArgs = MoveArgs | ResumeArgs | StatusArgs | CancelArgs | AuditArgs | MigrateArgs;
+export type EngineMoveArgs = MoveArgs | SubmitArgs | WorkerArgs | WaitArgs | ResumeArgs | StatusArgs | CancelArgs | AuditArgs | MigrateArgs;
+
+/** A worker's lease period: the issue's default. */
+export const DEFAULT_LEASE_S = 30;
+export const DEFAULT_MAX_MOVES = 100;
 
 export type ParseOutcome =
   | { readonly kind: 'run'; readonly args: EngineMoveArgs }
@@ -134,6 +161,18 @@ function dbOptionOf(command: Command, env: NodeJS.ProcessEnv): Command {
   );
 }
 
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || !(number >= 1) || !Number.isSafeInteger(number)) throw new InvalidArgumentError(`expected an integer >= 1, got '${value}'`);
+  return number;
+}
+
+function port(value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number > 65535) throw new InvalidArgumentError(`expected a port 0-65535, got '${value}'`);
+  return number;
+}
+
 function jsonOption(command: Command): Command {
   return command.addOption(new Option('--json', 'one JSON object per line (the last one the outcome)'));
 }
@@ -173,37 +212,62 @@ export function parseArgs(argv: readonly string[], helpWidth = 80, env: NodeJS.P
 
   const setup = (command: Command): Command => command.helpOption('-h, --help', 'show this help').showHelpAfterError(true).exitOverride().configureOutput(output);
 
-  jsonOption(
-    dbOption(
-      connectionOptions(
-        setup(program.command('move').description('move a disk and wait for the outcome (exit 0 moved, 1 failed or cancelled)')),
-      ),
-    ),
-  )
-    .requiredOption('--pool <id>', 'storage pool', uuid('--pool'))
-    .requiredOption('--disk <id>', 'disk (image group)', uuid('--disk'))
-    .requiredOption('--from <id>', 'source storage domain', uuid('--from'))
-    .requiredOption('--to <id>', 'target storage domain', uuid('--to'))
-    .option('--wipe', "wipe after delete: the source is zeroed before it is freed (block domains)")
-    .option('--discard', 'discard the freed blocks')
-    .option('--legacy', 'the old single verb (Image.move operation move), for comparison')
+  for (const name of ['move', 'submit'] as const) {
+    const description =
+      name === 'move'
+        ? 'move a disk and wait for the outcome (exit 0 moved, 1 failed or cancelled)'
+        : 'record a move for the workers and print its id at once';
+    jsonOption(dbOption(connectionOptions(setup(program.command(name).description(description)))))
+      .requiredOption('--pool <id>', 'storage pool', uuid('--pool'))
+      .requiredOption('--disk <id>', 'disk (image group)', uuid('--disk'))
+      .requiredOption('--from <id>', 'source storage domain', uuid('--from'))
+      .requiredOption('--to <id>', 'target storage domain', uuid('--to'))
+      .option('--wipe', "wipe after delete: the source is zeroed before it is freed (block domains)")
+      .option('--discard', 'discard the freed blocks')
+      .option('--legacy', 'the old single verb (Image.move operation move), for comparison')
+      .action(function (this: Command) {
+        const opts = this.opts<ConnectionOpts & { db: string; pool: string; disk: string; from: string; to: string; wipe?: true; discard?: true; legacy?: true; json?: true }>();
+        if (opts.from === opts.to) throw new UsageError('--from and --to name the same domain');
+        parsed = {
+          command: name,
+          connection: toConnection(this, opts),
+          db: opts.db,
+          poolId: opts.pool,
+          diskId: opts.disk,
+          srcDomainId: opts.from,
+          dstDomainId: opts.to,
+          wipeAfterDelete: opts.wipe === true,
+          discard: opts.discard === true,
+          legacy: opts.legacy === true,
+          pollIntervalMs: Math.round(opts.pollInterval * 1000),
+          json: opts.json === true,
+        };
+      });
+  }
+
+  dbOption(connectionOptions(setup(program.command('worker').description('claim and run the moves of the store until SIGTERM (several may share a postgres:// store)'))))
+    .addOption(new Option('--lease <seconds>', 'lease period: a dead worker\'s moves are taken over within two').default(DEFAULT_LEASE_S).argParser(positiveSeconds))
+    .addOption(new Option('--max-moves <n>', 'moves held at once').default(DEFAULT_MAX_MOVES).argParser(positiveInteger))
+    .addOption(new Option('--metrics-port <port>', 'serve Prometheus /metrics on 127.0.0.1:PORT (0 picks one)').argParser(port))
     .action(function (this: Command) {
-      const opts = this.opts<ConnectionOpts & { db: string; pool: string; disk: string; from: string; to: string; wipe?: true; discard?: true; legacy?: true; json?: true }>();
-      if (opts.from === opts.to) throw new UsageError('--from and --to name the same domain');
+      const opts = this.opts<ConnectionOpts & { db: string; lease: number; maxMoves: number; metricsPort?: number }>();
+      if (opts.lease < 0.1) throw new UsageError('--lease must be at least 0.1 s');
       parsed = {
-        command: 'move',
+        command: 'worker',
         connection: toConnection(this, opts),
         db: opts.db,
-        poolId: opts.pool,
-        diskId: opts.disk,
-        srcDomainId: opts.from,
-        dstDomainId: opts.to,
-        wipeAfterDelete: opts.wipe === true,
-        discard: opts.discard === true,
-        legacy: opts.legacy === true,
         pollIntervalMs: Math.round(opts.pollInterval * 1000),
-        json: opts.json === true,
+        leaseMs: Math.round(opts.lease * 1000),
+        maxMoves: opts.maxMoves,
+        ...(opts.metricsPort === undefined ? {} : { metricsPort: opts.metricsPort }),
       };
+    });
+
+  jsonOption(dbOption(setup(program.command('wait').description('wait for moves to end (exit 0 when all moved, 1 otherwise)'))))
+    .argument('<move...>', 'move ids', (value: string, previous: string[] = []) => [...previous, uuid('move')(value)])
+    .action(function (this: Command, moveIds: string[]) {
+      const opts = this.opts<{ db: string; json?: true }>();
+      parsed = { command: 'wait', db: opts.db, moveIds, json: opts.json === true };
     });
 
   jsonOption(dbOption(connectionOptions(setup(program.command('resume').description('pick up every unfinished move in the store and run it to its end')))))

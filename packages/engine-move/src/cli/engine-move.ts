@@ -18,6 +18,10 @@ import { parseArgs } from './args.js';
 import type { AuditArgs, ConnectionArgs, EngineMoveArgs, MigrateArgs, MoveArgs, ResumeArgs, StatusArgs } from './args.js';
 import { JsonLinesView, PlainView, TerminalView, describeOutcome } from './move-view.js';
 import type { MoveView } from './move-view.js';
+import { moveRequest, submit, wait, waitForOutcomes, worker } from './worker-commands.js';
+import { MoveWorker } from '../workers/move-worker.js';
+import type { CommandContext } from './worker-commands.js';
+import { phaseOfState } from '../move/transitions.js';
 
 interface Io {
   readonly stdout: NodeJS.WriteStream;
@@ -45,11 +49,29 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+function commandContext(io: Io): CommandContext {
+  return {
+    io,
+    openStore: (db) => openStore(db, io),
+    connect: (connection) => {
+      const { hosts, clients } = connect(connection);
+      return { hosts, close: async () => void (await Promise.allSettled(clients.map((client) => client.close()))) };
+    },
+  };
+}
+
 async function run(args: EngineMoveArgs, io: Io): Promise<number> {
   switch (args.command) {
     case 'move':
+      return move(args, io);
     case 'resume':
       return follow(args, io);
+    case 'submit':
+      return submit(args, commandContext(io));
+    case 'worker':
+      return worker(args, commandContext(io));
+    case 'wait':
+      return wait(args, commandContext(io));
     case 'status':
       return status(args, io);
     case 'cancel': {
@@ -103,48 +125,85 @@ function connect(connection: ConnectionArgs): { hosts: PoolHost[]; clients: Vdsm
   return { hosts, clients };
 }
 
-async function follow(args: MoveArgs | ResumeArgs, io: Io): Promise<number> {
-  const store = await openStore(args.db, io);
-  const { hosts, clients } = connect(args.connection);
-  const orchestrator = new MoveOrchestrator({ store, hosts, pollIntervalMs: args.pollIntervalMs });
-  const view: MoveView = args.json
-    ? new JsonLinesView((text) => io.stdout.write(text))
-    : io.stderr.isTTY
-      ? new TerminalView(io.stderr)
-      : new PlainView((text) => io.stderr.write(text));
-  let interrupted = false;
-  const stop = new Promise<'stopped'>((resolve) => {
+function moveView(json: boolean, io: Io): MoveView {
+  return json ? new JsonLinesView((text) => io.stdout.write(text)) : io.stderr.isTTY ? new TerminalView(io.stderr) : new PlainView((text) => io.stderr.write(text));
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function interruption(): Promise<'stopped'> {
+  return new Promise((resolve) => {
     const onSignal = (): void => {
-      interrupted = true;
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
       resolve('stopped');
     };
     process.once('SIGINT', onSignal);
     process.once('SIGTERM', onSignal);
   });
+}
+
+/**
+ * `move`: submit, then run as a worker of the store (claiming under a lease,
+ * every write fenced, so it can share a PostgreSQL store with `engine-move
+ * worker`s) until this move has ended, whichever instance ended it; then it
+ * hands back whatever else it held.
+ */
+async function move(args: MoveArgs, io: Io): Promise<number> {
+  const store = await openStore(args.db, io);
+  const { hosts, clients } = connect(args.connection);
+  const view = moveView(args.json, io);
+  const stop = interruption();
+  let moveWorker: MoveWorker | undefined;
   try {
-    const handles: MoveHandle[] =
-      args.command === 'move'
-        ? [
-            await orchestrator.moveDisk({
-              poolId: args.poolId,
-              diskId: args.diskId,
-              srcDomainId: args.srcDomainId,
-              dstDomainId: args.dstDomainId,
-              wipeAfterDelete: args.wipeAfterDelete,
-              discard: args.discard,
-              legacy: args.legacy,
-            }),
-          ]
-        : await orchestrator.resume();
+    const orchestrator = new MoveOrchestrator({ store, hosts, pollIntervalMs: args.pollIntervalMs });
+    const record = await orchestrator.submit(moveRequest(args)).finally(() => orchestrator.close());
+    let shown = false;
+    moveWorker = new MoveWorker({
+      store,
+      hosts,
+      pollIntervalMs: args.pollIntervalMs,
+      onRun: (handle) => {
+        if (handle.moveId !== record.moveId) return;
+        view.attach(handle);
+        handle.once('outcome', () => (shown = true));
+      },
+    });
+    moveWorker.start();
+    const outcomes = await waitForOutcomes(store, [record.moveId], () => {}, stop);
+    view.close();
+    if (outcomes === 'stopped') {
+      io.stderr.write('engine-move: stopped; the move stays in the store: run `engine-move resume` (or a worker) to go on\n');
+      return 1;
+    }
+    const [outcome] = outcomes;
+    if (args.json && !shown) io.stdout.write(`${JSON.stringify({ event: 'outcome', ...outcome })}\n`);
+    if (!args.json) io.stdout.write(describeOutcome(outcome!));
+    return outcome!.result === 'moved' ? 0 : 1;
+  } finally {
+    view.close();
+    await moveWorker?.stop();
+    await Promise.allSettled(clients.map((client) => client.close()));
+    await store.close();
+  }
+}
+
+async function follow(args: ResumeArgs, io: Io): Promise<number> {
+  const store = await openStore(args.db, io);
+  const { hosts, clients } = connect(args.connection);
+  const orchestrator = new MoveOrchestrator({ store, hosts, pollIntervalMs: args.pollIntervalMs });
+  const view = moveView(args.json, io);
+  const stop = interruption();
+  try {
+    const handles: MoveHandle[] = await orchestrator.resume();
     for (const handle of handles) view.attach(handle);
     const outcomes = await Promise.race([Promise.all(handles.map((handle) => handle.outcome)), stop]);
     view.close();
-    if (outcomes === 'stopped' || interrupted) {
+    if (outcomes === 'stopped') {
       io.stderr.write('engine-move: stopped; the moves stay in the store: run `engine-move resume` to go on\n');
       return 1;
     }
     if (!args.json) for (const outcome of outcomes) io.stdout.write(describeOutcome(outcome));
-    if (args.command === 'resume' && outcomes.length === 0 && !args.json) io.stdout.write('nothing to resume\n');
+    if (outcomes.length === 0 && !args.json) io.stdout.write('nothing to resume\n');
     return outcomes.every((outcome: MoveOutcome) => outcome.result === 'moved') ? 0 : 1;
   } finally {
     view.close();
@@ -159,7 +218,14 @@ async function status(args: StatusArgs, io: Io): Promise<number> {
   try {
     const moves = await store.listMoves(args.diskId ? { diskId: args.diskId } : {});
     if (args.json) {
-      io.stdout.write(`${JSON.stringify(moves)}\n`);
+      // Each move with its phase and, while a worker holds it, its owner and lease.
+      const rows = await Promise.all(
+        moves.map(async (move) => {
+          const lease = move.state === 'done' ? undefined : await store.getLease(move.moveId);
+          return { ...move, phase: phaseOfState(move.state) ?? null, owner: lease?.owner ?? null, epoch: lease?.epoch ?? null, leaseUntil: lease?.leaseUntil ?? null };
+        }),
+      );
+      io.stdout.write(`${JSON.stringify(rows)}\n`);
       return 0;
     }
     if (moves.length === 0) io.stdout.write(`no moves in ${store.description}\n`);

@@ -16,6 +16,9 @@ import { AUDIT_TYPES } from '../store/records.js';
 import type { MovePhase, MoveRecord, TaskRecord } from '../store/records.js';
 import { NoSpmError, SubmissionUncertainError } from '../tasks/errors.js';
 import type { PoolTaskTracker, TrackedEnd } from '../tasks/pool-task-tracker.js';
+
+/** What a runner uses of its pool's tracker (a worker hands it a fenced view of the shared one). */
+export type MoveTaskTracker = Pick<PoolTaskTracker, 'spm' | 'submit' | 'adopt' | 'watch' | 'spmTasks' | 'stop' | 'clear'>;
 import type { PoolHost } from '../tasks/pool-host.js';
 import { failpoint } from './failpoints.js';
 import { requestCancel } from './request-cancel.js';
@@ -33,7 +36,7 @@ const FILE_DOMAIN_TYPES = new Set(['NFS', 'LOCALFS', 'POSIXFS', 'GLUSTERFS', 'SH
 
 export interface MoveRunnerContext {
   readonly store: MoveStore;
-  readonly tracker: PoolTaskTracker;
+  readonly tracker: MoveTaskTracker;
   readonly clock: Clock;
   /** Timestamps written to the store. */
   readonly now: () => number;
@@ -47,6 +50,20 @@ export interface MoveRunnerContext {
   readonly wantsProgress?: () => boolean;
   /** A step hit a passing trouble and will be taken again (for logs). */
   readonly onRetry?: (move: MoveRecord, error: unknown) => void;
+  /**
+   * Ends the run at once (its reason is the rejection) when aborted: the
+   * worker lost the move's lease, or is shutting down. What was committed
+   * stays; the next owner resumes from it.
+   */
+  readonly signal?: AbortSignal;
+  /**
+   * Several instances share the SPM's task table: a new copy's placeholder is
+   * refused (WINDOW_FULL) while the pool has this many tasks in the store,
+   * and waits like a 405. Follow-up phases reuse the slot of the task they follow.
+   */
+  readonly windowLimit?: number;
+  /** Errors that are passing troubles too (a worker's self-fence until its lease is renewed). */
+  readonly isPassing?: (error: unknown) => boolean;
 }
 
 export class MoveRunner {
@@ -91,21 +108,44 @@ export class MoveRunner {
    */
   async #retrying(step: () => Promise<void>): Promise<void> {
     for (;;) {
+      this.#ctx.signal?.throwIfAborted();
       try {
         return await step();
       } catch (error) {
+        this.#ctx.signal?.throwIfAborted();
         const stale = error instanceof MoveStoreError && error.code === 'STALE_TRANSITION';
-        const passing = error instanceof NoSpmError || error instanceof VdsmNetworkError || error instanceof NotSpmError;
+        // WINDOW_FULL: the pool's shared window is full; nothing was written. Wait like a 405.
+        const windowFull = error instanceof MoveStoreError && error.code === 'WINDOW_FULL';
+        const passing =
+          windowFull ||
+          error instanceof NoSpmError ||
+          error instanceof VdsmNetworkError ||
+          error instanceof NotSpmError ||
+          this.#ctx.isPassing?.(error) === true;
         if (!stale && !passing) throw error;
         this.#ctx.onRetry?.(this.#move, error);
-        if (passing) await sleep(this.#ctx.clock, this.#ctx.cancelCheckMs);
+        if (passing) await this.#pause(this.#ctx.cancelCheckMs);
         await this.#refresh();
       }
     }
   }
 
+  /** Sleeps, or less when the run is aborted. */
+  async #pause(ms: number): Promise<void> {
+    const signal = this.#ctx.signal;
+    if (!signal) return sleep(this.#ctx.clock, ms);
+    let onAbort: (() => void) | undefined;
+    await Promise.race([sleep(this.#ctx.clock, ms), new Promise<void>((resolve) => signal.addEventListener('abort', (onAbort = () => resolve()), { once: true }))]);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+    signal.throwIfAborted();
+  }
+
   async #apply(event: MoveEvent): Promise<void> {
-    const transition = transitionFor(this.#move, event, this.#ctx.now());
+    let transition = transitionFor(this.#move, event, this.#ctx.now());
+    const limit = this.#ctx.windowLimit;
+    if (event.type === 'start' && limit !== undefined && transition.taskPlaceholder) {
+      transition = { ...transition, taskPlaceholder: { ...transition.taskPlaceholder, windowLimit: limit } };
+    }
     const next = await this.#ctx.store.apply(transition);
     if (transition.taskPlaceholder) this.#wrote.add(transition.taskPlaceholder.phase);
     this.#move = next;
@@ -174,7 +214,7 @@ export class MoveRunner {
             error: { code: 0, message: `Several ${task.verb} tasks on the SPM are unknown to the store; which one is this move's cannot be told` },
           });
         }
-        await sleep(this.#ctx.clock, this.#ctx.cancelCheckMs);
+        await this.#pause(this.#ctx.cancelCheckMs);
         return;
       }
       this.#uncertain.delete(phase);
@@ -296,6 +336,12 @@ export class MoveRunner {
       .filter(([id, v]) => v === verb && !known.has(id))
       .map(([id]) => id);
     if (candidates.length === 0) return undefined;
+    // Another move's verb (another instance's, or one that lost its answer too)
+    // may have been answered a moment ago and its id not written yet: while
+    // any other placeholder of the verb is open in the pool, a candidate cannot
+    // be told to be ours, and is waited on like several candidates.
+    const open = await this.#ctx.store.listTasks({ state: 'placeholder' });
+    if (open.some((t) => t.verb === task.verb && t.poolId === task.poolId && !(t.moveId === task.moveId && t.phase === task.phase))) return 'ambiguous';
     if (candidates.length === 1) return candidates[0];
     return 'ambiguous';
   }
@@ -319,16 +365,21 @@ export class MoveRunner {
         if (this.#ctx.wantsProgress?.()) void this.#sampleProgress(phase);
       }
       let timer: TimerHandle | undefined;
+      const signal = this.#ctx.signal;
+      let onAbort: (() => void) | undefined;
       await Promise.race([
         ended,
         new Promise<void>((resolve) => {
           this.#cancelWake = resolve;
           timer = this.#ctx.clock.setTimeout(resolve, this.#ctx.cancelCheckMs);
+          if (signal) signal.addEventListener('abort', (onAbort = () => resolve()), { once: true });
         }),
       ]);
       // One timer per wait, dropped when the wait ends (a long copy waits many times).
       if (timer) this.#ctx.clock.clearTimeout(timer);
+      if (onAbort) signal!.removeEventListener('abort', onAbort);
       this.#cancelWake = undefined;
+      signal?.throwIfAborted();
       if (!end) await this.#refresh();
     }
     const ok = end.kind === 'success';

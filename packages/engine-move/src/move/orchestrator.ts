@@ -16,9 +16,11 @@ import type { AuditRecord, MoveMode, MovePhase, MoveRecord, MoveState } from '..
 import { PoolTaskTracker } from '../tasks/pool-task-tracker.js';
 import type { PoolTaskTrackerOptions, TrackerEvent } from '../tasks/pool-task-tracker.js';
 import type { PoolHost } from '../tasks/pool-host.js';
+import type { TaskStatusSource } from '../tasks/status-source.js';
 import { isUuid } from '../ids.js';
 import { discoverDisk } from './discovery.js';
 import { MoveRunner } from './move-runner.js';
+import type { MoveRunnerContext } from './move-runner.js';
 import { outcomeOf } from './outcome.js';
 import { requestCancel } from './request-cancel.js';
 import type { MoveOutcome } from './outcome.js';
@@ -34,9 +36,19 @@ export interface MoveOrchestratorOptions {
   /** One status poll per pool per interval (default 10 s). */
   readonly pollIntervalMs?: number;
   /** Tracker tuning: early polls, misses, zombies, window, call timeout. */
-  readonly tracker?: Omit<PoolTaskTrackerOptions, 'poolId' | 'hosts' | 'clock' | 'intervalMs' | 'onEvent'>;
+  readonly tracker?: Omit<PoolTaskTrackerOptions, 'poolId' | 'hosts' | 'clock' | 'intervalMs' | 'onEvent' | 'statusSource'>;
   readonly onTrackerEvent?: (poolId: string, event: TrackerEvent) => void;
+  /** Where each pool's tracker gets its status rounds (default: it polls the SPM itself). */
+  readonly statusSource?: (poolId: string) => TaskStatusSource;
+  /**
+   * The per-SPM submission window shared with other instances through the
+   * store (each new copy's placeholder carries it as `windowLimit`).
+   */
+  readonly sharedWindow?: number;
 }
+
+/** What a worker hands the runner of a move it holds instead of the orchestrator's own. */
+export type LeasedRunContext = Pick<MoveRunnerContext, 'store' | 'tracker' | 'signal' | 'isPassing' | 'onRetry'>;
 
 export interface MoveDiskRequest {
   readonly poolId: string;
@@ -145,6 +157,7 @@ export class MoveOrchestrator {
         hosts: this.#hosts,
         clock: this.#clock,
         intervalMs: this.#intervalMs,
+        ...(this.#options.statusSource ? { statusSource: this.#options.statusSource(poolId) } : {}),
         onEvent: (event) => {
           if (event.type === 'zombie') void this.#auditZombie(event.taskId, event.runningForMs);
           this.#options.onTrackerEvent?.(poolId, event);
@@ -160,6 +173,14 @@ export class MoveOrchestrator {
    * already moving, is not on the source, is not OK, or VDSM does not know it.
    */
   async moveDisk(request: MoveDiskRequest): Promise<MoveHandle> {
+    return this.#run(await this.submit(request));
+  }
+
+  /**
+   * Records a move (queued) without running it: a worker of any instance
+   * sharing the store claims it. The same checks and refusals as moveDisk.
+   */
+  async submit(request: MoveDiskRequest): Promise<MoveRecord> {
     this.#checkOpen();
     for (const [name, id] of Object.entries({ poolId: request.poolId, diskId: request.diskId, srcDomainId: request.srcDomainId, dstDomainId: request.dstDomainId })) {
       if (!isUuid(id)) throw new MoveStoreError('BAD_REQUEST', `${name} must be a UUID, got ${JSON.stringify(id)}`);
@@ -170,7 +191,7 @@ export class MoveOrchestrator {
       const spm = await this.tracker(request.poolId).spm();
       disk = await discoverDisk(spm.api, request.poolId, request.srcDomainId, request.diskId);
     }
-    const record = await this.#store.createMove({
+    return this.#store.createMove({
       request: {
         moveId,
         poolId: request.poolId,
@@ -184,7 +205,6 @@ export class MoveOrchestrator {
       at: this.#now(),
       disk,
     });
-    return this.#run(record);
   }
 
   /** Runs every unfinished move in the store (after a crash, or another process's), and clears what done moves still owe. */
@@ -200,6 +220,16 @@ export class MoveOrchestrator {
       if (move?.state === 'done') moves.push(move);
     }
     return moves.filter((move) => !this.#handles.has(move.moveId)).map((move) => this.#run(move));
+  }
+
+  /**
+   * Runs a move from its stored state, as `resume()` does, with the store and
+   * tracker views a worker gives it (fenced writes, guarded calls, a signal
+   * that ends the run when the lease is lost).
+   */
+  runLeased(record: MoveRecord, context: LeasedRunContext): MoveHandle {
+    this.#checkOpen();
+    return this.#run(record, context);
   }
 
   /** The handle of a move running in this process. */
@@ -264,13 +294,15 @@ export class MoveOrchestrator {
     if (this.#closed) throw new Error('MoveOrchestrator is closed');
   }
 
-  #run(record: MoveRecord): MoveHandle {
-    const store = this.#store;
+  #run(record: MoveRecord, leased?: LeasedRunContext): MoveHandle {
+    const store = leased?.store ?? this.#store;
     let handle: MoveHandle | undefined;
     const runner = new MoveRunner(
       {
+        ...leased,
         store,
-        tracker: this.tracker(record.poolId),
+        tracker: leased?.tracker ?? this.tracker(record.poolId),
+        ...(this.#options.sharedWindow === undefined ? {} : { windowLimit: this.#options.sharedWindow }),
         clock: this.#clock,
         now: this.#now,
         cancelCheckMs: this.#intervalMs,

@@ -35,6 +35,8 @@ import type { CallOptions, Clock, TaskStatus, TimerHandle } from '@vdsm-kit/clie
 import { NoSpmError, SubmissionUncertainError, TrackerClosedError } from './errors.js';
 import { DEFAULT_FIRST_EARLY_POLL_MS, DEFAULT_POLL_INTERVAL_MS, PollSchedule } from './poll-schedule.js';
 import type { PoolHost } from './pool-host.js';
+import { localStatusSource } from './status-source.js';
+import type { StatusRound, TaskStatusSource } from './status-source.js';
 import { DEFAULT_SUBMISSION_WINDOW, SubmissionWindow } from './submission-window.js';
 
 /** The engine's AsyncTaskZombieTaskLifeInMinutes: 3000 minutes. */
@@ -72,6 +74,11 @@ export interface PoolTaskTrackerOptions {
   readonly busyRetryMs?: number;
   /** Timeout of each of the tracker's calls (default: the caller's). */
   readonly callTimeoutMs?: number;
+  /**
+   * Where each round of statuses comes from (default: this tracker polls the
+   * SPM itself). Several instances on one pool share one poller's rounds.
+   */
+  readonly statusSource?: TaskStatusSource;
   readonly onEvent?: (event: TrackerEvent) => void;
 }
 
@@ -112,7 +119,7 @@ interface Watched {
 
 interface PendingClear {
   readonly taskId: string;
-  readonly done: (() => void)[];
+  readonly done: { resolve: () => void; reject: (error: unknown) => void; check?: () => void }[];
 }
 
 export class PoolTaskTracker {
@@ -128,6 +135,7 @@ export class PoolTaskTracker {
   readonly #zombieStopGraceMs: number;
   readonly #busyRetryMs: number;
   readonly #onEvent: (event: TrackerEvent) => void;
+  readonly #source: TaskStatusSource;
   readonly #callOptions: CallOptions;
   readonly #closing = new AbortController();
   readonly #watched = new Map<string, Watched>();
@@ -137,6 +145,9 @@ export class PoolTaskTracker {
   #spm: PoolHost | undefined;
   #locating: Promise<PoolHost> | undefined;
   #lastSpmName: string | undefined;
+  /** The SPM the last round came from (another instance's poll may name a new SPM first). */
+  #lastRoundSpm: string | undefined;
+  #lastRoundAt = -Infinity;
   #graceUntil = -Infinity;
   #timer: TimerHandle | undefined;
   #timerDue = Infinity;
@@ -159,6 +170,7 @@ export class PoolTaskTracker {
     this.#zombieStopGraceMs = options.zombieStopGraceMs ?? 3 * interval;
     this.#busyRetryMs = options.busyRetryMs ?? interval;
     this.#onEvent = options.onEvent ?? (() => {});
+    this.#source = options.statusSource ?? localStatusSource;
     setMaxListeners(0, this.#closing.signal);
     this.#callOptions = {
       signal: this.#closing.signal,
@@ -189,6 +201,21 @@ export class PoolTaskTracker {
       this.#locating = undefined;
     });
     return this.#locating;
+  }
+
+  /**
+   * Takes a round soon: now (a shared status was published), or no sooner
+   * than `sinceLastRoundMs` after the last round (this instance just became
+   * the pool's poller: one poll per interval holds across the handover). A
+   * round already under way is not doubled.
+   */
+  kick(sinceLastRoundMs = 0): void {
+    this.#pollSoon(Math.max(0, this.#lastRoundAt + sinceLastRoundMs - this.#clock.now()));
+  }
+
+  /** The steady poll interval. */
+  get intervalMs(): number {
+    return this.#schedule.intervalMs;
   }
 
   /** Forget the SPM: the next call looks for it again (after 654, a lost connection). */
@@ -285,13 +312,15 @@ export class PoolTaskTracker {
   /**
    * `Task.clear`, resolved once VDSM forgot the task: 401 counts as cleared
    * (it already was); 410 (not done yet) and other errors are retried on each
-   * poll, so a clear never blocks the caller's other work.
+   * poll, so a clear never blocks the caller's other work. `check` runs before
+   * every attempt: when it throws (a worker lost the task's move) the caller
+   * drops out with that error, and no clear is sent for it any more.
    */
-  clear(taskId: string): Promise<void> {
+  clear(taskId: string, options: { readonly check?: () => void } = {}): Promise<void> {
     if (this.#closed) return Promise.reject(new TrackerClosedError());
-    return new Promise((resolve) => {
+    return new Promise((resolve, reject) => {
       const pending = this.#clears.get(taskId) ?? { taskId, done: [] };
-      pending.done.push(resolve);
+      pending.done.push({ resolve, reject, ...(options.check ? { check: options.check } : {}) });
       if (!this.#clears.has(taskId)) {
         this.#clears.set(taskId, pending);
         void this.#tryClear(pending);
@@ -382,7 +411,7 @@ export class PoolTaskTracker {
 
   /** Schedules the next poll in `delayMs` unless one is already due sooner. */
   #pollSoon(delayMs: number): void {
-    if (this.#closed || (this.#watched.size === 0 && this.#clears.size === 0)) return;
+    if (this.#closed || (this.#watched.size === 0 && this.#clears.size === 0 && !this.#source.keepPolling?.())) return;
     const due = this.#clock.now() + delayMs;
     if (this.#timer && this.#timerDue <= due) return;
     if (this.#timer) this.#clock.clearTimeout(this.#timer);
@@ -399,7 +428,7 @@ export class PoolTaskTracker {
     if (this.#ticking || this.#closed) return;
     this.#ticking = true;
     try {
-      if (this.#watched.size > 0) await this.#poll();
+      if (this.#watched.size > 0 || this.#source.keepPolling?.()) await this.#poll();
       for (const pending of [...this.#clears.values()]) await this.#tryClear(pending);
     } finally {
       this.#ticking = false;
@@ -407,29 +436,49 @@ export class PoolTaskTracker {
     }
   }
 
-  async #poll(): Promise<void> {
+  /** The tracker's own `Host.getAllTasksStatuses` (the status source decides whether it is made). */
+  readonly #pollSpm = async (): Promise<{ spm: PoolHost; statuses: Record<string, unknown>; durationMs: number; polledAt: number }> => {
     const started = this.#clock.now();
-    let spm: PoolHost;
-    let statuses: Record<string, unknown>;
+    const spm = await this.spm();
     try {
-      spm = await this.spm();
-      statuses = (await spm.caller.call('Host.getAllTasksStatuses', {}, this.#callOptions)) as Record<string, unknown>;
+      const statuses = (await spm.caller.call('Host.getAllTasksStatuses', {}, this.#callOptions)) as Record<string, unknown>;
       this.#polls += 1;
+      // A poll counts as a round for kick() even if what follows it fails (a shared status not published).
+      this.#lastRoundAt = this.#clock.now();
+      return { spm, statuses, durationMs: this.#clock.now() - started, polledAt: started };
+    } catch (error) {
+      if (error instanceof NotSpmError || error instanceof VdsmNetworkError) this.#spmLost();
+      throw error;
+    }
+  };
+
+  async #poll(): Promise<void> {
+    let round: StatusRound | undefined;
+    try {
+      round = await this.#source.next(this.#pollSpm);
     } catch (error) {
       if (this.#closed) return;
-      if (error instanceof NotSpmError || error instanceof VdsmNetworkError) this.#spmLost();
       this.#onEvent({ type: 'poll-error', at: this.#clock.now(), error });
       return;
     }
-    if (this.#closed) return;
+    if (this.#closed || round === undefined) return;
     const now = this.#clock.now();
-    this.#onEvent({ type: 'poll', at: now, spm: spm.name, tasks: this.#watched.size, durationMs: now - started });
+    this.#lastRoundAt = now;
+    if (round.polledHere) this.#onEvent({ type: 'poll', at: now, spm: round.spm, tasks: this.#watched.size, durationMs: round.durationMs });
+    if (this.#lastRoundSpm !== undefined && this.#lastRoundSpm !== round.spm) {
+      // Another SPM answered this round (maybe another instance's poll found it first): its tasks load late.
+      this.#graceUntil = Math.max(this.#graceUntil, now + this.#graceMs);
+      for (const watched of this.#watched.values()) watched.misses = 0;
+    }
+    this.#lastRoundSpm = round.spm;
+    const statuses = round.statuses;
     const inGrace = now < this.#graceUntil;
     const toConfirm: Watched[] = [];
     for (const watched of [...this.#watched.values()]) {
       const raw = typeof statuses === 'object' && statuses !== null ? statuses[watched.taskId] : undefined;
       if (raw === undefined) {
-        if (!inGrace) watched.misses += 1;
+        // A round polled before this task was watched (another instance's poll) says nothing of it.
+        if (!inGrace && round.polledAt >= watched.since) watched.misses += 1;
         if (watched.misses >= this.#missLimit) toConfirm.push(watched);
         continue;
       }
@@ -441,6 +490,14 @@ export class PoolTaskTracker {
         continue;
       }
       this.#observe(watched, parsed.status, now);
+    }
+    if (toConfirm.length === 0) return;
+    let spm: PoolHost;
+    try {
+      spm = await this.spm();
+    } catch (error) {
+      this.#onEvent({ type: 'poll-error', at: this.#clock.now(), error });
+      return;
     }
     for (const watched of toConfirm) await this.#confirmMissing(spm, watched);
   }
@@ -497,6 +554,18 @@ export class PoolTaskTracker {
   }
 
   async #tryClear(pending: PendingClear): Promise<void> {
+    for (const waiter of [...pending.done]) {
+      try {
+        waiter.check?.();
+      } catch (error) {
+        pending.done.splice(pending.done.indexOf(waiter), 1);
+        waiter.reject(error);
+      }
+    }
+    if (pending.done.length === 0) {
+      this.#clears.delete(pending.taskId);
+      return;
+    }
     try {
       const spm = await this.spm();
       try {
@@ -505,7 +574,7 @@ export class PoolTaskTracker {
         if (!(error instanceof UnknownTaskError)) throw error;
       }
       this.#clears.delete(pending.taskId);
-      for (const done of pending.done) done();
+      for (const waiter of pending.done) waiter.resolve();
     } catch (error) {
       if (this.#closed) return;
       if (error instanceof NotSpmError || error instanceof VdsmNetworkError) this.#spmLost();

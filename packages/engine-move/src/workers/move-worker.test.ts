@@ -1,0 +1,116 @@
+/**
+ * MoveWorker in one process against a real fake VDSM (two hosts, real
+ * sockets) and one real SQLite store file opened by each worker on its own:
+ * two workers share the moves and the pool's one poller; a worker that stops
+ * hands its moves and the pool over.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { MoveOrchestrator } from '../move/orchestrator.js';
+import { SqliteMoveStore } from '../store/sqlite-store.js';
+import { IDS, startFakePool } from '../test-support/fake-pool.js';
+import type { FakePool } from '../test-support/fake-pool.js';
+import { MoveWorker } from './move-worker.js';
+import type { WorkerLog } from './move-worker.js';
+
+const LEASE_MS = 1500;
+const INTERVAL_MS = 100;
+
+describe('MoveWorker', function () {
+  this.timeout(120_000);
+  let pool: FakePool;
+  let folder: string;
+  const closers: (() => Promise<void>)[] = [];
+
+  beforeEach(async () => {
+    pool = await startFakePool({ hosts: 2, smallDisks: 8 });
+    folder = await mkdtemp(join(tmpdir(), 'engine-move-worker-'));
+  });
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+    await pool.close();
+    await rm(folder, { recursive: true, force: true });
+  });
+
+  function open(): SqliteMoveStore {
+    const store = SqliteMoveStore.open({ path: join(folder, 'moves.sqlite') });
+    closers.push(() => store.close());
+    return store;
+  }
+
+  function worker(name: string, lines: { name: string; message: string; fields: Record<string, unknown> }[], maxMoves = 4): MoveWorker {
+    const log: WorkerLog = (_level, message, fields = {}) => lines.push({ name, message, fields });
+    const w = new MoveWorker({ store: open(), hosts: pool.hosts, owner: name, leaseMs: LEASE_MS, pollIntervalMs: INTERVAL_MS, maxMoves, log });
+    closers.push(() => w.stop());
+    return w;
+  }
+
+  async function submitAll(): Promise<string[]> {
+    const orchestrator = new MoveOrchestrator({ store: open(), hosts: pool.hosts });
+    const ids: string[] = [];
+    for (const disk of pool.disks) {
+      ids.push((await orchestrator.submit({ poolId: IDS.pool, diskId: disk.image, srcDomainId: IDS.fileDomain, dstDomainId: IDS.blockDomain })).moveId);
+    }
+    orchestrator.close();
+    return ids;
+  }
+
+  async function allDone(store: SqliteMoveStore, ids: readonly string[]): Promise<void> {
+    for (;;) {
+      const moves = await Promise.all(ids.map((id) => store.getMove(id)));
+      if (moves.every((m) => m?.state === 'done')) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  it('two workers share the moves (at most max-moves each) and one of them polls the pool', async () => {
+    const lines: { name: string; message: string; fields: Record<string, unknown> }[] = [];
+    const a = worker('a', lines);
+    const b = worker('b', lines);
+    const ids = await submitAll();
+    a.start();
+    b.start();
+    const store = open();
+    await allDone(store, ids);
+    for (const id of ids) expect((await store.getMove(id))!.result, JSON.stringify(lines)).to.equal('moved');
+    const ran = new Set(lines.filter((l) => l.message === 'move done').map((l) => l.name));
+    expect([...ran].sort(), 'both workers ran moves').to.deep.equal(['a', 'b']);
+    // One poller: only the holder of the pool lease called the SPM for statuses; every call was its.
+    const polledBy = lines.filter((l) => l.message === 'polling the pool (pool lease taken)').map((l) => l.name);
+    expect(polledBy).to.have.length(1);
+    const polls = async (w: MoveWorker): Promise<number> => (await w.metrics.statusPolls.get()).values.reduce((sum, v) => sum + v.value, 0);
+    const [pollsA, pollsB] = [await polls(a), await polls(b)];
+    expect(polledBy[0] === 'a' ? [pollsA > 0, pollsB] : [pollsB > 0, pollsA]).to.deep.equal([true, 0]);
+    expect(pollsA + pollsB).to.equal(pool.calls.get('Host.getAllTasksStatuses'));
+    expect(pool.calls.get('Image.move')).to.equal(ids.length);
+  });
+
+  it('a worker that stops hands its moves and the pool over: the other ends them, each copied once', async () => {
+    const lines: { name: string; message: string; fields: Record<string, unknown> }[] = [];
+    const a = worker('a', lines, 8);
+    const ids = await submitAll();
+    a.start();
+    const store = open();
+    // a holds every move and polls the pool; then it stops with its copies on the SPM.
+    for (;;) {
+      const moves = await Promise.all(ids.map((id) => store.getMove(id)));
+      if (moves.some((m) => m?.state === 'copying') && lines.some((l) => l.message === 'polling the pool (pool lease taken)')) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await a.stop();
+    const handedBack = await Promise.all(ids.map((id) => store.getLease(id)));
+    expect(handedBack.filter((lease) => lease !== undefined && lease.owner === 'a')).to.deep.equal([]);
+    const b = worker('b', lines, 8);
+    b.start();
+    await allDone(store, ids);
+    for (const id of ids) expect((await store.getMove(id))!.result).to.equal('moved');
+    expect(lines.some((l) => l.name === 'b' && l.message === 'polling the pool (pool lease taken)')).to.equal(true);
+    expect(lines.filter((l) => l.name === 'b' && l.message === 'took over move').length).to.be.greaterThan(0);
+    // Taken over from the stored state: reattached to the running copies, never sent again.
+    expect(pool.calls.get('Image.move')).to.equal(ids.length);
+    expect(pool.calls.get('Image.delete')).to.equal(ids.length);
+    expect(await pool.clients[0]!.Host.getAllTasksStatuses()).to.deep.equal({});
+  });
+});
