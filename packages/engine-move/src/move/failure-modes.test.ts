@@ -509,6 +509,26 @@ describe('engine-move.md s5 failure modes against a real fake VDSM', function ()
     expect(await host2.StorageDomain.getImages({ storagedomainID: IDS.blockDomain })).to.include(disk.image);
   });
 
+  it('row 15, single verb: the SPM lost as the source delete starts, the recovered task failed: the copy left on the target is deleted (found by test/chaos.test.ts)', async function () {
+    await start();
+    const disk = pool.disks[0]!;
+    await pool.fake.addFault({ match: { task: { kind: 'moveImage', phase: 'delete' } }, action: { loseSpm: true, toHost: 2 }, times: 1 });
+    const outcome = await (await moveOf(disk, { legacy: true })).outcome;
+    expect(await firings('loseSpm')).to.equal(1);
+    const host2 = pool.clients[1]!;
+    // The task failed with a whole copy on the target: cleaned up as a failed copy's target is, the disk stays on the source.
+    expect(outcome).to.include({ result: 'failed', mode: 'legacy', failedPhase: 'legacy-move', availableAt: null });
+    expect(phases(outcome)).to.deep.equal([
+      ['legacy-move', 'failed'],
+      ['delete-target', 'succeeded'],
+    ]);
+    expect(outcome.leftovers).to.deep.equal([]);
+    expect(await host2.StorageDomain.getImages({ storagedomainID: IDS.blockDomain })).to.not.include(disk.image);
+    expect(await host2.StorageDomain.getImages({ storagedomainID: IDS.fileDomain })).to.include(disk.image);
+    expect(await statuses(disk.image)).to.deep.equal(allOn(disk, IDS.fileDomain, 'OK'));
+    expect(await host2.Host.getAllTasksStatuses()).to.deep.equal({});
+  });
+
   it('row 16: Image.move and Image.delete answered after the call timeout are sent once: the task that exists is adopted', async function () {
     await start({}, { tracker: { callTimeoutMs: 1000 } });
     const disk = pool.disks[0]!;

@@ -340,13 +340,20 @@ export class MoveRunner {
           : end.kind === 'unknown'
             ? { code: 401, message: `Task ${taskId} vanished from the SPM (missing ${end.misses} polls, Task.getStatus: unknown)` }
             : { code: 0, message: `Task ${taskId} ran ${end.runningForMs} ms, past the zombie limit, and did not stop` };
-    let sourceLeft: boolean | undefined;
-    if (ok && phase === 'legacy-move') {
+    // The single verb deletes the source inside VDSM: where the image is after
+    // it says more than how it ended. A success can hide a failed delete (s5
+    // row 1). A failure can come after the copy ended (the SPM lost or
+    // restarted at the delete, its recovery ending the task failed): the
+    // target then holds a whole copy, the only one if the source delete had
+    // begun (found by test/chaos.test.ts).
+    let where: { sourceLeft: boolean; targetHolds?: boolean } | undefined;
+    if (phase === 'legacy-move') {
       const spm = await tracker.spm();
-      sourceLeft = (await spm.api.StorageDomain.getImages({ storagedomainID: this.#move.srcDomainId })).includes(this.#move.diskId);
+      const holds = async (domainId: string) => (await spm.api.StorageDomain.getImages({ storagedomainID: domainId })).includes(this.#move.diskId);
+      where = { sourceLeft: await holds(this.#move.srcDomainId), ...(ok ? {} : { targetHolds: await holds(this.#move.dstDomainId) }) };
     }
     failpoint(phase, 'before-end');
-    await this.#apply({ type: 'task-ended', ok, code, message, ...(sourceLeft === undefined ? {} : { sourceLeft }) });
+    await this.#apply({ type: 'task-ended', ok, code, message, ...where });
     failpoint(phase, 'before-clear');
     if (end.kind === 'unknown') {
       await this.#ctx.store.markTaskCleared(this.#move.moveId, phase, this.#ctx.now());
