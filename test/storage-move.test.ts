@@ -169,6 +169,45 @@ describe('storage move: real bytes through Image.move and Image.delete', functio
     });
   });
 
+  describe('file to block and back (operation 2), through a real client', () => {
+    /**
+     * A block domain keeps a RAW volume in an LV of whole 128 MiB extents, so
+     * the LV of the 64 MiB disk is twice its capacity; the guest's bytes are
+     * its first `capacity` ones, and those are what a copy back to a file
+     * domain carries (the 1 GiB disk fills its eight extents exactly).
+     */
+    const disks = [
+      { name: 'the 1 GiB data disk', image: IDS.dataImage, volume: IDS.dataVolume },
+      { name: 'the 64 MiB disk (half an LV extent short)', image: IDS.smallImage, volume: IDS.smallVolume },
+    ];
+    for (const copier of ['auto', 'builtin'] as const) {
+      for (const disk of disks) {
+        it(`${disk.name}, ${copier === 'auto' ? 'qemu-img when installed' : 'the built-in copier'}: same checksum at each end, same capacity on the file domain again`, async () => {
+          const bed = await startStorageFake(td, { forceBuiltinCopier: copier === 'builtin' });
+          const spm = bed.host(1);
+          const sum = async (sdUUID: string): Promise<string> => (await bed.fake.checksum(sdUUID, disk.image, disk.volume)).checksum;
+          const info = (sdUUID: string) => spm.Volume.getInfo({ volumeID: disk.volume, storagepoolID: IDS.pool, storagedomainID: sdUUID, imageID: disk.image });
+          const seeded = await sum(IDS.fileDomain);
+          const capacity = (await info(IDS.fileDomain)).capacity;
+          for (const [from, to] of [
+            [IDS.fileDomain, IDS.blockDomain],
+            [IDS.blockDomain, IDS.fileDomain],
+          ] as const) {
+            const taskId = await spm.Image.move({ imageID: disk.image, storagepoolID: IDS.pool, storagedomainID: from, dstSdUUID: to, operation: 2, postZero: false, force: false });
+            expectSucceeded(await bed.wait(taskId));
+            expect(await sum(to), `checksum on ${to}`).to.equal(seeded);
+            expect(await spm.StorageDomain.getImages({ storagedomainID: from })).to.not.include(disk.image);
+          }
+          const back = await info(IDS.fileDomain);
+          expect(back).to.include({ legality: 'LEGAL', format: 'RAW', capacity });
+          // A RAW file volume is its capacity long, not the LV's whole extents.
+          expect((await fileSizes(volumeFile(bed.state, IDS.fileDomain, disk.image, disk.volume))).apparent).to.equal(Number(capacity));
+          expect(await lockRows(bed.state)).to.deep.equal([]);
+        });
+      }
+    }
+  });
+
   describe('postZero on the block domain, on a ManualClock', () => {
     /** 64 MiB/s: a 256 MiB LV (two extents) takes 4 s of the fake's clock. */
     const WIPE_BYTES_PER_SECOND = 64 * 1024 * 1024;

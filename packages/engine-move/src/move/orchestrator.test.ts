@@ -82,6 +82,25 @@ describe('MoveOrchestrator against a real fake VDSM', function () {
     expect(pool.calls.get('Image.move')).to.equal(1);
   });
 
+  it('moves a disk to the block domain and back to the file domain, with wipe: the same checksum at each end', async function () {
+    // The 8 MiB disk sits in a 128 MiB LV on the block domain; only its 8 MiB come back.
+    const disk = pool.disks[0]!;
+    const before = (await checksum(IDS.fileDomain, disk.image, disk.volume)).checksum;
+    for (const [from, to] of [
+      [IDS.fileDomain, IDS.blockDomain],
+      [IDS.blockDomain, IDS.fileDomain],
+    ] as const) {
+      const handle = await orchestrator.moveDisk({ poolId: IDS.pool, diskId: disk.image, srcDomainId: from, dstDomainId: to, wipeAfterDelete: true });
+      const outcome = await handle.outcome;
+      expect(outcome, `${from} to ${to}`).to.include({ result: 'moved', failedPhase: null, error: null });
+      expect(outcome.leftovers).to.deep.equal([]);
+      expect((await checksum(to, disk.image, disk.volume)).checksum, `checksum on ${to}`).to.equal(before);
+      expect(await imagesOn(from)).to.not.include(disk.image);
+    }
+    expect((await store.getDisk(disk.image))!.volumes.map((v) => [v.domainId, v.status])).to.deep.equal([[IDS.fileDomain, 'OK']]);
+    await expectNothingLeftOnSpm();
+  });
+
   it('refuses a second move of a disk that is moving, and changes nothing', async function () {
     const first = await moveSmall(1);
     try {

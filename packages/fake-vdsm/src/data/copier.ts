@@ -22,7 +22,7 @@ import { planConvert, runConvert } from './qemu-convert.js';
 import type { ConvertPlan } from './qemu-convert.js';
 import { findDataTools } from './tools.js';
 import type { DataTools } from './tools.js';
-import { isQcow2File } from './volume-files.js';
+import { isQcow2File, sizeOf } from './volume-files.js';
 import type { BackingFile } from './volume-files.js';
 import { zeroSkipCopy } from './zero-skip-copy.js';
 import { pathExists } from './path-exists.js';
@@ -37,6 +37,13 @@ export interface CopyVolumeOptions {
   /** The target volume's file; normally already created by the job, as VDSM creates target volumes first. */
   readonly dst: string;
   readonly srcFormat: VolumeFormat;
+  /**
+   * The source's guest size, when its file may be longer: a RAW volume on a
+   * block domain lives in an LV of whole 128 MiB extents. qemu-img then reads
+   * only these bytes (the built-in copier copies the file, and the caller
+   * trims a file target to its capacity).
+   */
+  readonly srcCapacity?: number;
   readonly dstFormat: VolumeFormat;
   /** The target's parent when copying a chain layer by layer (qemu-img: only this layer's data is copied). */
   readonly backing?: BackingFile;
@@ -109,10 +116,12 @@ export async function copyVolume(options: CopyVolumeOptions): Promise<CopyResult
     return { copier };
   }
 
+  const longerThanGuest = !srcIsQcow2 && options.srcCapacity !== undefined && (await sizeOf(options.src)).apparent > options.srcCapacity;
   const input = {
     src: options.src,
     dst: options.dst,
     srcFormat: srcIsQcow2 ? ('qcow2' as const) : ('raw' as const),
+    ...(longerThanGuest ? { srcSize: options.srcCapacity } : {}),
     dstFormat: options.dstFormat,
     backing: options.backing,
     dstAllocation,

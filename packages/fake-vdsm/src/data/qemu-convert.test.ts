@@ -55,6 +55,14 @@ describe('data/qemu-convert', () => {
       expect(optionsOf(cow)).to.deep.equal(['-B', '../img/base', '-F', 'qcow2', '-n']);
     });
 
+    it('reads a raw source longer than its guest (an LV of whole extents) as its first srcSize bytes, commas in its path doubled', () => {
+      const plan = planConvert('qemu-img', { ...BASE, src: '/s/a,b', srcSize: 8_388_608, dstAllocation: Preallocated });
+      expect(plan.argv.slice(7, 10)).to.deep.equal(['--image-opts', '-O', 'raw']);
+      expect(plan.argv.slice(-2)).to.deep.equal(['driver=raw,size=8388608,file.driver=file,file.filename=/s/a,,b', '/d/dst']);
+      // A qcow2 source has its own virtual size: no size option.
+      expect(planConvert('qemu-img', { ...BASE, srcFormat: 'qcow2', srcSize: 8_388_608 }).argv.slice(7, 9)).to.deep.equal(['-f', 'qcow2']);
+    });
+
     it('uses the cache modes it is given (writeback where O_DIRECT is not supported)', () => {
       const plan = planConvert('qemu-img', { ...BASE, cache: { target: 'writeback', source: 'none' } });
       expect(plan.argv.slice(2, 7)).to.deep.equal(['-p', '-t', 'writeback', '-T', 'none']);

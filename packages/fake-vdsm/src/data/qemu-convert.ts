@@ -7,6 +7,12 @@
  *       [-W]                                             raw on block storage
  *       <src> <dst>
  *
+ * A raw source whose file is longer than its guest size (a RAW volume in an
+ * LV of whole extents) is read through the raw driver's `size` option,
+ * `--image-opts driver=raw,size=<capacity>,file.filename=<src>`, in place of
+ * `-f raw <src>`: only the guest's bytes are copied, and a target of the
+ * volume's capacity (a file volume) is not "smaller than input file".
+ *
  * or, when qemu-img is to create the target (a sparse RAW file volume), no
  * `-n`. The choices follow VDSM's volume methods (see `planConvert`).
  * Progress comes from `-p`'s `\r    (NN.NN/100%)` records on stdout, parsed
@@ -32,6 +38,8 @@ export interface ConvertInput {
   readonly dst: string;
   /** How the source's bytes are laid out (a plain file flagged COW is raw). */
   readonly srcFormat: QemuFormat;
+  /** The guest size of a raw source whose file is longer (an LV rounded up to whole extents); its file's size when omitted. */
+  readonly srcSize?: number;
   readonly dstFormat: VolumeFormat;
   /** The target's parent, when it is a layer of a chain. */
   readonly backing?: BackingFile;
@@ -66,6 +74,8 @@ export interface ConvertPlan {
  * - `-B`/`-F`: the target's parent, so only the source layer's own data is
  *   copied and the rest stays with the parent.
  * - `-W` (`recommends_unordered_writes`): RAW on block storage.
+ * - `srcSize` (raw sources only): the source read as its first `srcSize`
+ *   bytes (see the module comment).
  */
 export function planConvert(qemuImg: string, input: ConvertInput): ConvertPlan {
   const onFile = input.domainKind === 'file';
@@ -73,15 +83,22 @@ export function planConvert(qemuImg: string, input: ConvertInput): ConvertPlan {
   const targetIsZero = !create && onFile && input.backing === undefined;
   const unorderedWrites = input.dstFormat === VolumeFormat.RAW && !onFile;
 
-  const argv = [qemuImg, 'convert', '-p', '-t', input.cache.target, '-T', input.cache.source, '-f', input.srcFormat, '-O', qemuFormat(input.dstFormat)];
+  const sized = input.srcSize !== undefined && input.srcFormat === 'raw';
+  const source = sized ? ['--image-opts'] : ['-f', input.srcFormat];
+  const argv = [qemuImg, 'convert', '-p', '-t', input.cache.target, '-T', input.cache.source, ...source, '-O', qemuFormat(input.dstFormat)];
   if (!create) {
     if (input.backing !== undefined) argv.push('-B', input.backing.path, '-F', qemuFormat(input.backing.format));
     argv.push('-n');
     if (targetIsZero) argv.push('--target-is-zero');
   }
   if (unorderedWrites) argv.push('-W');
-  argv.push(input.src, input.dst);
+  argv.push(sized ? `driver=raw,size=${input.srcSize},file.driver=file,file.filename=${optionValue(input.src)}` : input.src, input.dst);
   return { argv, create, targetIsZero, unorderedWrites };
+}
+
+/** A value inside a qemu option string: a comma is written twice. */
+function optionValue(value: string): string {
+  return value.replaceAll(',', ',,');
 }
 
 /** One `-p` record: `(12.34/100%)` (VDSM's regex, `\s*\(([\d.]+)/100%\)\s*`). */

@@ -55,6 +55,7 @@ export async function copyVolumeData(ctx: StorageContext, copy: VolumeDataCopy):
     src: volumePath(ctx.stateDir, source.domainId, source.imageId, source.id),
     dst,
     srcFormat: source.format,
+    srcCapacity: source.capacity,
     dstFormat: target.format,
     ...(copy.targetParent === undefined
       ? {}
@@ -75,9 +76,10 @@ export async function copyVolumeData(ctx: StorageContext, copy: VolumeDataCopy):
 }
 
 /**
- * A RAW file volume is exactly its capacity long. A source sized in whole
- * extents (a block volume) makes the copy longer; the bytes past the
- * capacity are beyond what the guest sees, so they go.
+ * A RAW file volume is exactly its capacity long. The built-in copier
+ * copies a source sized in whole extents (a block volume) whole, which makes
+ * the copy longer; the bytes past the capacity are beyond what the guest
+ * sees, so they go (qemu-img reads only the capacity: data/copier.ts).
  */
 async function trimToCapacity(path: string, capacity: number): Promise<void> {
   if ((await sizeOf(path)).apparent <= capacity) return;
