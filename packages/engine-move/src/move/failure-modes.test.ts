@@ -752,4 +752,19 @@ describe('engine-move.md s5 failure modes against a real fake VDSM', function ()
     const still = await spm().Volume.getInfo({ volumeID: illegal.volume, imageID: illegal.image, storagepoolID: IDS.pool, storagedomainID: IDS.blockDomain });
     expect(still.legality).to.equal('ILLEGAL');
   });
+
+  it('row 21: a target that cannot be listed (358) ends the move failed before anything is locked, instead of a queued move behind an error (found by test/chaos.test.ts)', async function () {
+    await start();
+    const disk = pool.disks[0]!;
+    await pool.fake.addFault({ match: { method: 'StorageDomain.getImages', domain: IDS.blockDomain }, action: { error: 358 }, times: 1 });
+    const outcome = await (await moveOf(disk)).outcome;
+    expect(outcome).to.include({ result: 'failed', failedPhase: 'copy' });
+    expect(outcome.error).to.include({ code: 358 });
+    expect(outcome.phases).to.deep.equal([]);
+    expect(await statuses(disk.image)).to.deep.equal(allOn(disk, IDS.fileDomain, 'OK'));
+    expect(calls('Image.move')).to.equal(0);
+    // Nothing is left to resume, and the next try moves it.
+    expect(await orchestrator.resume()).to.deep.equal([]);
+    expect((await (await moveOf(disk)).outcome).result).to.equal('moved');
+  });
 });

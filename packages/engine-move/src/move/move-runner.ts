@@ -140,7 +140,17 @@ export class MoveRunner {
   async #start(): Promise<void> {
     if (this.#move.cancelRequested) return this.#apply({ type: 'cancel' });
     const spm = await this.#ctx.tracker.spm();
-    const targetImages = await spm.api.StorageDomain.getImages({ storagedomainID: this.#move.dstDomainId });
+    let targetImages: string[];
+    try {
+      targetImages = await spm.api.StorageDomain.getImages({ storagedomainID: this.#move.dstDomainId });
+    } catch (error) {
+      // The target cannot be looked at (358 unreachable, ...): the move cannot start, and ends so with
+      // nothing locked, rather than leaving a queued move behind an error (found by test/chaos.test.ts).
+      if (error instanceof VdsmError && !(error instanceof NotSpmError) && !(error instanceof VdsmNetworkError)) {
+        return this.#apply({ type: 'target-taken', error: { code: error.code, message: `Target domain ${this.#move.dstDomainId} cannot be listed: ${error.message}` } });
+      }
+      throw error;
+    }
     if (targetImages.includes(this.#move.diskId)) {
       // s5 row 21: an existing (or ILLEGAL) image on the target is never overwritten with force.
       return this.#apply({

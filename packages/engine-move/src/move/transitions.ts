@@ -9,7 +9,7 @@
  *   state                     event          next                       written
  *   queued                    start          copy-submitting            lock all volumes (+compensation), copy phase, copy placeholder, 2008
  *   queued                    start          legacy-submitting          (legacy) lock, legacy-move phase, placeholder, 2008
- *   queued                    target-taken   done: failed               nothing locked; 2009 "target already holds the image"
+ *   queued                    target-taken   done: failed               nothing locked; 2009 "target already holds the image" (or cannot be listed)
  *   queued                    cancel         done: cancelled            2011
  *   *-submitting              submitted      copying / deleting-* / legacy-moving   the VDSM task id
  *   *-submitting              lost           (same)                     drop the placeholder, write a new one (the verb never reached VDSM)
@@ -38,7 +38,7 @@ import type { AuditEntry, MovePhase, MoveRecord, MoveState, RecordedError } from
 /** What happened, as the runner saw it. */
 export type MoveEvent =
   | { readonly type: 'start' }
-  /** The target domain already holds an image with the disk's id (existing or ILLEGAL): never overwritten. */
+  /** The target domain already holds an image with the disk's id (existing or ILLEGAL), or cannot be listed: never overwritten, never started blind. */
   | { readonly type: 'target-taken'; readonly error: RecordedError }
   | { readonly type: 'cancel' }
   | { readonly type: 'cancel-asked' }
