@@ -19,11 +19,8 @@ import { caseArbitrary, describeCase } from './support/chaos-case.js';
 import type { ChaosCase } from './support/chaos-case.js';
 import { runChaosCase } from './support/chaos-run.js';
 
-/**
- * Block to file: off until the fake copies that way (every block-to-file
- * copy fails with 261 before the fix on branch `demo`).
- */
-const BLOCK_TO_FILE = false;
+/** Block to file too (the fake copies that way since its block-to-file fix, commit 'fake-vdsm: block-to-file copy ...'). */
+const BLOCK_TO_FILE = true;
 /** Cases whose orchestrator is the CLI as a process, SIGKILLed and resumed: dearer (process starts), so fewer. */
 const PROCESS_SHARE = 0.12;
 
