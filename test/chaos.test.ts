@@ -10,6 +10,7 @@
  *   CHAOS_SEEDS=N        seeds to run (default 100), from CHAOS_SEED_BASE (default 1)
  *   CHAOS_SEED=S         only seed S (a replay)
  *   CHAOS_SHRINK_S=T     seconds a failing seed may spend shrinking (default 120)
+ *   CHAOS_VERBOSE=1      print each case and what happened in it
  *
  * test/README.md tells how to run the long version.
  */
@@ -36,6 +37,7 @@ const single = process.env['CHAOS_SEED'];
 const base = envNumber('CHAOS_SEED_BASE', 1);
 const seeds = single !== undefined && single !== '' ? [envNumber('CHAOS_SEED', 0)] : Array.from({ length: envNumber('CHAOS_SEEDS', 100) }, (_, i) => base + i);
 const shrinkMs = envNumber('CHAOS_SHRINK_S', 120) * 1000;
+const verbose = (process.env['CHAOS_VERBOSE'] ?? '') !== '';
 const arbitrary = caseArbitrary({ blockToFile: BLOCK_TO_FILE, processShare: PROCESS_SHARE });
 
 /** The one command that runs this seed again. */
@@ -51,6 +53,7 @@ describe('chaos: seeded faults, crashes and kills, then restart and resume', fun
       const details = await fc.check(
         fc.asyncProperty(arbitrary, async (c) => {
           const verdict = await runChaosCase(c);
+          if (verbose) console.log([`  ${describeCase(c)}: ${verdict.broken.length === 0 ? 'ok' : 'BROKEN'}`, ...verdict.log.map((l) => `    ${l}`)].join('\n'));
           if (verdict.broken.length > 0) last = { c, ...verdict };
           return verdict.broken.length === 0;
         }),

@@ -175,10 +175,15 @@ export function faultArbitrary(runner: ChaosCase['runner']): fc.Arbitrary<ChaosF
 const crashArbitrary = (sigkill: boolean) =>
   fc.record({ afterCalls: fc.integer({ min: 1, max: 40 }), downMs: fc.constantFrom(0, 100, 500), sigkill: fc.constant(sigkill) });
 
-const killArbitrary: fc.Arbitrary<OrchestratorKill> = fc.oneof(
-  fc.constantFrom(...failpointNames()).map((failpoint) => ({ failpoint })),
-  fc.integer({ min: 1, max: 40 }).map((afterCalls) => ({ afterCalls })),
-);
+/** The kill points the move's flow passes: the single verb never copies or deletes the source on its own. */
+function killArbitrary(legacy: boolean): fc.Arbitrary<OrchestratorKill> {
+  const phases = legacy ? ['legacy-move', 'delete-target'] : ['copy', 'delete-source', 'delete-target'];
+  const points = failpointNames().filter((name) => phases.includes(name.slice(0, name.indexOf(':'))));
+  return fc.oneof(
+    fc.constantFrom(...points).map((failpoint) => ({ failpoint })),
+    fc.integer({ min: 1, max: 40 }).map((afterCalls) => ({ afterCalls })),
+  );
+}
 
 export interface CaseOptions {
   /** May a case move block to file (off until the fake copies that way). */
@@ -208,7 +213,7 @@ export function caseArbitrary(options: CaseOptions): fc.Arbitrary<ChaosCase> {
         fakeSeed: fc.constant(base.fakeSeed),
         faults: fc.array(faultArbitrary(base.runner), { maxLength: 5 }),
         crashes: fc.array(crashArbitrary(base.runner === 'cli'), { maxLength: base.runner === 'cli' ? 1 : 2 }),
-        kill: base.runner === 'cli' ? fc.option(killArbitrary, { nil: null, freq: 4 }) : fc.constant(null),
+        kill: base.runner === 'cli' ? fc.option(killArbitrary(base.legacy), { nil: null, freq: 4 }) : fc.constant(null),
       }),
     );
 }
