@@ -125,30 +125,27 @@ const statusFault = fc.oneof(
   fc.record({ times, after }).map((f) => fault({ method: 'Host.getAllTasksStatuses' }, { malformedStatus: true }, f.times, f.after)),
 );
 
-/** Task layer, at a phase a move's task enters. `hang` only in-process (its zombie limit stops it; the CLI's is 50 h). */
-function taskFault(hang: boolean) {
-  return fc
-    .record({
-      point: fc.constantFrom(...TASK_POINTS),
-      choice: fc.oneof(
-        fc.record({ failAt: fc.double({ min: 0, max: 1, noNaN: true }), error: fc.constantFrom(100, 261, 256, 251) }),
-        fc.integer({ min: 100, max: 60_000 }).map((phaseDelayMs) => ({ phaseDelayMs })),
-        fc.constantFrom('cleanSuccess', 'cleanFailure').map((finish) => ({ finish })),
-        fc.constant({ failSourceDelete: true }),
-        fc.constant({ loseSpm: true }),
-        fc.constant({ crash: true }),
-        ...(hang ? [fc.constant({ hang: true })] : []),
-      ),
-      times,
-    })
-    .map(({ point, choice, times: count }) => {
-      // failAt needs a phase with progress after it; failSourceDelete needs a move's source delete (operation 2).
-      if ('failSourceDelete' in choice) return fault({ method: 'Image.move', params: { operation: 2 } }, choice, count, undefined);
-      const at = 'failAt' in choice && !point.progress ? { kind: point.kind, phase: 'copy' } : { kind: point.kind, phase: point.phase };
-      const kind = 'failAt' in choice && !point.progress ? 'moveImage' : point.kind;
-      return fault({ task: { ...at, kind } }, choice, count, undefined);
-    });
-}
+/** Task layer, at a phase a move's task enters (`hang`: in-process only, see normalize). */
+const taskFault = fc
+  .record({
+    point: fc.constantFrom(...TASK_POINTS),
+    choice: fc.oneof(
+      fc.record({ failAt: fc.double({ min: 0, max: 1, noNaN: true }), error: fc.constantFrom(100, 261, 256, 251) }),
+      fc.integer({ min: 100, max: 60_000 }).map((phaseDelayMs) => ({ phaseDelayMs })),
+      fc.constantFrom('cleanSuccess', 'cleanFailure').map((finish) => ({ finish })),
+      fc.constant({ failSourceDelete: true }),
+      fc.constant({ loseSpm: true }),
+      fc.constant({ crash: true }),
+      fc.constant({ hang: true }),
+    ),
+    times,
+  })
+  .map(({ point, choice, times: count }) => {
+    // failAt needs a phase with progress after it; failSourceDelete needs a move's source delete (operation 2).
+    if ('failSourceDelete' in choice) return fault({ method: 'Image.move', params: { operation: 2 } }, choice, count, undefined);
+    const task = 'failAt' in choice && !point.progress ? { kind: 'moveImage', phase: 'copy' } : { kind: point.kind, phase: point.phase };
+    return fault({ task }, choice, count, undefined);
+  });
 
 /** Domain conditions on either domain of the move, seen from one host or all. */
 const domainFault = fc
@@ -168,22 +165,15 @@ const wireFault = fc.oneof(
 );
 
 /** A fault from any layer of the catalogue. */
-export function faultArbitrary(runner: ChaosCase['runner']): fc.Arbitrary<ChaosFault> {
-  return fc.oneof(rpcFault, statusFault, taskFault(runner === 'in-process'), domainFault, wireFault);
-}
+export const faultArbitrary: fc.Arbitrary<ChaosFault> = fc.oneof(rpcFault, statusFault, taskFault, domainFault, wireFault);
 
-const crashArbitrary = (sigkill: boolean) =>
-  fc.record({ afterCalls: fc.integer({ min: 1, max: 40 }), downMs: fc.constantFrom(0, 100, 500), sigkill: fc.constant(sigkill) });
+const crashArbitrary = fc.record({ afterCalls: fc.integer({ min: 1, max: 40 }), downMs: fc.constantFrom(0, 100, 500), sigkill: fc.constant(false) });
 
-/** The kill points the move's flow passes: the single verb never copies or deletes the source on its own. */
-function killArbitrary(legacy: boolean): fc.Arbitrary<OrchestratorKill> {
-  const phases = legacy ? ['legacy-move', 'delete-target'] : ['copy', 'delete-source', 'delete-target'];
-  const points = failpointNames().filter((name) => phases.includes(name.slice(0, name.indexOf(':'))));
-  return fc.oneof(
-    fc.constantFrom(...points).map((failpoint) => ({ failpoint })),
-    fc.integer({ min: 1, max: 40 }).map((afterCalls) => ({ afterCalls })),
-  );
-}
+/** A kill point of any phase, or a call count; `normalize` keeps the points the case's flow passes. */
+const killArbitrary: fc.Arbitrary<OrchestratorKill> = fc.oneof(
+  fc.constantFrom(...failpointNames()).map((failpoint) => ({ failpoint })),
+  fc.integer({ min: 1, max: 40 }).map((afterCalls) => ({ afterCalls })),
+);
 
 export interface CaseOptions {
   /** May a case move block to file (off until the fake copies that way). */
@@ -192,11 +182,36 @@ export interface CaseOptions {
   readonly processShare: number;
 }
 
-/** A whole case. Process cases (the CLI, and a `fake-vdsm serve` when a crash is a SIGKILL) are the smaller, dearer share. */
+/**
+ * Makes a drawn case one that can run: a CLI case's fake crashes are real
+ * SIGKILLs (its fake is a process) and it has no `hang` (the CLI's zombie
+ * limit is 50 h), an in-process case no CLI kill, and a kill point one the
+ * flow passes (the single verb never copies or deletes the source by itself).
+ */
+function normalize(c: ChaosCase): ChaosCase {
+  const cli = c.runner === 'cli';
+  const phases = c.legacy ? ['legacy-move', 'delete-target'] : ['copy', 'delete-source', 'delete-target'];
+  const kill = !cli || c.kill === null ? null : 'failpoint' in c.kill && !phases.includes(c.kill.failpoint.slice(0, c.kill.failpoint.indexOf(':'))) ? null : c.kill;
+  return {
+    ...c,
+    faults: cli ? c.faults.filter((f) => !('hang' in f.action)) : c.faults,
+    crashes: cli ? c.crashes.slice(0, 1).map((crash) => ({ ...crash, sigkill: true })) : c.crashes,
+    kill,
+  };
+}
+
+/**
+ * A whole case. Faults come first in the record, so shrinking tries removing
+ * them before anything else; no part depends on another as drawn (a chained
+ * draw would redraw the faults whenever the move's shape shrinks).
+ */
 export function caseArbitrary(options: CaseOptions): fc.Arbitrary<ChaosCase> {
   const processPercent = Math.round(options.processShare * 100);
   return fc
     .record({
+      faults: fc.array(faultArbitrary, { maxLength: 5 }),
+      crashes: fc.array(crashArbitrary, { maxLength: 2 }),
+      kill: fc.option(killArbitrary, { nil: null, freq: 4 }),
       direction: options.blockToFile ? fc.constantFrom<Direction>('file-to-block', 'block-to-file') : fc.constant<Direction>('file-to-block'),
       legacy: fc.boolean(),
       wipe: fc.boolean(),
@@ -204,18 +219,7 @@ export function caseArbitrary(options: CaseOptions): fc.Arbitrary<ChaosCase> {
       runner: fc.noBias(fc.integer({ min: 1, max: 100 })).map((n): ChaosCase['runner'] => (n <= processPercent ? 'cli' : 'in-process')),
       fakeSeed: fc.integer({ min: 1, max: 2 ** 31 - 1 }),
     })
-    .chain((base) =>
-      fc.record({
-        direction: fc.constant(base.direction),
-        legacy: fc.constant(base.legacy),
-        wipe: fc.constant(base.wipe),
-        runner: fc.constant(base.runner),
-        fakeSeed: fc.constant(base.fakeSeed),
-        faults: fc.array(faultArbitrary(base.runner), { maxLength: 5 }),
-        crashes: fc.array(crashArbitrary(base.runner === 'cli'), { maxLength: base.runner === 'cli' ? 1 : 2 }),
-        kill: base.runner === 'cli' ? fc.option(killArbitrary(base.legacy), { nil: null, freq: 4 }) : fc.constant(null),
-      }),
-    );
+    .map(normalize);
 }
 
 /** One line per case, for logs and for the replay message. */
