@@ -290,8 +290,8 @@ describe('engine-move.md s5 failure modes against a real fake VDSM', function ()
     ]);
     expect(await auditTypes(gone.moveId)).to.deep.equal([2008, 2011]);
 
-    // The source delete answers 256 and the source still holds the image: a leftover, the disk OK on the target.
-    await pool.fake.addFault({ match: { method: 'Image.delete' }, action: { error: CODE.imageDelete }, times: 1 });
+    // The source delete answers 256 every time and the source still holds the image: a leftover, the disk OK on the target.
+    await pool.fake.addFault({ match: { method: 'Image.delete' }, action: { error: CODE.imageDelete } });
     const kept = await (await moveOf(movedDisk)).outcome;
     expect(kept).to.include({ result: 'moved', failedPhase: 'delete-source' });
     expect(kept.error?.code).to.equal(CODE.imageDelete);
@@ -714,15 +714,37 @@ describe('engine-move.md s5 failure modes against a real fake VDSM', function ()
     expect(await imagesOn(IDS.blockDomain)).to.not.include(leftIllegal.image);
     expect(cleaned.leftovers).to.deep.equal([]);
 
-    // The same, and the cleanup delete is refused: the target's leftover is recorded, with 2026.
+    // The same, and the cleanup delete is refused every time: the target's leftover is recorded, with 2026.
     await pool.fake.addFault({ match: { task: { kind: 'moveImage', phase: 'copy' }, image: notCleaned.image }, action: { finish: 'cleanFailure', error: CODE.copyFailed }, times: 1 });
-    await pool.fake.addFault({ match: { method: 'Image.delete', image: notCleaned.image }, action: { error: CODE.generic }, times: 1 });
+    await pool.fake.addFault({ match: { method: 'Image.delete', image: notCleaned.image }, action: { error: CODE.generic } });
     const refused = await (await moveOf(notCleaned)).outcome;
     expect(refused).to.include({ result: 'failed', failedPhase: 'copy' });
     expect(refused.leftovers.map((l) => [l.domainId, l.imageId])).to.deep.equal([[IDS.blockDomain, notCleaned.image]]);
     expect(await imagesOn(IDS.blockDomain)).to.include(notCleaned.image);
     expect(await auditTypes(refused.moveId)).to.deep.equal([2008, 2026, 2011]);
     for (const disk of [atHalf, leftIllegal, notCleaned]) expect(await statuses(disk.image)).to.deep.equal(allOn(disk, IDS.fileDomain, 'OK'));
+  });
+
+  it('row 20: a cleanup delete refused for a while (its domain read failing, then the verb) is sent again: the ILLEGAL target goes, nothing is left (found by test/chaos.test.ts)', async function () {
+    await start();
+    const disk = pool.disks[0]!;
+    await pool.fake.addFault({ match: { task: { kind: 'moveImage', phase: 'copy' } }, action: { finish: 'cleanFailure', error: CODE.copyFailed }, times: 1 });
+    // The cleanup's read of the target's type fails once, then its Image.delete is refused twice.
+    await pool.fake.addFault({ match: { method: 'StorageDomain.getInfo', domain: IDS.blockDomain }, action: { error: CODE.generic }, times: 1 });
+    await pool.fake.addFault({ match: { method: 'Image.delete' }, action: { error: CODE.generic }, times: 2 });
+    const outcome = await (await moveOf(disk)).outcome;
+    expect(outcome).to.include({ result: 'failed', failedPhase: 'copy' });
+    expect(phases(outcome)).to.deep.equal([
+      ['copy', 'failed'],
+      ['delete-target', 'succeeded'],
+    ]);
+    expect(outcome.leftovers).to.deep.equal([]);
+    expect(await firings('error')).to.equal(3);
+    expect(calls('Image.delete')).to.equal(3);
+    expect(await imagesOn(IDS.blockDomain)).to.not.include(disk.image);
+    expect(await auditTypes(outcome.moveId)).to.deep.equal([2008, 2011]);
+    // No ILLEGAL volume is left outside a task.
+    await expectNothingLeftOnSpm();
   });
 
   it('row 21: an image already on the target, legal or ILLEGAL, is never overwritten: the move is refused before anything is locked', async function () {

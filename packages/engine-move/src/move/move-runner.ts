@@ -25,6 +25,9 @@ import type { MoveEvent } from './transitions.js';
 /** VDSM's internal verb names, as Host.getAllTasksInfo reports them. */
 const VDSM_VERB: Readonly<Record<string, string>> = { 'Image.move': 'moveImage', 'Image.delete': 'deleteImage' };
 
+/** Times a delete verb is sent while VDSM refuses it, before its image is recorded as a leftover. */
+const DELETE_TRIES = 4;
+
 /** Polls to wait for several unattributed tasks to be told apart before giving up on the phase. */
 const MAX_AMBIGUOUS_ROUNDS = 10;
 
@@ -216,6 +219,17 @@ export class MoveRunner {
         if ((phase === 'delete-source' || phase === 'delete-target') && !(await this.#imageStillThere(phase))) {
           return this.#apply({ type: 'refused', error: refused, imageGone: true });
         }
+        // s5 row 20 (fix, found by test/chaos.test.ts): a delete refused once (a
+        // general error, its domain's read before it failing) is sent again a
+        // few times, a poll interval apart, before its image is left behind
+        // for good: one passing refusal must not leave a failed copy's ILLEGAL
+        // volumes on the target. A synchronous refusal made no task, so
+        // sending again cannot delete twice.
+        if ((phase === 'delete-source' || phase === 'delete-target') && (this.#deleteRefusals += 1) < DELETE_TRIES) {
+          this.#ctx.onRetry?.(this.#move, error);
+          await sleep(this.#ctx.clock, this.#ctx.cancelCheckMs);
+          return;
+        }
         return this.#apply({ type: 'refused', error: refused });
       }
       throw error;
@@ -227,6 +241,8 @@ export class MoveRunner {
   /** Phases whose last submission got no answer. */
   readonly #uncertain = new Set<MovePhase>();
   #ambiguousRounds = 0;
+  /** Refusals of this move's delete verbs (a move has one delete phase). */
+  #deleteRefusals = 0;
 
   async #send(spm: PoolHost, phase: MovePhase, options: { signal?: AbortSignal; timeoutMs?: number }): Promise<string> {
     const move = this.#move;
