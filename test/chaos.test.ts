@@ -23,7 +23,7 @@ import { runChaosCase } from './support/chaos-run.js';
 /** Block to file too (the fake copies that way since its block-to-file fix, commit 'fake-vdsm: block-to-file copy ...'). */
 const BLOCK_TO_FILE = true;
 /** Cases whose orchestrator is the CLI as a process, SIGKILLed and resumed: dearer (process starts), so fewer. */
-const PROCESS_SHARE = 0.12;
+const PROCESS_SHARE = 0.1;
 
 const envNumber = (name: string, fallback: number): number => {
   const value = process.env[name];
@@ -73,7 +73,7 @@ describe('chaos: seeded faults, crashes and kills, then restart and resume', fun
           `  ${JSON.stringify(smallest)}`,
           'what happened:',
           ...verdict.log.map((line) => `  ${line}`),
-          `replay: ${replay(seed)}`,
+          `replay (at the repository root): ${replay(seed)}`,
         ].join('\n'),
       );
     });
