@@ -17,7 +17,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { caseArbitrary, describeCase } from './support/chaos-case.js';
-import type { ChaosCase } from './support/chaos-case.js';
 import { runChaosCase } from './support/chaos-run.js';
 
 /** Block to file too (the fake copies that way since its block-to-file fix, commit 'fake-vdsm: block-to-file copy ...'). */
@@ -49,22 +48,22 @@ describe('chaos: seeded faults, crashes and kills, then restart and resume', fun
   for (const seed of seeds) {
     const drawn = fc.sample(arbitrary, { seed, numRuns: 1 })[0]!;
     it(`chaos seed ${seed}: ${describeCase(drawn)}`, async function () {
-      let last: { c: ChaosCase; broken: string[]; log: string[] } | undefined;
+      // Every failing run's verdict, by case: a replay of the smallest can pass on timing, its first verdict stands.
+      const failures = new Map<string, { broken: string[]; log: string[] }>();
       const details = await fc.check(
         fc.asyncProperty(arbitrary, async (c) => {
           const verdict = await runChaosCase(c);
           if (verbose) console.log([`  ${describeCase(c)}: ${verdict.broken.length === 0 ? 'ok' : 'BROKEN'}`, ...verdict.log.map((l) => `    ${l}`)].join('\n'));
-          if (verdict.broken.length > 0) last = { c, ...verdict };
+          if (verdict.broken.length > 0) failures.set(JSON.stringify(c), verdict);
           return verdict.broken.length === 0;
         }),
         // The first run always runs whole: the time limit is looked at between runs, so it bounds the shrinking only.
         { seed, numRuns: 1, ...(shrinkMs > 0 ? { interruptAfterTimeLimit: shrinkMs } : { endOnFailure: true }) },
       );
       if (!details.failed) return;
-      const smallest = details.counterexample?.[0] ?? last?.c;
+      const smallest = details.counterexample?.[0];
       if (smallest === undefined) throw details.errorInstance ?? new Error(`chaos seed ${seed} failed with no case to show (${replay(seed)})`);
-      // The verdict of the smallest case is the last failing run's when it is that case.
-      const verdict = last && JSON.stringify(last.c) === JSON.stringify(smallest) ? last : await runChaosCase(smallest);
+      const verdict = failures.get(JSON.stringify(smallest)) ?? (await runChaosCase(smallest));
       expect.fail(
         [
           `chaos seed ${seed} broke ${verdict.broken.length} invariant(s):`,

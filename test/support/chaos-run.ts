@@ -155,7 +155,10 @@ export async function runChaosCase(c: ChaosCase): Promise<CaseVerdict> {
     // A run ends with an outcome or is killed; giving up with an error leaves the move to whoever resumes it.
     if (first.kind === 'error' && recorded) broken.unshift(`the first run gave up with an error instead of an outcome: ${first.message}`);
     return { broken, log };
+  } catch (error) {
+    // A case that cannot even run (a fake that does not come back, a refused rule) fails with what happened so far.
+    return { broken: [`the case threw: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`], log };
   } finally {
-    await td.run();
+    await td.run().catch((error: unknown) => log.push(`teardown: ${String(error)}`));
   }
 }
