@@ -529,6 +529,24 @@ describe('engine-move.md s5 failure modes against a real fake VDSM', function ()
     expect(await host2.Host.getAllTasksStatuses()).to.deep.equal({});
   });
 
+  it('single verb: the look at both domains after its end is asked again while VDSM answers errors: the run ends with its outcome (found by test/chaos.test.ts)', async function () {
+    await start();
+    const [moved, failed] = [pool.disks[0]!, pool.disks[1]!];
+    // The source's listing after the task fails twice (the first, the disk's discovery, is spared).
+    await pool.fake.addFault({ match: { method: 'StorageDomain.getImages', domain: IDS.fileDomain }, action: { error: CODE.generic }, times: 2, after: 1 });
+    const outcome = await (await moveOf(moved, { legacy: true })).outcome;
+    expect(outcome).to.include({ result: 'moved', mode: 'legacy', failedPhase: null });
+    expect(await firings('error')).to.equal(2);
+    // A failed task, and the target's listing after it unreachable twice (358; the start's look is spared): failed, the disk on the source.
+    await pool.fake.addFault({ match: { task: { kind: 'moveImage', phase: 'copy' } }, action: { failAt: 0.5, error: CODE.copyFailed }, times: 1 });
+    await pool.fake.addFault({ match: { method: 'StorageDomain.getImages', domain: IDS.blockDomain }, action: { error: 358 }, times: 2, after: 1 });
+    const failedOutcome = await (await moveOf(failed, { legacy: true })).outcome;
+    expect(failedOutcome).to.include({ result: 'failed', mode: 'legacy', failedPhase: 'legacy-move' });
+    expect(await firings('error')).to.equal(4);
+    expect(await statuses(failed.image)).to.deep.equal(allOn(failed, IDS.fileDomain, 'OK'));
+    await expectNothingLeftOnSpm();
+  });
+
   it('row 16: Image.move and Image.delete answered after the call timeout are sent once: the task that exists is adopted', async function () {
     await start({}, { tracker: { callTimeoutMs: 1000 } });
     const disk = pool.disks[0]!;

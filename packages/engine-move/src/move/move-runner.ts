@@ -25,6 +25,9 @@ import type { MoveEvent } from './transitions.js';
 /** VDSM's internal verb names, as Host.getAllTasksInfo reports them. */
 const VDSM_VERB: Readonly<Record<string, string>> = { 'Image.move': 'moveImage', 'Image.delete': 'deleteImage' };
 
+/** Times a domain's images are asked for while VDSM answers an error, after a single verb's end. */
+const LOOK_TRIES = 4;
+
 /** Times a delete verb is sent while VDSM refuses it, before its image is recorded as a leftover. */
 const DELETE_TRIES = 4;
 
@@ -289,6 +292,25 @@ export class MoveRunner {
     }
   }
 
+  /**
+   * Whether the domain lists the disk's image, asked again (a poll interval
+   * apart) while VDSM answers an error, up to LOOK_TRIES times: one refused
+   * read after the single verb's end must not end the run with the task's end
+   * unrecorded (found by test/chaos.test.ts, seeds 333 and 397). A lost
+   * connection is left to the step's own retry.
+   */
+  async #holds(spm: PoolHost, domainId: string): Promise<boolean> {
+    for (let tries = 1; ; tries += 1) {
+      try {
+        return (await spm.api.StorageDomain.getImages({ storagedomainID: domainId })).includes(this.#move.diskId);
+      } catch (error) {
+        if (!(error instanceof VdsmError) || error instanceof VdsmNetworkError || error instanceof NotSpmError || tries >= LOOK_TRIES) throw error;
+        this.#ctx.onRetry?.(this.#move, error);
+        await sleep(this.#ctx.clock, this.#ctx.cancelCheckMs);
+      }
+    }
+  }
+
   /** Whether the domain a delete phase works on still lists the image; when it cannot be told, it is taken to be there. */
   async #imageStillThere(phase: 'delete-source' | 'delete-target'): Promise<boolean> {
     const domainId = phase === 'delete-source' ? this.#move.srcDomainId : this.#move.dstDomainId;
@@ -375,7 +397,7 @@ export class MoveRunner {
     let where: { sourceLeft: boolean; targetHolds?: boolean } | undefined;
     if (phase === 'legacy-move') {
       const spm = await tracker.spm();
-      const holds = async (domainId: string) => (await spm.api.StorageDomain.getImages({ storagedomainID: domainId })).includes(this.#move.diskId);
+      const holds = (domainId: string) => this.#holds(spm, domainId);
       where = { sourceLeft: await holds(this.#move.srcDomainId), ...(ok ? {} : { targetHolds: await holds(this.#move.dstDomainId) }) };
     }
     failpoint(phase, 'before-end');
