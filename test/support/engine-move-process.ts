@@ -20,27 +20,45 @@ export interface EngineMoveRun {
   readonly events: Record<string, unknown>[];
 }
 
-/** Runs `engine-move ARGS` to its end (or its kill), with extra environment. */
-export function runEngineMove(td: TeardownHelper, args: readonly string[], env: Record<string, string> = {}): Promise<EngineMoveRun> {
+/** A running `engine-move`: its end, and a SIGKILL for a test that kills it at a moment of its choosing. */
+export interface EngineMoveChild {
+  readonly done: Promise<EngineMoveRun>;
+  kill(): void;
+}
+
+/** Starts `engine-move ARGS` with extra environment. */
+export function startEngineMove(td: TeardownHelper, args: readonly string[], env: Record<string, string> = {}): EngineMoveChild {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=development', 'src/cli.ts', ...args], {
     cwd: ENGINE_PACKAGE_DIR,
     env: { ...process.env, ...env },
   });
-  td.add(() => {
+  const kill = (): void => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
+  };
+  td.add(kill);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  return new Promise((resolve, reject) => {
+  const done = new Promise<EngineMoveRun>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => {
-      const events = stdout
-        .split('\n')
-        .filter((line) => line.startsWith('{'))
-        .map((line) => JSON.parse(line) as Record<string, unknown>);
+      // A SIGKILL can cut the last line short: only whole JSON lines are events.
+      const events = stdout.split('\n').flatMap((line) => {
+        if (!line.startsWith('{')) return [];
+        try {
+          return [JSON.parse(line) as Record<string, unknown>];
+        } catch {
+          return [];
+        }
+      });
       resolve({ code, signal, stdout, stderr, events });
     });
   });
+  return { done, kill };
+}
+
+/** Runs `engine-move ARGS` to its end (or its kill), with extra environment. */
+export function runEngineMove(td: TeardownHelper, args: readonly string[], env: Record<string, string> = {}): Promise<EngineMoveRun> {
+  return startEngineMove(td, args, env).done;
 }

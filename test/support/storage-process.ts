@@ -19,9 +19,9 @@ const FAKE_PACKAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..
 export interface ProcessReady {
   readonly event: 'ready';
   readonly state: string;
-  readonly hosts: readonly HostAddress[];
   /** The control API's URL (`GET /calls` ...). */
   readonly control: string;
+  readonly hosts: readonly HostAddress[];
 }
 
 /** Options of `startFakeProcess` (each maps to a `fake-vdsm serve` flag). */
@@ -38,6 +38,12 @@ export interface FakeProcessOptions {
   readonly wipeRateMiBps?: number;
   /** `--call-log N`: calls `GET /calls` keeps. */
   readonly callLog?: number;
+  /** `--port P` (hosts on P, P+1, ...): a restart comes back on the same ports. Default 0, free ports. */
+  readonly port?: number;
+  /** `--control-port P`. */
+  readonly controlPort?: number;
+  /** `--seed N`: the fault engine's PRNG. */
+  readonly seed?: number;
   /** `--log-level` (default debug). */
   readonly logLevel?: string;
 }
@@ -48,6 +54,8 @@ export interface FakeProcess {
   readonly ready: ProcessReady;
   /** Everything it wrote on stderr (JSON log lines). */
   stderr(): string;
+  /** True once the process has exited (a `crash` fault SIGKILLs it). */
+  exited(): boolean;
   /** Sends `signal` and resolves when the process has exited, with its exit code or signal. */
   stop(signal: NodeJS.Signals): Promise<number | NodeJS.Signals | null>;
 }
@@ -59,7 +67,9 @@ export interface FakeProcess {
  * @throws Error with its stderr when it exits or stays silent for 30 s.
  */
 export async function startFakeProcess(td: TeardownHelper, options: FakeProcessOptions): Promise<FakeProcess> {
-  const args = ['--import', 'tsx', '--conditions=development', 'src/cli.ts', 'serve', '--port', '0', '--state', options.state, '--log-level', options.logLevel ?? 'debug'];
+  const args = ['--import', 'tsx', '--conditions=development', 'src/cli.ts', 'serve', '--port', String(options.port ?? 0), '--state', options.state, '--log-level', options.logLevel ?? 'debug'];
+  if (options.controlPort !== undefined) args.push('--control-port', String(options.controlPort));
+  if (options.seed !== undefined) args.push('--seed', String(options.seed));
   if (options.callLog !== undefined) args.push('--call-log', String(options.callLog));
   if (options.fixtureFile !== undefined) args.push('--fixture', options.fixtureFile);
   if (options.hosts !== undefined) args.push('--hosts', String(options.hosts));
@@ -85,5 +95,6 @@ export async function startFakeProcess(td: TeardownHelper, options: FakeProcessO
   }
   const ready = JSON.parse(stdout.slice(0, stdout.indexOf('\n'))) as ProcessReady;
   if (ready.event !== 'ready') throw new Error(`unexpected first line: ${stdout}`);
-  return { pid: child.pid as number, ready, stderr: () => stderr, stop };
+  const hasExited = (): boolean => child.exitCode !== null || child.signalCode !== null;
+  return { pid: child.pid as number, ready, stderr: () => stderr, exited: hasExited, stop };
 }

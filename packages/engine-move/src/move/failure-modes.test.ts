@@ -290,8 +290,8 @@ describe('engine-move.md s5 failure modes against a real fake VDSM', function ()
     ]);
     expect(await auditTypes(gone.moveId)).to.deep.equal([2008, 2011]);
 
-    // The source delete answers 256 and the source still holds the image: a leftover, the disk OK on the target.
-    await pool.fake.addFault({ match: { method: 'Image.delete' }, action: { error: CODE.imageDelete }, times: 1 });
+    // The source delete answers 256 every time and the source still holds the image: a leftover, the disk OK on the target.
+    await pool.fake.addFault({ match: { method: 'Image.delete' }, action: { error: CODE.imageDelete } });
     const kept = await (await moveOf(movedDisk)).outcome;
     expect(kept).to.include({ result: 'moved', failedPhase: 'delete-source' });
     expect(kept.error?.code).to.equal(CODE.imageDelete);
@@ -509,6 +509,44 @@ describe('engine-move.md s5 failure modes against a real fake VDSM', function ()
     expect(await host2.StorageDomain.getImages({ storagedomainID: IDS.blockDomain })).to.include(disk.image);
   });
 
+  it('row 15, single verb: the SPM lost as the source delete starts, the recovered task failed: the copy left on the target is deleted (found by test/chaos.test.ts)', async function () {
+    await start();
+    const disk = pool.disks[0]!;
+    await pool.fake.addFault({ match: { task: { kind: 'moveImage', phase: 'delete' } }, action: { loseSpm: true, toHost: 2 }, times: 1 });
+    const outcome = await (await moveOf(disk, { legacy: true })).outcome;
+    expect(await firings('loseSpm')).to.equal(1);
+    const host2 = pool.clients[1]!;
+    // The task failed with a whole copy on the target: cleaned up as a failed copy's target is, the disk stays on the source.
+    expect(outcome).to.include({ result: 'failed', mode: 'legacy', failedPhase: 'legacy-move', availableAt: null });
+    expect(phases(outcome)).to.deep.equal([
+      ['legacy-move', 'failed'],
+      ['delete-target', 'succeeded'],
+    ]);
+    expect(outcome.leftovers).to.deep.equal([]);
+    expect(await host2.StorageDomain.getImages({ storagedomainID: IDS.blockDomain })).to.not.include(disk.image);
+    expect(await host2.StorageDomain.getImages({ storagedomainID: IDS.fileDomain })).to.include(disk.image);
+    expect(await statuses(disk.image)).to.deep.equal(allOn(disk, IDS.fileDomain, 'OK'));
+    expect(await host2.Host.getAllTasksStatuses()).to.deep.equal({});
+  });
+
+  it('single verb: the look at both domains after its end is asked again while VDSM answers errors: the run ends with its outcome (found by test/chaos.test.ts)', async function () {
+    await start();
+    const [moved, failed] = [pool.disks[0]!, pool.disks[1]!];
+    // The source's listing after the task fails twice (the first, the disk's discovery, is spared).
+    await pool.fake.addFault({ match: { method: 'StorageDomain.getImages', domain: IDS.fileDomain }, action: { error: CODE.generic }, times: 2, after: 1 });
+    const outcome = await (await moveOf(moved, { legacy: true })).outcome;
+    expect(outcome).to.include({ result: 'moved', mode: 'legacy', failedPhase: null });
+    expect(await firings('error')).to.equal(2);
+    // A failed task, and the target's listing after it unreachable twice (358; the start's look is spared): failed, the disk on the source.
+    await pool.fake.addFault({ match: { task: { kind: 'moveImage', phase: 'copy' } }, action: { failAt: 0.5, error: CODE.copyFailed }, times: 1 });
+    await pool.fake.addFault({ match: { method: 'StorageDomain.getImages', domain: IDS.blockDomain }, action: { error: 358 }, times: 2, after: 1 });
+    const failedOutcome = await (await moveOf(failed, { legacy: true })).outcome;
+    expect(failedOutcome).to.include({ result: 'failed', mode: 'legacy', failedPhase: 'legacy-move' });
+    expect(await firings('error')).to.equal(4);
+    expect(await statuses(failed.image)).to.deep.equal(allOn(failed, IDS.fileDomain, 'OK'));
+    await expectNothingLeftOnSpm();
+  });
+
   it('row 16: Image.move and Image.delete answered after the call timeout are sent once: the task that exists is adopted', async function () {
     await start({}, { tracker: { callTimeoutMs: 1000 } });
     const disk = pool.disks[0]!;
@@ -694,15 +732,37 @@ describe('engine-move.md s5 failure modes against a real fake VDSM', function ()
     expect(await imagesOn(IDS.blockDomain)).to.not.include(leftIllegal.image);
     expect(cleaned.leftovers).to.deep.equal([]);
 
-    // The same, and the cleanup delete is refused: the target's leftover is recorded, with 2026.
+    // The same, and the cleanup delete is refused every time: the target's leftover is recorded, with 2026.
     await pool.fake.addFault({ match: { task: { kind: 'moveImage', phase: 'copy' }, image: notCleaned.image }, action: { finish: 'cleanFailure', error: CODE.copyFailed }, times: 1 });
-    await pool.fake.addFault({ match: { method: 'Image.delete', image: notCleaned.image }, action: { error: CODE.generic }, times: 1 });
+    await pool.fake.addFault({ match: { method: 'Image.delete', image: notCleaned.image }, action: { error: CODE.generic } });
     const refused = await (await moveOf(notCleaned)).outcome;
     expect(refused).to.include({ result: 'failed', failedPhase: 'copy' });
     expect(refused.leftovers.map((l) => [l.domainId, l.imageId])).to.deep.equal([[IDS.blockDomain, notCleaned.image]]);
     expect(await imagesOn(IDS.blockDomain)).to.include(notCleaned.image);
     expect(await auditTypes(refused.moveId)).to.deep.equal([2008, 2026, 2011]);
     for (const disk of [atHalf, leftIllegal, notCleaned]) expect(await statuses(disk.image)).to.deep.equal(allOn(disk, IDS.fileDomain, 'OK'));
+  });
+
+  it('row 20: a cleanup delete refused for a while (its domain read failing, then the verb) is sent again: the ILLEGAL target goes, nothing is left (found by test/chaos.test.ts)', async function () {
+    await start();
+    const disk = pool.disks[0]!;
+    await pool.fake.addFault({ match: { task: { kind: 'moveImage', phase: 'copy' } }, action: { finish: 'cleanFailure', error: CODE.copyFailed }, times: 1 });
+    // The cleanup's read of the target's type fails once, then its Image.delete is refused twice.
+    await pool.fake.addFault({ match: { method: 'StorageDomain.getInfo', domain: IDS.blockDomain }, action: { error: CODE.generic }, times: 1 });
+    await pool.fake.addFault({ match: { method: 'Image.delete' }, action: { error: CODE.generic }, times: 2 });
+    const outcome = await (await moveOf(disk)).outcome;
+    expect(outcome).to.include({ result: 'failed', failedPhase: 'copy' });
+    expect(phases(outcome)).to.deep.equal([
+      ['copy', 'failed'],
+      ['delete-target', 'succeeded'],
+    ]);
+    expect(outcome.leftovers).to.deep.equal([]);
+    expect(await firings('error')).to.equal(3);
+    expect(calls('Image.delete')).to.equal(3);
+    expect(await imagesOn(IDS.blockDomain)).to.not.include(disk.image);
+    expect(await auditTypes(outcome.moveId)).to.deep.equal([2008, 2011]);
+    // No ILLEGAL volume is left outside a task.
+    await expectNothingLeftOnSpm();
   });
 
   it('row 21: an image already on the target, legal or ILLEGAL, is never overwritten: the move is refused before anything is locked', async function () {
@@ -731,5 +791,20 @@ describe('engine-move.md s5 failure modes against a real fake VDSM', function ()
     expect(calls('Image.delete')).to.equal(0);
     const still = await spm().Volume.getInfo({ volumeID: illegal.volume, imageID: illegal.image, storagepoolID: IDS.pool, storagedomainID: IDS.blockDomain });
     expect(still.legality).to.equal('ILLEGAL');
+  });
+
+  it('row 21: a target that cannot be listed (358) ends the move failed before anything is locked, instead of a queued move behind an error (found by test/chaos.test.ts)', async function () {
+    await start();
+    const disk = pool.disks[0]!;
+    await pool.fake.addFault({ match: { method: 'StorageDomain.getImages', domain: IDS.blockDomain }, action: { error: 358 }, times: 1 });
+    const outcome = await (await moveOf(disk)).outcome;
+    expect(outcome).to.include({ result: 'failed', failedPhase: 'copy' });
+    expect(outcome.error).to.include({ code: 358 });
+    expect(outcome.phases).to.deep.equal([]);
+    expect(await statuses(disk.image)).to.deep.equal(allOn(disk, IDS.fileDomain, 'OK'));
+    expect(calls('Image.move')).to.equal(0);
+    // Nothing is left to resume, and the next try moves it.
+    expect(await orchestrator.resume()).to.deep.equal([]);
+    expect((await (await moveOf(disk)).outcome).result).to.equal('moved');
   });
 });

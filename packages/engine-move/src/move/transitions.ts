@@ -9,7 +9,7 @@
  *   state                     event          next                       written
  *   queued                    start          copy-submitting            lock all volumes (+compensation), copy phase, copy placeholder, 2008
  *   queued                    start          legacy-submitting          (legacy) lock, legacy-move phase, placeholder, 2008
- *   queued                    target-taken   done: failed               nothing locked; 2009 "target already holds the image"
+ *   queued                    target-taken   done: failed               nothing locked; 2009 "target already holds the image" (or cannot be listed)
  *   queued                    cancel         done: cancelled            2011
  *   *-submitting              submitted      copying / deleting-* / legacy-moving   the VDSM task id
  *   *-submitting              lost           (same)                     drop the placeholder, write a new one (the verb never reached VDSM)
@@ -27,6 +27,8 @@
  *   legacy-submitting         refused        done: failed               restore statuses, 2009
  *   legacy-moving             task-ended ok  done: moved                mapping to target; leftover (source) if the source still holds the image (s5 row 1); 2010
  *   legacy-moving             task-ended !ok done: failed               restore statuses; 2011
+ *   legacy-moving             task-ended !ok done: moved (legacy-move)  the target holds the image and the source no longer does: mapping to target; 2010
+ *   legacy-moving             task-ended !ok target-delete-submitting   the target holds a copy, the source too: restore statuses, delete-target phase, placeholder
  *   (any but done)            cancel-asked   (same)                     cancelRequested
  */
 import type { Transition } from '../store/move-store.js';
@@ -36,7 +38,7 @@ import type { AuditEntry, MovePhase, MoveRecord, MoveState, RecordedError } from
 /** What happened, as the runner saw it. */
 export type MoveEvent =
   | { readonly type: 'start' }
-  /** The target domain already holds an image with the disk's id (existing or ILLEGAL): never overwritten. */
+  /** The target domain already holds an image with the disk's id (existing or ILLEGAL), or cannot be listed: never overwritten, never started blind. */
   | { readonly type: 'target-taken'; readonly error: RecordedError }
   | { readonly type: 'cancel' }
   | { readonly type: 'cancel-asked' }
@@ -55,8 +57,10 @@ export type MoveEvent =
       readonly ok: boolean;
       readonly code: number;
       readonly message: string;
-      /** Legacy only: the source still holds the image after a "successful" single-verb move. */
+      /** Legacy only: the source still holds the image after the single-verb move ended. */
       readonly sourceLeft?: boolean;
+      /** Legacy only, after a failure that left the source without the image: whether the target holds it. */
+      readonly targetHolds?: boolean;
     };
 
 /** The verb a phase sends, and on which domain (the task placeholder records both). */
@@ -291,6 +295,32 @@ export function transitionFor(move: MoveRecord, event: MoveEvent, at: number): T
         };
       }
       const error = { code: event.code, message: event.message };
+      if (event.targetHolds === true && event.sourceLeft === false) {
+        // Failed after its source delete: the disk lives on the target only (it is mapped there, not restored).
+        return {
+          ...base,
+          to: 'done',
+          taskEnded,
+          phaseEnded: { phase: 'legacy-move', outcome: 'failed', error },
+          switchDisk: { domainId: move.dstDomainId, status: 'OK' },
+          move: { result: 'moved', failedPhase: 'legacy-move', error, availableAt: at, doneAt: at },
+          audit: [endedAudit(true)],
+        };
+      }
+      if (event.targetHolds === true) {
+        // Failed with the copy on the target and the source whole: the copy is ours (the
+        // target did not hold the image at the start), cleaned up as a failed copy is.
+        return {
+          ...base,
+          to: 'target-delete-submitting',
+          taskEnded,
+          restoreDisk: true,
+          phaseEnded: { phase: 'legacy-move', outcome: move.cancelRequested ? 'cancelled' : 'failed', error },
+          move: { failedPhase: move.cancelRequested ? null : 'legacy-move', error },
+          phaseStarted: { phase: 'delete-target' },
+          taskPlaceholder: placeholder('delete-target'),
+        };
+      }
       return {
         ...base,
         to: 'done',
