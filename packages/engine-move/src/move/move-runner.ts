@@ -16,14 +16,14 @@ import { AUDIT_TYPES } from '../store/records.js';
 import type { MovePhase, MoveRecord, TaskRecord } from '../store/records.js';
 import { NoSpmError, SubmissionUncertainError } from '../tasks/errors.js';
 import type { PoolTaskTracker, TrackedEnd } from '../tasks/pool-task-tracker.js';
-
-/** What a runner uses of its pool's tracker (a worker hands it a fenced view of the shared one). */
-export type MoveTaskTracker = Pick<PoolTaskTracker, 'spm' | 'submit' | 'adopt' | 'watch' | 'spmTasks' | 'stop' | 'clear'>;
 import type { PoolHost } from '../tasks/pool-host.js';
 import { failpoint } from './failpoints.js';
 import { requestCancel } from './request-cancel.js';
 import { phaseOfState, transitionFor } from './transitions.js';
 import type { MoveEvent } from './transitions.js';
+
+/** What a runner uses of its pool's tracker (a worker hands it a fenced view of the shared one). */
+export type MoveTaskTracker = Pick<PoolTaskTracker, 'spm' | 'submit' | 'adopt' | 'watch' | 'spmTasks' | 'stop' | 'clear'>;
 
 /** VDSM's internal verb names, as Host.getAllTasksInfo reports them. */
 const VDSM_VERB: Readonly<Record<string, string>> = { 'Image.move': 'moveImage', 'Image.delete': 'deleteImage' };
