@@ -62,7 +62,10 @@ describe('engine-move workers: three processes sharing the moves of one pool on 
   async function waitAll(harness: Harness, ids: readonly string[]): Promise<void> {
     const waited = await runEngineMove(td, ['wait', '--db', harness.db, '--json', ...ids]);
     expect(waited.events).to.have.length(ids.length);
-    expect(waited.events.filter((e) => e['result'] !== 'moved').map((e) => JSON.stringify([e['failedPhase'], e['error']]))).to.deep.equal([]);
+    // A move that did not end moved: say what the fake logged as errors (its stderr is JSON lines).
+    const errors = () => harness.fake.stderr().split('\n').filter((line) => /"level":(50|60)/.test(line)).slice(-10).join('\n');
+    const notMoved = waited.events.filter((e) => e['result'] !== 'moved').map((e) => JSON.stringify([e['failedPhase'], e['error']]));
+    expect(notMoved, notMoved.length ? `the fake's errors:\n${errors()}` : undefined).to.deep.equal([]);
     expect(waited.code, waited.stderr).to.equal(0);
   }
 

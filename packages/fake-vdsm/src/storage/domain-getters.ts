@@ -86,7 +86,16 @@ export async function domainFreeBytes(ctx: StorageContext, domain: DomainRecord)
   if (domain.kind === 'block') return blockFreeSpace(domain, volumes);
   return fileFreeSpace(domain, volumes, async (volume) => {
     const path = await locateVolumeFile(ctx.stateDir, volume);
-    return path === undefined ? 0 : (await sizeOf(path)).true;
+    if (path === undefined) return 0;
+    try {
+      return (await sizeOf(path)).true;
+    } catch (error) {
+      // Purged between locating and sizing it (another task's delete runs
+      // meanwhile): it holds no space now. Found as a copy failing with 261
+      // while a delete ran on its target domain (test/engine-move-workers).
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw error;
+    }
   });
 }
 
