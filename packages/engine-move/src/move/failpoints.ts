@@ -13,6 +13,10 @@
  * `after-submit` (verb answered, id not recorded), `submitted` (id recorded,
  * task running), `before-end` (task ended, end logic not committed),
  * `before-clear` (end logic committed, Task.clear not sent).
+ *
+ * A `:stop` suffix (`copy:after-submit:stop`) pauses the process with SIGSTOP
+ * instead, once, as a scheduler or a VM freeze would: a test lets its lease
+ * lapse, then sends SIGCONT and sees what the resumed process does.
  */
 import type { MovePhase } from '../store/records.js';
 
@@ -27,9 +31,15 @@ export function failpointNames(): string[] {
   return phases.flatMap((phase) => FAILPOINT_STEPS.map((step) => `${phase}:${step}`));
 }
 
-/** SIGKILLs this process if `ENGINE_MOVE_FAILPOINT` names this point. */
+let stopped = false;
+
+/** SIGKILLs this process if `ENGINE_MOVE_FAILPOINT` names this point (SIGSTOPs it, the first time, with `:stop`). */
 export function failpoint(phase: MovePhase, step: FailpointStep): void {
   const wanted = process.env[FAILPOINT_ENV];
   if (wanted === undefined || wanted === '') return;
   if (wanted === `${phase}:${step}`) process.kill(process.pid, 'SIGKILL');
+  if (wanted === `${phase}:${step}:stop` && !stopped) {
+    stopped = true;
+    process.kill(process.pid, 'SIGSTOP');
+  }
 }

@@ -216,7 +216,16 @@ export class MoveRunner {
 
   async #submit(): Promise<void> {
     const phase = phaseOfState(this.#move.state)!;
-    const task = await this.#task(phase);
+    let task = await this.#task(phase);
+    // The verb was answered and only its transition is missing: this runner's
+    // write of it failed (it is tried again, never the verb), or an owner that
+    // lost the move while the verb was on the wire recorded its answer (the
+    // task is running, the state still says submitting).
+    const answered = this.#answered.get(phase) ?? task.vdsmTaskId;
+    if (answered) {
+      this.#ctx.tracker.adopt(answered);
+      return this.#recordSubmitted(task, answered);
+    }
     // A placeholder this runner did not write (a crash before its id was
     // recorded), or one whose verb got no answer, may stand for a task VDSM
     // did start: look before sending anything (s5 row 16).
@@ -240,13 +249,12 @@ export class MoveRunner {
       }
       // Nothing on the SPM: the verb never made a task. A fresh placeholder, then send.
       await this.#apply({ type: 'lost' });
+      task = await this.#task(phase);
     }
     failpoint(phase, 'before-submit');
+    let taskId: string;
     try {
-      const taskId = await this.#ctx.tracker.submit(task.verb, (spm, options) => this.#send(spm, phase, options));
-      failpoint(phase, 'after-submit');
-      await this.#apply({ type: 'submitted', taskId });
-      failpoint(phase, 'submitted');
+      taskId = await this.#ctx.tracker.submit(task.verb, (spm, options) => this.#send(spm, phase, options));
     } catch (error) {
       if (error instanceof SubmissionUncertainError) {
         // Keep the placeholder: the next step looks for the task first.
@@ -277,10 +285,34 @@ export class MoveRunner {
       }
       throw error;
     }
+    this.#answered.set(phase, taskId);
+    failpoint(phase, 'after-submit');
+    await this.#recordSubmitted(task, taskId);
+    failpoint(phase, 'submitted');
+  }
+
+  /**
+   * Records the verb's answer as the phase's task. When that cannot be done
+   * (fenced: another owner took the move while the verb was on the wire; the
+   * lease lapsed or overdue; the database away), the answer is still written
+   * into the placeholder it was sent for, unfenced (MoveStore.recordAnswer),
+   * so whoever runs the move next follows this task instead of looking for it
+   * among the SPM's unattributed ones, or sending the verb again.
+   */
+  async #recordSubmitted(task: TaskRecord, taskId: string): Promise<void> {
+    try {
+      await this.#apply({ type: 'submitted', taskId });
+      this.#answered.delete(task.phase);
+    } catch (error) {
+      await this.#ctx.store.recordAnswer(task.moveId, task.phase, task.createdAt, taskId).catch(() => false);
+      throw error;
+    }
   }
 
   /** Phases whose placeholder this runner wrote (so no earlier process can have sent its verb). */
   readonly #wrote = new Set<MovePhase>();
+  /** Phases whose verb was answered (with this task id) but whose `submitted` transition is not written yet. */
+  readonly #answered = new Map<MovePhase, string>();
   /** Phases whose last submission got no answer. */
   readonly #uncertain = new Set<MovePhase>();
   #ambiguousRounds = 0;

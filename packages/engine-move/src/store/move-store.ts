@@ -174,6 +174,20 @@ export interface MoveStore extends MoveLeaseStore {
    */
   markTaskCleared(moveId: string, phase: MovePhase, at: number, fence?: Fence): Promise<void>;
 
+  /**
+   * Records the id VDSM answered for a verb in the placeholder it was sent
+   * for (the task becomes running; the move's state is left as it is), when
+   * the transition that should have recorded it cannot be made: the sender's
+   * lease lapsed or was taken over while the verb was on the wire. Not fenced,
+   * on purpose: it records a fact only the sender knows, and only in the very
+   * placeholder the verb was sent for (same move, phase and
+   * `placeholderCreatedAt`, still a placeholder), so the next owner follows
+   * that task (its `taskSubmitted` with the same id goes through) instead of
+   * guessing among the SPM's unattributed tasks. Returns false, writing
+   * nothing, when that placeholder is gone or already has its task.
+   */
+  recordAnswer(moveId: string, phase: MovePhase, placeholderCreatedAt: number, vdsmTaskId: string): Promise<boolean>;
+
   getMove(moveId: string): Promise<MoveRecord | undefined>;
   listMoves(filter?: MoveFilter): Promise<MoveRecord[]>;
   listPhases(moveId: string): Promise<PhaseRecord[]>;
@@ -183,7 +197,12 @@ export interface MoveStore extends MoveLeaseStore {
   listLeftovers(filter?: { readonly moveId?: string }): Promise<LeftoverRecord[]>;
   /** Appends to the audit log outside a transition (e.g. a zombie found while polling). */
   addAudit(entry: AuditEntry): Promise<AuditRecord>;
-  /** The audit log in order; `afterSeq` pages on. */
+  /**
+   * The audit log in order; `afterSeq` pages on, and a page never skips an
+   * entry: on a store where entries can commit out of `seq` order
+   * (PostgreSQL), a page given `afterSeq` ends before any entry a
+   * transaction still running could precede.
+   */
   listAudit(filter?: { readonly moveId?: string; readonly afterSeq?: number; readonly limit?: number }): Promise<AuditRecord[]>;
 
   close(): Promise<void>;

@@ -82,10 +82,14 @@ const statements = {
   // Taking the pool's row lock serialises the window's count-then-insert across instances.
   lockPoolWindow: 'INSERT INTO pool_windows (pool_id) VALUES ($1) ON CONFLICT (pool_id) DO UPDATE SET pool_id = excluded.pool_id',
   countInFlight: "SELECT count(*)::integer AS n FROM tasks WHERE pool_id = $1 AND state IN ('placeholder', 'running')",
-  submitTask: "UPDATE tasks SET vdsm_task_id = $1, state = 'running' WHERE move_id = $2 AND phase = $3 AND state = 'placeholder'",
+  // Or a task already running under that id: its answer was recorded by a sender that lost the move (recordAnswer).
+  submitTask:
+    "UPDATE tasks SET vdsm_task_id = $1, state = 'running' WHERE move_id = $2 AND phase = $3 AND (state = 'placeholder' OR (state = 'running' AND vdsm_task_id = $1))",
   endTask: `UPDATE tasks SET state = 'ended', ended_at = $1, end_code = $2, end_message = $3
      WHERE move_id = $4 AND phase = $5 AND state = 'running'`,
   dropTask: "DELETE FROM tasks WHERE move_id = $1 AND phase = $2 AND state = 'placeholder'",
+  answerTask:
+    "UPDATE tasks SET vdsm_task_id = $1, state = 'running' WHERE move_id = $2 AND phase = $3 AND created_at = $4 AND state = 'placeholder'",
   clearTask: "UPDATE tasks SET state = 'cleared', ended_at = coalesce(ended_at, $1) WHERE move_id = $2 AND phase = $3",
   listTasks: `SELECT ${TASK_COLUMNS} FROM tasks
      WHERE ($1::text IS NULL OR move_id = $1) AND ($2::text IS NULL OR state = $2)
@@ -96,8 +100,10 @@ const statements = {
      WHERE ($1::text IS NULL OR move_id = $1) ORDER BY id`,
   insertAudit: `INSERT INTO audit (at, type, severity, move_id, disk_id, message) VALUES ($1, $2, $3, $4, $5, $6)
      RETURNING ${AUDIT_COLUMNS}`,
+  // Paging ($4): only rows of transactions older than every running one (migration 0003).
   listAudit: `SELECT ${AUDIT_COLUMNS} FROM audit
-     WHERE ($1::text IS NULL OR move_id = $1) AND seq > $2 ORDER BY seq LIMIT $3`,
+     WHERE ($1::text IS NULL OR move_id = $1) AND seq > $2 AND (NOT $4::boolean OR xid < pg_snapshot_xmin(pg_current_snapshot()))
+     ORDER BY seq LIMIT $3`,
 
   // Claim and takeover in one autocommit statement (postgres-workers.md s5.1);
   // its write id is recorded by the same statement, for a retry after a lost COMMIT.

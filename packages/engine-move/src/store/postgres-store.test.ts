@@ -259,6 +259,29 @@ describe('PostgresMoveStore', function () {
     });
   });
 
+  it('pages the audit log without skipping an entry that commits after a later one', async function () {
+    const url = await server.createDatabase();
+    const store = await PostgresMoveStore.open({ url });
+    try {
+      const entry = (message: string) => ({ at: 1, type: AUDIT_TYPES.MOVE_STARTED, severity: 'normal' as const, moveId: null, diskId: null, message });
+      const early = await store.addAudit(entry('before'));
+      await withPgClient(url, async (slow) => {
+        // A writer takes its seq first and commits last.
+        await slow.query('BEGIN');
+        const held = (await slow.query<{ seq: string }>("INSERT INTO audit (at, type, severity, message) VALUES (2, 2008, 'normal', 'slow') RETURNING seq")).rows[0]!;
+        const fast = await store.addAudit(entry('fast'));
+        expect(Number(held.seq)).to.be.below(fast.seq);
+        // The full listing shows what is committed; a page stops before the slow writer's place.
+        expect((await store.listAudit()).map((a) => a.message)).to.deep.equal(['before', 'fast']);
+        expect((await store.listAudit({ afterSeq: early.seq })).map((a) => a.message)).to.deep.equal([]);
+        await slow.query('COMMIT');
+      });
+      expect((await store.listAudit({ afterSeq: early.seq })).map((a) => a.message)).to.deep.equal(['slow', 'fast']);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('says which database it is without the password, and refuses a URL that is not postgres://', async function () {
     const url = new URL(await server.createDatabase());
     url.password = 'secret';

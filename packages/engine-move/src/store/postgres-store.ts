@@ -242,6 +242,13 @@ export class PostgresMoveStore implements MoveStore {
     });
   }
 
+  async recordAnswer(moveId: string, phase: MovePhase, placeholderCreatedAt: number, vdsmTaskId: string): Promise<boolean> {
+    // Idempotent by its WHERE, but a retry after a lost COMMIT finds the id set and says false: the write id keeps its first answer.
+    return this.#write('recordAnswer', async (q) => (await q(SQL.answerTask, [vdsmTaskId, moveId, phase, placeholderCreatedAt])).rowCount === 1, {
+      idempotent: true,
+    });
+  }
+
   async getMove(moveId: string): Promise<MoveRecord | undefined> {
     const row = (await this.#query<MoveRow>('getMove', SQL.getMove, [moveId])).rows[0];
     return row && moveFromRow(row);
@@ -278,7 +285,12 @@ export class PostgresMoveStore implements MoveStore {
   }
 
   async listAudit(filter: { moveId?: string; afterSeq?: number; limit?: number } = {}): Promise<AuditRecord[]> {
-    const { rows } = await this.#query<AuditRow>('listAudit', SQL.listAudit, [filter.moveId ?? null, filter.afterSeq ?? 0, filter.limit ?? null]);
+    const { rows } = await this.#query<AuditRow>('listAudit', SQL.listAudit, [
+      filter.moveId ?? null,
+      filter.afterSeq ?? 0,
+      filter.limit ?? null,
+      filter.afterSeq !== undefined,
+    ]);
     return rows.map(auditFromRow);
   }
 

@@ -224,7 +224,7 @@ export class SqliteMoveStore implements MoveStore {
     }
     if (t.taskSubmitted) {
       const { phase, vdsmTaskId } = t.taskSubmitted;
-      if (s.submitTask.run(vdsmTaskId, t.moveId, phase).changes !== 1) bad(`phase ${phase} has no task placeholder`);
+      if (s.submitTask.run({ vdsm_task_id: vdsmTaskId, move_id: t.moveId, phase }).changes !== 1) bad(`phase ${phase} has no task placeholder`);
     }
     if (t.taskEnded) {
       const { phase, code, message } = t.taskEnded;
@@ -277,6 +277,10 @@ export class SqliteMoveStore implements MoveStore {
         this.#s.clearTask.run(at, moveId, phase);
       })
       .immediate();
+  }
+
+  async recordAnswer(moveId: string, phase: MovePhase, placeholderCreatedAt: number, vdsmTaskId: string): Promise<boolean> {
+    return this.#s.answerTask.run(vdsmTaskId, moveId, phase, placeholderCreatedAt).changes === 1;
   }
 
   async getMove(moveId: string): Promise<MoveRecord | undefined> {
@@ -506,8 +510,13 @@ function prepare(db: Database.Database) {
       `INSERT INTO tasks (move_id, phase, pool_id, verb, domain_id, image_id, state, created_at)
        VALUES (?, ?, ?, ?, ?, ?, 'placeholder', ?)`,
     ),
-    submitTask: st<[string, string, string]>(
-      `UPDATE tasks SET vdsm_task_id = ?, state = 'running' WHERE move_id = ? AND phase = ? AND state = 'placeholder'`,
+    // Or a task already running under that id: its answer was recorded by a sender that lost the move (recordAnswer).
+    submitTask: st<{ vdsm_task_id: string; move_id: string; phase: string }>(
+      `UPDATE tasks SET vdsm_task_id = @vdsm_task_id, state = 'running'
+       WHERE move_id = @move_id AND phase = @phase AND (state = 'placeholder' OR (state = 'running' AND vdsm_task_id = @vdsm_task_id))`,
+    ),
+    answerTask: st<[string, string, string, number]>(
+      `UPDATE tasks SET vdsm_task_id = ?, state = 'running' WHERE move_id = ? AND phase = ? AND created_at = ? AND state = 'placeholder'`,
     ),
     endTask: st<[number, number, string, string, string]>(
       `UPDATE tasks SET state = 'ended', ended_at = ?, end_code = ?, end_message = ?

@@ -512,6 +512,33 @@ export function describeMoveStoreConformance(name: string, open: () => Promise<S
         expect((await store.getMove(moveId))!.state).to.equal('source-delete-submitting');
       });
 
+      it("records a fenced sender's answer in its own placeholder only, and the new owner's transition takes it from there", async function () {
+        const disk = diskOf(2);
+        const { moveId } = await store.createMove({ request: requestFor(disk), at: 1, disk });
+        const [stale] = await store.claimMoves({ owner: 'a', leaseMs: 1, limit: 1 });
+        await store.apply({ ...startCopy(moveId, disk, 2), fence: stale! });
+        const other = await harness.another();
+        const [current] = await claimOnceLapsed(other, { owner: 'b', leaseMs: LONG, limit: 1 });
+        const taskId = randomUUID();
+        // The old owner's transition is fenced; its answer still goes into the placeholder it sent the verb for.
+        await expectStoreError(store.apply({ moveId, from: 'copy-submitting', to: 'copying', at: 3, fence: stale!, taskSubmitted: { phase: 'copy', vdsmTaskId: taskId } }), 'FENCED');
+        expect(await store.recordAnswer(moveId, 'copy', 99, taskId), 'another placeholder (another created_at)').to.equal(false);
+        expect(await store.recordAnswer(moveId, 'copy', 2, taskId)).to.equal(true);
+        expect(await store.recordAnswer(moveId, 'copy', 2, randomUUID()), 'an id is never replaced').to.equal(false);
+        const [task] = await other.listTasks({ moveId });
+        expect(task).to.include({ state: 'running', vdsmTaskId: taskId, createdAt: 2 });
+        expect(await other.getMove(moveId)).to.include({ state: 'copy-submitting', owner: 'b' });
+        // Counted in the pool's window, a task on the SPM; and known to every move's search for lost tasks.
+        expect((await other.listTasks({ state: 'running' })).map((t) => t.vdsmTaskId)).to.deep.equal([taskId]);
+        const second = diskOf(1);
+        const next = startCopy((await other.createMove({ request: requestFor(second), at: 4, disk: second })).moveId, second, 5);
+        await expectStoreError(other.apply({ ...next, taskPlaceholder: { ...next.taskPlaceholder!, windowLimit: 1 } }), 'WINDOW_FULL');
+        await other.apply({ moveId, from: 'copy-submitting', to: 'copying', at: 6, fence: current!, taskSubmitted: { phase: 'copy', vdsmTaskId: taskId } });
+        expect((await other.listTasks({ moveId }))[0]).to.include({ state: 'running', vdsmTaskId: taskId });
+        expect(await store.recordAnswer(moveId, 'copy', 2, randomUUID()), 'a running task is not a placeholder').to.equal(false);
+        await expectStoreError(other.apply({ moveId, from: 'copying', to: 'copying', at: 7, taskSubmitted: { phase: 'copy', vdsmTaskId: randomUUID() } }), 'BAD_TRANSITION');
+      });
+
       it('never gives one move to two claimers claiming at once on two connections', async function () {
         const ids = await queued(24);
         const other = await harness.another();

@@ -7,6 +7,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { moveImage } from '@vdsm-kit/client';
+import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { MoveOrchestrator } from '../move/orchestrator.js';
 import { SqliteMoveStore } from '../store/sqlite-store.js';
@@ -57,6 +59,10 @@ describe('MoveWorker', function () {
     return ids;
   }
 
+  async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+    while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
   async function allDone(store: SqliteMoveStore, ids: readonly string[]): Promise<void> {
     for (;;) {
       const moves = await Promise.all(ids.map((id) => store.getMove(id)));
@@ -85,6 +91,51 @@ describe('MoveWorker', function () {
     expect(polledBy[0] === 'a' ? [pollsA > 0, pollsB] : [pollsB > 0, pollsA]).to.deep.equal([true, 0]);
     expect(pollsA + pollsB).to.equal(pool.calls.get('Host.getAllTasksStatuses'));
     expect(pool.calls.get('Image.move')).to.equal(ids.length);
+  });
+
+  it("a worker that loses a move while its copy verb is on the wire records the answer, and the next owner follows that task", async () => {
+    const lines: { name: string; message: string; fields: Record<string, unknown> }[] = [];
+    const [disk, decoy] = pool.disks;
+    // The copy's task exists at once; its answer comes long after the lease is taken away.
+    await pool.fake.addFault({ match: { method: 'Image.move' }, action: { answerAfterMs: 8000 }, times: 1 });
+    const orchestrator = new MoveOrchestrator({ store: open(), hosts: pool.hosts });
+    const { moveId } = await orchestrator.submit({ poolId: IDS.pool, diskId: disk!.image, srcDomainId: IDS.fileDomain, dstDomainId: IDS.blockDomain });
+    orchestrator.close();
+    const a = worker('a', lines);
+    a.start();
+    await until(() => pool.calls.get('Image.move') === 1);
+
+    // Another instance takes the move over (as if a's lease had lapsed) while the verb is on the wire.
+    const store = open();
+    const raw = new Database(join(folder, 'moves.sqlite'));
+    closers.push(async () => {
+      raw.close();
+    });
+    // (One statement, as a claim of a lapsed lease writes it, so a's own claimer cannot get in between.)
+    raw.prepare("UPDATE moves SET owner = 'other', epoch = epoch + 1, lease_until = ? WHERE move_id = ?").run(Date.now() + 60_000, moveId);
+    const taken = (await store.getLease(moveId))!;
+    await until(() => lines.some((l) => l.name === 'a' && l.message === 'lease lost: doing nothing more to this move'));
+    // The answer comes: a may not make the transition, but leaves the task id in its placeholder.
+    await until(async () => (await store.listTasks({ moveId }))[0]?.vdsmTaskId != null);
+    const [task] = await store.listTasks({ moveId });
+    expect(task).to.include({ phase: 'copy', state: 'running' });
+    expect(await store.getMove(moveId)).to.include({ state: 'copy-submitting', owner: 'other' });
+
+    // A copy no move of ours knows, on the same SPM: without the recorded id the next owner could not tell the two apart.
+    const decoyTask = await moveImage(pool.clients[0]!, {
+      imageID: decoy!.image, storagepoolID: IDS.pool, srcDomainID: IDS.fileDomain, dstDomainID: IDS.blockDomain,
+      operation: 'copy', postZero: false, discard: false, force: false,
+    });
+    await store.releaseLease(taken);
+    const b = worker('b', lines);
+    b.start();
+    await allDone(store, [moveId]);
+    const move = (await store.getMove(moveId))!;
+    expect(move.result, JSON.stringify(move.error)).to.equal('moved');
+    expect((await store.listTasks({ moveId })).find((t) => t.phase === 'copy')!.vdsmTaskId).to.equal(task!.vdsmTaskId);
+    // (pool.calls counts the workers' calls; the decoy went by a client of its own.)
+    expect(pool.calls.get('Image.move'), 'sent once, never again').to.equal(1);
+    expect(Object.keys(await pool.clients[0]!.Host.getAllTasksStatuses())).to.deep.equal([decoyTask]);
   });
 
   it('a worker that stops hands its moves and the pool over: the other ends them, each copied once', async () => {

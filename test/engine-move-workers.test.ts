@@ -10,12 +10,16 @@
  *   LOCKED, no task left on the SPM, one status poll per interval throughout;
  * - a worker paused (SIGSTOP) past its lease, then resumed: it does nothing
  *   more to the moves it lost, and says so (log line and metric);
+ * - a worker paused right after its copy verb was answered (a `:stop` kill
+ *   point), resumed once its lease lapsed: the answered copy is the move's
+ *   task, never sent a second time;
  * - PostgreSQL restarted mid-run: the run completes.
  *
  * Leases of 2 s, a poll interval of 0.2 s, the fake's storage time 20x
  * faster. Every wait is on an event (a log line, the store); nothing is
  * bounded by wall-clock time.
  */
+import { readFileSync } from 'node:fs';
 import { skipUnless } from '@vdsm-kit/test-support/skip';
 import { expect } from 'chai';
 import { missingPostgres, startThrowawayPostgres } from '../packages/engine-move/src/test-support/throwaway-postgres.js';
@@ -31,6 +35,12 @@ const LEASE_S = 2;
 const INTERVAL_S = 0.2;
 const POLLING = 'polling the pool (pool lease taken)';
 const LOST = 'lease lost: doing nothing more to this move';
+
+/** A process's scheduling state from /proc (`T`: stopped by a signal). */
+function processState(pid: number): string {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+}
 
 describe('engine-move workers: three processes sharing the moves of one pool on PostgreSQL', function () {
   this.timeout(900_000);
@@ -150,6 +160,22 @@ describe('engine-move workers: three processes sharing the moves of one pool on 
       return c.seq > resumedAt && victimConnections.has(c.connection) && touchesLost;
     });
     expect(after.map((c) => `${c.method} ${JSON.stringify(c.params)}`)).to.deep.equal([]);
+  });
+
+  it("a worker paused between its copy's answer and recording it, resumed after its lease lapsed, records that copy and never sends it again", async function () {
+    const harness = await startHarness(td, { disks: 1, db: await pg.createDatabase() });
+    const worker = await startWorker(td, workerArgs(harness, 4), { ENGINE_MOVE_FAILPOINT: 'copy:after-submit:stop' });
+    const ids = await submitAll(td, harness);
+    await until(async () => processState(worker.child.pid!) === 'T');
+    const store = await harness.openStore();
+    const lease = await store.getLease(ids[0]!);
+    // Nobody else to take it over: the lease lapses, and the resumed worker renews it (same epoch).
+    await until(async () => Date.now() > lease!.leaseUntil + 100);
+    worker.signal('SIGCONT');
+    await waitAll(harness, ids);
+    // Copied once: the verb answered before the pause is the move's task, not sent again.
+    await expectAllMoved(td, harness, ids);
+    expect((await store.getLease(ids[0]!))?.epoch ?? lease!.epoch).to.equal(lease!.epoch);
   });
 
   it('SIGTERM: a worker gives its moves back before it exits 0, and another ends them', async function () {
