@@ -117,6 +117,27 @@ describe('PoolTaskTracker against a real fake VDSM', function () {
     expect(gaps).to.deep.equal([500, 1_000, 2_000, 4_000, 8_000, 10_000]);
   });
 
+  it("brings polls forward for a task another instance submitted, as the pool's poller, unless the pool is busy", async function () {
+    const t = track({ missesBeforeUnknown: 1_000, earlyPollsUpToTasks: 3 });
+    void t.watch(randomUUID()); // the pool is polled (as a poller's is, for every instance's tasks)
+    await clock.advanceAsync(INTERVAL);
+    await waitFor(() => t.polls === 1);
+    t.submittedElsewhere(2);
+    while (events.filter((e) => e.type === 'poll').length < 4) {
+      await clock.advanceAsync(250);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const times = events.flatMap((e) => (e.type === 'poll' ? [e.at] : []));
+    expect(times).to.deep.equal([INTERVAL, INTERVAL + 250, INTERVAL + 750, INTERVAL + 1_750]);
+    t.submittedElsewhere(4); // busy: the steady rhythm goes on
+    while (events.filter((e) => e.type === 'poll').length < 5) {
+      await clock.advanceAsync(250);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const next = events.flatMap((e) => (e.type === 'poll' ? [e.at] : []))[4]!;
+    expect(next).to.equal(INTERVAL + 1_750 + 2_000);
+  });
+
   it('keeps the steady rhythm in a busy pool: no early polls once more tasks than the limit are in flight', async function () {
     const t = track({ missesBeforeUnknown: 1_000, earlyPollsUpToTasks: 3 });
     for (let i = 0; i < 3; i++) void t.watch(randomUUID());

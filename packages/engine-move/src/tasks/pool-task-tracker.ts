@@ -213,6 +213,17 @@ export class PoolTaskTracker {
     this.#pollSoon(Math.max(0, this.#lastRoundAt + sinceLastRoundMs - this.#clock.now()));
   }
 
+  /**
+   * Another instance submitted a task of this pool, and this one polls for
+   * it (the pool's poller): the early polls start again as they do after a
+   * submission here, unless the pool has more tasks in flight than early
+   * polls are worth. Without it a follower's quick task (a delete without
+   * wipe) would wait for the poller's next steady poll.
+   */
+  submittedElsewhere(tasksInFlight: number): void {
+    if (tasksInFlight <= this.#earlyPollsUpTo) this.#pollSoon(this.#schedule.submitted());
+  }
+
   /** The steady poll interval. */
   get intervalMs(): number {
     return this.#schedule.intervalMs;

@@ -71,6 +71,8 @@ interface PoolRole {
   readonly keeper: PoolLeaseKeeper;
   /** Some instance has tasks of the pool in flight (refreshed each keeper round). */
   busy: boolean;
+  /** The pool's running tasks at the last look (undefined before the first): new ones are other instances' submissions. */
+  running?: ReadonlySet<string>;
 }
 
 /** Backoff between attempts of a move whose run broke on a passing trouble (the database down ...). */
@@ -218,8 +220,13 @@ export class MoveWorker {
       const busy = [...running, ...placeholders].some((task) => task.poolId === poolId);
       const woke = busy && !role.busy;
       role.busy = busy;
+      const seen = role.running;
+      role.running = new Set(running.filter((task) => task.poolId === poolId && task.vdsmTaskId !== null).map((task) => task.vdsmTaskId!));
       this.#recovered('task scan');
-      if (woke && role.keeper.current()) this.#kickPool(poolId);
+      if (!role.keeper.current()) return;
+      if (woke) this.#kickPool(poolId);
+      // A task submitted by another instance: the poller's early polls serve it as they serve its own.
+      if (seen && [...role.running].some((id) => !seen.has(id))) this.#orchestrator.tracker(poolId).submittedElsewhere(role.running.size);
     } catch (error) {
       this.#trouble('task scan', error);
     }
