@@ -27,7 +27,7 @@ class Collect extends Writable {
   }
 }
 
-/** The demo's temporary folders currently in the temp dir. */
+/** The demo's temporary folders currently in the temp dir (the test's own: TMPDIR points into it). */
 async function demoFolders(): Promise<string[]> {
   return (await readdir(tmpdir())).filter((name) => name.startsWith('vdsm-kit-demo-'));
 }
@@ -35,11 +35,16 @@ async function demoFolders(): Promise<string[]> {
 describe('npm start: the demo', function () {
   this.timeout(60_000);
   let dir: string;
+  const savedTmp = process.env.TMPDIR;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'demo-test-'));
+    // A temp dir of the test's own: other runs on the machine make demo folders too, and one of theirs is no leak of this one.
+    process.env.TMPDIR = dir;
   });
   afterEach(async () => {
     delete process.env.FAKE_VDSM_NO_QEMU;
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
     await rm(dir, { recursive: true, force: true });
   });
 
