@@ -20,7 +20,7 @@ const BENCHMARKS: Record<string, { readonly description: string; load(): Promise
     load: () => import('./rpc.js'),
   },
   copy: {
-    description: "a 4 GiB sparse RAW volume with 64 MiB of data through the fake's copiers (qemu-img, built-in) vs cp --sparse=always",
+    description: "an 8 GiB sparse RAW volume with 1 GiB of data through the fake's copiers (qemu-img, built-in) vs cp --sparse=always, fsync on every side, 5 interleaved rounds",
     load: () => import('./copy.js'),
   },
   hostile: {

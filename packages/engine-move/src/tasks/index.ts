@@ -4,3 +4,4 @@ export * from './pool-host.js';
 export * from './poll-schedule.js';
 export * from './submission-window.js';
 export * from './pool-task-tracker.js';
+export * from './status-source.js';
