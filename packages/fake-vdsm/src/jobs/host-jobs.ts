@@ -18,12 +18,13 @@
  * leases (sanlock) are the one thing hosts share.
  */
 import { HostJobStatus, VdsmError } from '@vdsm-kit/client/api';
-import type { HostJobError } from '@vdsm-kit/client/api';
+import type { HostJobError, HostJobInfo } from '@vdsm-kit/client/api';
 import type { Clock } from '@vdsm-kit/client/clock';
 import type { StateStore } from '../model/store.js';
 import type { JobContext } from '../tasks/job-handler.js';
+import type { TaskManager } from '../tasks/task-manager.js';
 import type { LockMode } from '../tasks/resource-locks.js';
-import { jobGeneralError } from './job-errors.js';
+import { JobAbortError, jobGeneralError } from './job-errors.js';
 import { HostJobTable } from './job-table.js';
 import type { HostJob } from './job-table.js';
 import { VolumeLeases } from './volume-leases.js';
@@ -94,6 +95,33 @@ export class HostJobs {
     } finally {
       this.#running.delete(task.taskId);
     }
+  }
+
+  /**
+   * Aborts job `jobId` of host `hostId` (jobs.py `abort`, which VDSM offers
+   * no verb for): a pending job ends `aborted` at once and never runs; a
+   * running one has its task stopped (the copy is killed) and ends
+   * `aborted`, its destination left as the copy left it (ILLEGAL at G once
+   * the copy began). Either way the event is sent. Returns the job's info.
+   *
+   * @throws JobAbortError `NoSuchJob` when not listed, `JobNotActive` when it has ended.
+   */
+  abort(hostId: number, jobId: string, tasks: Pick<TaskManager, 'stop'>): HostJobInfo {
+    const table = this.table(hostId);
+    const job = table.get(jobId);
+    if (job === undefined) throw new JobAbortError('NoSuchJob', `host ${hostId} has no job ${jobId}`);
+    if (job.status !== HostJobStatus.Pending && job.status !== HostJobStatus.Running) {
+      throw new JobAbortError('JobNotActive', `job ${jobId} of host ${hostId} is ${job.status}: only a pending or running job can be aborted`);
+    }
+    job.abortRequested = true;
+    const { taskId } = job;
+    if (job.status === HostJobStatus.Pending) {
+      table.end(job, HostJobStatus.Aborted);
+      if (taskId !== undefined) this.#running.delete(taskId);
+    }
+    // A queued task is dropped from its queue; a running one has its signal fired.
+    if (taskId !== undefined) tasks.stop(taskId);
+    return table.infos(null, [jobId])[jobId] ?? { id: jobId, status: job.status, description: job.description, job_type: 'storage' };
   }
 
   /** Forgets every job and lease (the process is gone; a restart starts empty). */
