@@ -16,8 +16,8 @@
  * with leases (651 at once when another host holds it); both volumes
  * produced (358, 201) and the source legal (227); an abort here ends it
  * `aborted`; `copy_bitmaps` with a RAW side fails 2009; a destination
- * generation that does not match fails 911 before any write; phase `copy`
- * (task fault rules); the destination ILLEGAL, then the real copy
+ * generation that does not match fails 911 before any write; the
+ * destination ILLEGAL; phase `copy` (task fault rules); the real copy
  * (data/copier.ts: qemu-img convert, or the built-in copier), with
  * `progress` a float 0..100 from the copy; on success one write: LEGAL and
  * generation (G+1) % 1000. On any failure nothing more is written: the
@@ -99,9 +99,10 @@ async function runCopyData(ctx: StorageContext, task: JobContext<CopyDataJobPara
     if (destination.generation !== undefined && destination.generation !== current) {
       throw storageError(VdsmErrorCode.GenerationMismatch, `requested=${destination.generation}, actual=${current}`);
     }
+    ctx.store.updateVolume(destination.sdId, destination.volId, { legality: VolumeLegality.Illegal });
+    // The data phase: a fault here (failAt, hang, crash, ...) finds the destination ILLEGAL at G with the lease held.
     await task.phase('copy', { domain: destination.sdId, image: destination.imgId });
     if (task.faultFires('copy', { domain: destination.sdId, image: destination.imgId }, ['dropJob'])) jobs.table(hostId).remove(job.id);
-    ctx.store.updateVolume(destination.sdId, destination.volId, { legality: VolumeLegality.Illegal });
     const parentId = dst.volume.parentId;
     const targetParent = parentId === BLANK_UUID ? undefined : ctx.store.getVolume(destination.sdId, parentId);
     try {
