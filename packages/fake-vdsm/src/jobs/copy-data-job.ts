@@ -101,8 +101,9 @@ async function runCopyData(ctx: StorageContext, task: JobContext<CopyDataJobPara
     }
     ctx.store.updateVolume(destination.sdId, destination.volId, { legality: VolumeLegality.Illegal });
     // The data phase: a fault here (failAt, hang, crash, ...) finds the destination ILLEGAL at G with the lease held.
-    await task.phase('copy', { domain: destination.sdId, image: destination.imgId });
-    if (task.faultFires('copy', { domain: destination.sdId, image: destination.imgId }, ['dropJob'])) jobs.table(hostId).remove(job.id);
+    const copying = { domain: destination.sdId, image: destination.imgId };
+    if (task.faultFires('copy', copying, ['dropJob'])) jobs.table(hostId).remove(job.id);
+    await task.phase('copy', copying);
     const parentId = dst.volume.parentId;
     const targetParent = parentId === BLANK_UUID ? undefined : ctx.store.getVolume(destination.sdId, parentId);
     try {
