@@ -36,7 +36,7 @@ export async function createDestination(bed: StorageBed, move: VolumeMove, capac
     srcVolUUID: BLANK_UUID,
   });
   const outcome = await bed.wait(taskId);
-  expect(outcome.status.code, `Volume.create of ${move.volume}`).to.equal(0);
+  expect(outcome.kind, `Volume.create of ${move.volume}`).to.equal('success');
   return volumeAt(bed.host(1), move, move.to);
 }
 
