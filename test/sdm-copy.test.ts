@@ -6,7 +6,7 @@
  * (host 1 the SPM), real files: the bytes are checked by checksum.
  */
 import { randomUUID } from 'node:crypto';
-import { VdsmErrorCode, VolumeAllocation, VolumeFormat } from '@vdsm-kit/client/api';
+import { onJobStatus, VdsmErrorCode, VolumeAllocation, VolumeFormat } from '@vdsm-kit/client/api';
 import { ControlClient } from '@vdsm-kit/fake-vdsm';
 import { expect } from 'chai';
 import { copyData, createDestination, pollJob, storageJob, volumeAt } from './support/sdm-jobs.js';
@@ -52,10 +52,15 @@ describe('SDM copy: a disk moved with copy_data on a pool host that is not the S
   it('loses the job in a crash mid-copy: after the restart it is not listed and the destination stays ILLEGAL at G, its lease free', async () => {
     const before = await createData();
     await ctl.addFault({ match: { method: 'SDM.copy_data', task: { kind: 'copy_data', phase: 'copy' } }, action: { crash: true }, times: 1 });
+    const events: string[] = [];
+    onJobStatus(bed.host(2), '*', (info) => events.push(`${info.id} ${info.status}`));
+    await bed.host(2).Host.ping2();
     const jobId = await copyData(bed.host(2), DATA_MOVE, before.generation);
     await waitUntil(async () => (await ctl.listHosts().then(() => false, () => true)), 'the fake crashed');
     await ctl.restart();
     expect(await storageJob(bed.host(2), jobId)).to.equal(undefined);
+    // A crashed VDSM sends nothing: whatever was sent before the drop arrived before it.
+    expect(events).to.deep.equal([]);
     const after = await volumeAt(bed.host(1), DATA_MOVE, DATA_MOVE.to);
     expect(after).to.deep.include({ legality: 'ILLEGAL', status: 'ILLEGAL', generation: before.generation });
     expect(after.lease?.owners).to.deep.equal([]);

@@ -90,6 +90,8 @@ export class HostJobs {
       if (job.abortRequested) table.end(job, HostJobStatus.Aborted);
       else table.end(job, HostJobStatus.Done);
     } catch (error) {
+      // Let go of by a crash or a close: the process is gone, nothing is reported (no end, no event).
+      if (lostWithTheProcess(task)) return;
       if (job.abortRequested) table.end(job, HostJobStatus.Aborted);
       else table.end(job, HostJobStatus.Failed, jobError(task.signal, error));
     } finally {
@@ -130,6 +132,21 @@ export class HostJobs {
     this.#tables.clear();
     this.#running.clear();
     this.leases.clear();
+  }
+}
+
+/**
+ * True when the task manager has let go of the task (a crash, a close): its
+ * recovery record then refuses writes with the reason it was let go of, which
+ * is not a VdsmError (a fault's error, the other refusal, is one). The sdm
+ * task keeps no record, so clearing it is a no-op otherwise.
+ */
+function lostWithTheProcess(task: JobContext<HostJobRef>): boolean {
+  try {
+    task.recovery.clear();
+    return false;
+  } catch (error) {
+    return !(error instanceof VdsmError);
   }
 }
 
