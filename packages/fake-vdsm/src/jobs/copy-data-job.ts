@@ -23,7 +23,7 @@
  * generation (G+1) % 1000. On any failure nothing more is written: the
  * destination stays ILLEGAL at G. The lease and the locks go in the end.
  */
-import { BLANK_UUID, pyTuple, SdmJobDescription, VdsmError, VdsmErrorCode, VolumeFormat, VolumeLegality } from '@vdsm-kit/client/api';
+import { BLANK_UUID, pyTuple, SdmJobDescription, VdsmErrorCode, VolumeFormat, VolumeLegality } from '@vdsm-kit/client/api';
 import { emulateLoose } from '../api/registry.js';
 import type { EmulatedVerb } from '../api/registry.js';
 import type { JobContext, JobHandler } from '../tasks/job-handler.js';
@@ -106,23 +106,18 @@ async function runCopyData(ctx: StorageContext, task: JobContext<CopyDataJobPara
     await task.phase('copy', copying);
     const parentId = dst.volume.parentId;
     const targetParent = parentId === BLANK_UUID ? undefined : ctx.store.getVolume(destination.sdId, parentId);
-    try {
-      await copyVolumeData(ctx, {
-        source: src.volume,
-        target: { ...dst.volume, legality: VolumeLegality.Illegal },
-        targetDomain: dst.domain,
-        ...(targetParent === undefined ? {} : { targetParent }),
-        signal: task.signal,
-        onProgress: (fraction) => {
-          task.progress(fraction);
-          jobs.table(hostId).progress(job, fraction * 100);
-        },
-      });
-    } catch (error) {
-      if (error instanceof VdsmError) throw error;
-      // A failed qemu-img (cmdutils.Error) is no VdsmException: the job reports 100 General Exception.
-      throw error instanceof Error ? error : new Error(String(error));
-    }
+    // A failed qemu-img (cmdutils.Error) is no VdsmException: the job reports it as 100 General Exception (host-jobs.ts).
+    await copyVolumeData(ctx, {
+      source: src.volume,
+      target: { ...dst.volume, legality: VolumeLegality.Illegal },
+      targetDomain: dst.domain,
+      ...(targetParent === undefined ? {} : { targetParent }),
+      signal: task.signal,
+      onProgress: (fraction) => {
+        task.progress(fraction);
+        jobs.table(hostId).progress(job, fraction * 100);
+      },
+    });
     task.signal.throwIfAborted();
     jobs.table(hostId).progress(job, 100);
     markCopied(ctx, dst.volume);
