@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- move-workers [--moves N] [--lease S] [--poll-interval S]
- *   [--time-scale F] [--dir DIR]`
+ *   [--time-scale F] [--repeats N] [--dir DIR]`
  *
  * Several engine-move workers on one PostgreSQL store (a throwaway server)
  * and one pool of `fake-vdsm serve` (a child process), each worker an
@@ -19,13 +19,18 @@
  *     worker (a higher epoch and another state in the store), and
  *     `moves_per_min_with_kill` that run's rate.
  *
- * The last line is one JSON object with every figure.
+ * The three runs are one round; `--repeats` (5) rounds take turns (the
+ * 1-worker and 3-worker runs swap order every round), and each figure is
+ * printed as the median with its min-max over the rounds, the ratio of 3
+ * workers to 1 taken within each round. The last line is one JSON object with
+ * every figure (medians under the earlier keys, `_median`/`_min`/`_max`
+ * beside the ratio and the spreads under `spread`).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -35,12 +40,16 @@ import { ControlClient, DEFAULT_IDS, defaultFixture } from '@vdsm-kit/fake-vdsm'
 import { startThrowawayPostgres } from '../packages/engine-move/src/test-support/throwaway-postgres.js';
 import type { ThrowawayPostgres } from '../packages/engine-move/src/test-support/throwaway-postgres.js';
 import { ROOT, countedHosts, round, smallFileDisks, startFakeChild } from './move-support.js';
+import { cpuPressure } from './machine-state.js';
+import { formatSpread, spreadOf } from './spread.js';
+import type { Spread } from './spread.js';
 
 interface Settings {
   readonly moves: number;
   readonly leaseS: number;
   readonly pollIntervalS: number;
   readonly timeScale: number;
+  readonly repeats: number;
   readonly dir: string;
 }
 
@@ -71,6 +80,7 @@ function readSettings(args: readonly string[]): Settings {
       lease: { type: 'string', default: '3' },
       'poll-interval': { type: 'string', default: '0.5' },
       'time-scale': { type: 'string', default: '0.05' },
+      repeats: { type: 'string', default: '5' },
       dir: { type: 'string', default: tmpdir() },
     },
   });
@@ -79,6 +89,7 @@ function readSettings(args: readonly string[]): Settings {
     leaseS: Number(values.lease),
     pollIntervalS: Number(values['poll-interval']),
     timeScale: Number(values['time-scale']),
+    repeats: Number(values.repeats),
     dir: values.dir,
   };
 }
@@ -203,30 +214,80 @@ export async function run(args: readonly string[]): Promise<void> {
   const pg = await startThrowawayPostgres();
   try {
     process.stderr.write(`move-workers bench: ${settings.moves} moves, lease ${settings.leaseS} s, poll interval ${settings.pollIntervalS} s, time scale ${settings.timeScale}\n`);
-    const one = await oneRun(settings, pg, 1, work, false);
-    const three = await oneRun(settings, pg, 3, work, false);
-    const killed = await oneRun(settings, pg, 3, work, true);
-    console.log('workers  moves  moved  seconds  moves/min  status calls/interval  peak RSS MiB (each worker)');
-    for (const r of [one, three, killed]) {
-      console.log(
-        `${String(r.workers).padStart(7)}  ${String(r.moves).padStart(5)}  ${String(r.moved).padStart(5)}  ${String(r.durationS).padStart(7)}  ${String(r.movesPerMin).padStart(9)}  ${String(r.statusCallsPerInterval).padStart(21)}  ${r.rssMb.join(', ')}`,
-      );
+    const rounds: { one: RunResult; three: RunResult; killed: RunResult }[] = [];
+    for (let r = 0; r < settings.repeats; r += 1) {
+      process.stderr.write(`round ${r + 1}/${settings.repeats}\n`);
+      // Taking turns: the order of the 1- and 3-worker runs swaps every round.
+      const [first, second] = r % 2 === 0 ? [1, 3] : [3, 1];
+      const a = await oneRun(settings, pg, first, work, false);
+      const b = await oneRun(settings, pg, second, work, false);
+      const killed = await oneRun(settings, pg, 3, work, true);
+      rounds.push({ one: first === 1 ? a : b, three: first === 1 ? b : a, killed });
     }
-    console.log(`takeover after SIGKILL (third row): ${killed.takeoverS ?? 'n/a'} s (lease ${settings.leaseS} s)`);
+    const of = (pick: (round: (typeof rounds)[number]) => number | undefined): Spread | undefined => {
+      const values = rounds.map(pick).filter((v): v is number => v !== undefined && Number.isFinite(v));
+      return values.length === 0 ? undefined : spreadOf(values);
+    };
+    const spread = {
+      moves_per_min: { '1': of((r) => r.one.movesPerMin)!, '3': of((r) => r.three.movesPerMin)! },
+      moves_per_min_with_kill: of((r) => r.killed.movesPerMin)!,
+      workers_3_over_1: of((r) => r.three.movesPerMin / r.one.movesPerMin)!,
+      takeover_s: of((r) => r.killed.takeoverS),
+      status_calls_per_interval: {
+        '1': of((r) => r.one.statusCallsPerInterval)!,
+        '3': of((r) => r.three.statusCallsPerInterval)!,
+        '3_with_kill': of((r) => r.killed.statusCallsPerInterval)!,
+      },
+    };
+    const peak = (pick: (round: (typeof rounds)[number]) => RunResult): number[] => {
+      const worst: number[] = [];
+      for (const r of rounds) pick(r).rssMb.forEach((mb, i) => (worst[i] = Math.max(worst[i] ?? 0, mb)));
+      return worst;
+    };
+    const last = rounds[rounds.length - 1]!;
+    const pressure = await cpuPressure();
+    console.log(`move-workers benchmark: Node ${process.version}, ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}${pressure === undefined ? '' : `, CPU pressure ${pressure} %`}`);
+    console.log(`${settings.repeats} rounds; each figure the median (min-max) over the rounds\n`);
+    const f = (x: Spread | undefined, digits = 1): string => (x === undefined ? 'n/a' : formatSpread(x, digits, ''));
+    console.log(`moves/min, 1 worker:             ${f(spread.moves_per_min['1'])}`);
+    console.log(`moves/min, 3 workers:            ${f(spread.moves_per_min['3'])}`);
+    console.log(`3 workers over 1 (same round):   ${formatSpread(spread.workers_3_over_1)}`);
+    console.log(`moves/min, 3 workers, one killed: ${f(spread.moves_per_min_with_kill)}`);
+    console.log(`takeover after SIGKILL:          ${f(spread.takeover_s, 2)} s (lease ${settings.leaseS} s)`);
+    console.log(`status calls per interval:       1: ${f(spread.status_calls_per_interval['1'], 2)}, 3: ${f(spread.status_calls_per_interval['3'], 2)}, 3 killed: ${f(spread.status_calls_per_interval['3_with_kill'], 2)}`);
+    console.log(`peak RSS MiB per worker (worst): 1: ${peak((r) => r.one).join(', ')}; 3: ${peak((r) => r.three).join(', ')}`);
+    const moved = (pick: (round: (typeof rounds)[number]) => RunResult): number => Math.min(...rounds.map((r) => pick(r).moved));
+    const median = (x: Spread | undefined): number | null => (x === undefined ? null : round(x.median, 2));
+    const rounded = (x: Spread | undefined) => (x === undefined ? null : { median: round(x.median, 3), min: round(x.min, 3), max: round(x.max, 3) });
     console.log(
       JSON.stringify({
         bench: 'move-workers',
+        node: process.version,
+        loadavg_1m: round(loadavg()[0] ?? 0, 2),
         lease_s: settings.leaseS,
         poll_interval_s: settings.pollIntervalS,
         moves: settings.moves,
+        repeats: settings.repeats,
         workers: [1, 3],
-        moves_per_min: { '1': one.movesPerMin, '3': three.movesPerMin },
-        moves_per_min_with_kill: killed.movesPerMin,
-        moved: { '1': one.moved, '3': three.moved, '3_with_kill': killed.moved },
-        not_moved: { '1': one.notMoved, '3': three.notMoved, '3_with_kill': killed.notMoved },
-        takeover_s: killed.takeoverS ?? null,
-        status_calls_per_interval: { '1': one.statusCallsPerInterval, '3': three.statusCallsPerInterval, '3_with_kill': killed.statusCallsPerInterval },
-        peak_rss_mb: { '1': one.rssMb, '3': three.rssMb, '3_with_kill': killed.rssMb },
+        moves_per_min: { '1': median(spread.moves_per_min['1']), '3': median(spread.moves_per_min['3']) },
+        moves_per_min_with_kill: median(spread.moves_per_min_with_kill),
+        workers_3_over_1_median: round(spread.workers_3_over_1.median, 3),
+        workers_3_over_1_min: round(spread.workers_3_over_1.min, 3),
+        workers_3_over_1_max: round(spread.workers_3_over_1.max, 3),
+        moved: { '1': moved((r) => r.one), '3': moved((r) => r.three), '3_with_kill': moved((r) => r.killed) },
+        not_moved: { '1': last.one.notMoved, '3': last.three.notMoved, '3_with_kill': last.killed.notMoved },
+        takeover_s: median(spread.takeover_s),
+        status_calls_per_interval: {
+          '1': median(spread.status_calls_per_interval['1']),
+          '3': median(spread.status_calls_per_interval['3']),
+          '3_with_kill': median(spread.status_calls_per_interval['3_with_kill']),
+        },
+        peak_rss_mb: { '1': peak((r) => r.one), '3': peak((r) => r.three), '3_with_kill': peak((r) => r.killed) },
+        spread: {
+          moves_per_min: { '1': rounded(spread.moves_per_min['1']), '3': rounded(spread.moves_per_min['3']) },
+          moves_per_min_with_kill: rounded(spread.moves_per_min_with_kill),
+          takeover_s: rounded(spread.takeover_s),
+        },
       }),
     );
   } finally {
