@@ -219,3 +219,27 @@ export const TASK_STATE_PREDECESSORS: Readonly<Record<TaskInternalState, readonl
 /** Task tags: `spm` jobs are persisted and listed by getAllTasksStatuses; `hsm`/`sdm` are not. */
 export const TaskTag = { Spm: 'spm', Hsm: 'hsm', Sdm: 'sdm' } as const;
 export type TaskTag = ValueOf<typeof TaskTag>;
+
+// ---- host jobs (lib/vdsm/jobs.py; vdsm-sdm.md §2) ----
+
+/**
+ * `Host.getJobs` statuses. VDSM also reports an internal `aborting` while a
+ * running job is being aborted; neither the schema nor the engine knows it,
+ * so the result type tolerates any other string (see `HostJobInfoSchema`).
+ */
+export const HostJobStatus = { Pending: 'pending', Running: 'running', Done: 'done', Failed: 'failed', Aborted: 'aborted' } as const;
+export type HostJobStatus = ValueOf<typeof HostJobStatus>;
+
+/** The statuses after which a job never changes again (VDSM's `jobs.Job.active` is false). */
+export const HOST_JOB_ENDED_STATUSES: ReadonlySet<string> = new Set<string>([HostJobStatus.Done, HostJobStatus.Failed, HostJobStatus.Aborted]);
+
+/** `Host.getJobs` `job_type`: every SDM job is `storage`. */
+export const HostJobType = { Storage: 'storage', V2v: 'v2v' } as const;
+export type HostJobType = ValueOf<typeof HostJobType>;
+
+/** `job.description` of the SDM jobs this kit knows (the verb name without `SDM.`). */
+export const SdmJobDescription = { CopyData: 'copy_data', UpdateVolume: 'update_volume' } as const;
+export type SdmJobDescription = ValueOf<typeof SdmJobDescription>;
+
+/** The largest volume generation; the next one after it is 0 (storage/constants.py `MAX_GENERATION`). */
+export const MAX_GENERATION = 999;

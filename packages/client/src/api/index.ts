@@ -27,3 +27,4 @@ export {
 export * from './invalid-params.js';
 export * from './namespaces.js';
 export * from './helpers.js';
+export * from './job-events.js';

@@ -39,7 +39,7 @@ const TASK = '9d2c1b0a-8f7e-4d6c-9b5a-493827160504';
 describe('createVdsmApi', () => {
   it('has one namespace per VDSM namespace, one function per verb of the table', () => {
     const api = createVdsmApi(recordingCaller());
-    expect(Object.keys(api).sort()).to.deep.equal(['Host', 'Image', 'StorageDomain', 'StoragePool', 'Task', 'Volume']);
+    expect(Object.keys(api).sort()).to.deep.equal(['Host', 'Image', 'SDM', 'StorageDomain', 'StoragePool', 'Task', 'Volume']);
     const methods = Object.entries(api).flatMap(([ns, verbs]) => Object.keys(verbs).map((verb) => `${ns}.${verb}`));
     expect(methods.sort()).to.deep.equal(Object.keys(VERBS).sort());
     expect(Object.isFrozen(api) && Object.isFrozen(api.Image)).to.equal(true);

@@ -10,6 +10,8 @@
  */
 import { z } from 'zod';
 import {
+  HostJobStatus,
+  HostJobType,
   SpmRole,
   StorageDomainClass,
   StorageDomainRole,
@@ -287,3 +289,31 @@ export const VdsmCapabilitiesSchema = z.looseObject({
   backupEnabled: z.boolean().optional(),
 });
 export type VdsmCapabilities = z.output<typeof VdsmCapabilitiesSchema>;
+
+// ---- host jobs (vdsm-sdm.md §2) ----
+
+/** A failed job's `error` (jobs.py `_run_failed`): a VdsmException's code and `str(e)`, else 100 `General Exception: (...)`. */
+export const HostJobErrorSchema = z.object({ code: z.number().int(), message: z.string() });
+export type HostJobError = z.output<typeof HostJobErrorSchema>;
+
+/**
+ * One job of `Host.getJobs` (jobs.py `Job.info`). `status` is one of the
+ * five schema statuses or any other string VDSM may report (its internal
+ * `aborting`): a reader treats an unknown one as "still active".
+ */
+export const HostJobInfoSchema = z.looseObject({
+  id: z.string(),
+  status: z.union([z.enum(HostJobStatus), z.string()]),
+  /** The verb: `copy_data`, `update_volume`, `merge_subchain`, ... */
+  description: z.string(),
+  job_type: z.union([z.enum(HostJobType), z.string()]),
+  /** A float 0.0..100.0 (not the schema's uint), only once the job can tell (qemu-img started); never for update_volume. */
+  progress: z.number().min(0).max(100).optional(),
+  /** Only when `status` is `failed`. */
+  error: HostJobErrorSchema.optional(),
+});
+export type HostJobInfo = z.output<typeof HostJobInfoSchema>;
+
+/** `Host.getJobs`: job infos by job id; ids asked for but unknown are just absent. */
+export const HostJobInfoMapSchema = z.record(z.string(), HostJobInfoSchema);
+export type HostJobInfoMap = z.output<typeof HostJobInfoMapSchema>;

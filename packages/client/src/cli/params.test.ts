@@ -16,6 +16,20 @@ function fromCli(method: string, args: string[], file: Record<string, unknown> =
 
 describe('cli/params', () => {
   describe('prepareParams', () => {
+    it('takes SDM.copy_data endpoints as JSON objects on the command line', () => {
+      const endpoint = (sd: string) => `{"endpoint_type":"div","sd_id":"${sd}","img_id":"${IMG}","vol_id":"${SRC}"}`;
+      const wire = fromCli('SDM.copy_data', [`job_id=${DST}`, `source=${endpoint(POOL)}`, `destination=${endpoint(DST).replace('}', ',"generation":3}')}`]);
+      expect(wire).to.deep.equal({
+        job_id: DST,
+        source: { endpoint_type: 'div', sd_id: POOL, img_id: IMG, vol_id: SRC },
+        destination: { endpoint_type: 'div', sd_id: DST, img_id: IMG, vol_id: SRC, generation: 3 },
+        copy_bitmaps: false,
+      });
+      expect(() => fromCli('SDM.copy_data', [`job_id=${DST}`, `source=${endpoint(POOL)}`, 'destination={"endpoint_type":"div"}'])).to.throw(
+        InvalidParamsError,
+      );
+    });
+
     it('runs a known verb through its schema: wire types, schema order, defaults filled in', () => {
       const wire = fromCli('Image.move', [
         `dstSdUUID=${DST}`,

@@ -3,8 +3,8 @@
  * vdsm-wire.md §5.
  */
 import { z } from 'zod';
-import { StorageDomainClassId, StorageDomainTypeId } from '../enums.js';
-import { TaskDetailsSchema, TaskInfoSchema, TaskStatusSchema, UuidListSchema, VdsmCapabilitiesSchema, VoidResultSchema } from '../types.js';
+import { HostJobType, StorageDomainClassId, StorageDomainTypeId } from '../enums.js';
+import { HostJobInfoMapSchema, TaskDetailsSchema, TaskInfoSchema, TaskStatusSchema, UuidListSchema, VdsmCapabilitiesSchema, VoidResultSchema } from '../types.js';
 import { defineVerb, uuidParam } from './common.js';
 import type { VerbDefinition } from './common.js';
 
@@ -61,6 +61,20 @@ export const HOST_VERBS = {
       remotePath: z.string().nullable().default(null),
     }),
     result: UuidListSchema,
+    returnsTask: false,
+  }),
+
+  /**
+   * The host jobs (SDM verbs) of this host, by job id, filtered by type and
+   * ids (an empty list: all). An unknown id is just absent. Needs no pool.
+   * The schema's default `()` is Python's empty tuple: an empty list on the wire.
+   */
+  'Host.getJobs': defineVerb({
+    params: z.strictObject({
+      job_type: z.enum(HostJobType).nullable().default(null),
+      job_ids: z.array(uuidParam).default([]),
+    }),
+    result: HostJobInfoMapSchema,
     returnsTask: false,
   }),
 } as const satisfies Record<`Host.${string}`, VerbDefinition>;

@@ -9,6 +9,7 @@ import type { TaskId } from '../types.js';
 import type { VerbDefinition } from './common.js';
 import { HOST_VERBS } from './host.js';
 import { IMAGE_VERBS } from './image.js';
+import { SDM_VERBS } from './sdm.js';
 import { STORAGE_DOMAIN_VERBS } from './storage-domain.js';
 import { STORAGE_POOL_VERBS } from './storage-pool.js';
 import { TASK_VERBS } from './task.js';
@@ -21,6 +22,7 @@ export const VERBS = {
   ...IMAGE_VERBS,
   ...VOLUME_VERBS,
   ...TASK_VERBS,
+  ...SDM_VERBS,
 } as const satisfies Record<string, VerbDefinition>;
 
 type Verbs = typeof VERBS;
@@ -55,3 +57,5 @@ export function isVdsmMethod(method: string): method is VdsmMethod {
 
 export type { VerbDefinition } from './common.js';
 export { defineVerb, defineTaskVerb } from './common.js';
+export { divEndpointParam, generationParam, updateVolumeInfoParam, volumeAttributesParam } from './sdm.js';
+export type { DivEndpoint } from './sdm.js';
