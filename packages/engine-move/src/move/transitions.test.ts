@@ -33,6 +33,10 @@ const legacyMoving: MoveRecord = {
   owner: null,
   epoch: 0,
   leaseUntil: null,
+  copyPath: 'spm',
+  excludeHosts: [],
+  copyRetries: 0,
+  path: 'spm',
 };
 const failed = { type: 'task-ended', ok: false, code: 100, message: 'recovered' } as const;
 
