@@ -56,7 +56,7 @@ describe('engine-move restart: SIGKILL at each kill point, then resume', functio
       const before = (await fake.checksum(fileDomain, image, volume)).checksum;
       const killed = await runEngineMove(
         td,
-        ['move', ...connection(), '--pool', pool, '--disk', image, '--from', fileDomain, '--to', blockDomain],
+        ['move', ...connection(), '--pool', pool, '--disk', image, '--from', fileDomain, '--to', blockDomain, '--path', 'spm'],
         { ENGINE_MOVE_FAILPOINT: point },
       );
       expect(killed.signal, killed.stderr).to.equal('SIGKILL');

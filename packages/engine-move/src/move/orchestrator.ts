@@ -47,6 +47,8 @@ export interface MoveOrchestratorOptions {
    * store (each new copy's placeholder carries it as `windowLimit`).
    */
   readonly sharedWindow?: number;
+  /** The copy path of a move whose request names none (default auto). */
+  readonly copyPath?: CopyPathChoice;
   /** Host job tracking tuning (SDM path): early polls, misses before a host counts as unreachable, call timeout. */
   readonly hostJobs?: Pick<HostJobTrackerOptions, 'firstEarlyPollMs' | 'missesBeforeUnreachable' | 'callTimeoutMs'>;
 }
@@ -224,7 +226,7 @@ export class MoveOrchestrator {
         wipeAfterDelete: request.wipeAfterDelete ?? false,
         discard: request.discard ?? false,
         mode: request.legacy ? 'legacy' : 'copy-delete',
-        ...(request.copyPath === undefined ? {} : { copyPath: request.copyPath }),
+        copyPath: request.copyPath ?? this.#options.copyPath ?? 'auto',
         ...(request.excludeHosts === undefined ? {} : { excludeHosts: request.excludeHosts }),
         ...(request.copyRetries === undefined ? {} : { copyRetries: request.copyRetries }),
       },
