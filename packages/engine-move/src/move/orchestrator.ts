@@ -77,7 +77,7 @@ export interface MoveDiskRequest {
 
 export interface MoveProgress {
   readonly phase: MovePhase;
-  /** 0..1 for a copy (target allocation over source's); null where nothing can be known (a wipe). */
+  /** 0..1 for a copy (SDM: the jobs' own progress over the volumes; SPM: target allocation over source's); null where nothing can be known (a wipe). */
   readonly fraction: number | null;
   /** Since the phase started, on the store's time. */
   readonly elapsedMs: number;
