@@ -194,6 +194,8 @@ describe('VdsmClient', () => {
       expect(c.StorageDomain).to.be.an('object');
       expect(c.Image.move).to.be.a('function');
       expect(c.Volume.copy).to.be.a('function');
+      expect(c.SDM.copy_data).to.be.a('function');
+      expect(c.SDM.update_volume).to.be.a('function');
     });
 
     it('applies timeoutMs (default and per call) on the injected clock', async () => {

@@ -106,6 +106,8 @@ export class VdsmClient implements RpcCaller {
   readonly Volume: VdsmApi['Volume'];
   /** `Task.*` verbs. */
   readonly Task: VdsmApi['Task'];
+  /** `SDM.*` verbs (host jobs: poll them with `Host.getJobs` on the same host). */
+  readonly SDM: VdsmApi['SDM'];
 
   readonly #options: VdsmClientOptions;
   readonly #clock: Clock;
@@ -132,6 +134,7 @@ export class VdsmClient implements RpcCaller {
     this.Image = api.Image;
     this.Volume = api.Volume;
     this.Task = api.Task;
+    this.SDM = api.SDM;
   }
 
   /** True while a connection is open. */

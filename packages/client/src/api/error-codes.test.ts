@@ -3,12 +3,13 @@ import { VDSM_ERRORS, VDSM_SUCCESS_CODE, VdsmErrorCode, vdsmErrorInfo } from './
 
 // The codes of vdsm-wire.md §9 (0 is the success status, kept out of the table),
 // plus the ones the fake raises from lib/vdsm/storage/exception.py: 204 (deleting
-// a volume with children) and 324 (connecting with the wrong master).
+// a volume with children) and 324 (connecting with the wrong master), and the SDM
+// job codes of vdsm-sdm.md: 227, 235, 911, 2009.
 const SECTION_9_CODES = [
-  7, 13, 16, 44, 99, 100, 200, 201, 202, 204, 205, 212, 222, 223, 225, 231, 251, 253, 254, 256, 259, 260, 261, 262, 264,
+  7, 13, 16, 44, 99, 100, 200, 201, 202, 204, 205, 212, 222, 223, 225, 227, 231, 235, 251, 253, 254, 256, 259, 260, 261, 262, 264,
   265, 266, 268, 300, 304, 309, 313, 321, 323, 324, 349, 350, 353, 355, 358, 369, 374, 375, 379, 397, 400, 401, 402, 403,
   405, 406, 410, 411, 412, 413, 441, 442, 443, 504, 550, 551, 610, 650, 651, 653, 654, 656, 657, 661, 851, 853, 855,
-  1000, 2005, 3000,
+  911, 1000, 2005, 2009, 3000,
 ];
 
 describe('VDSM error table', () => {

@@ -57,6 +57,9 @@ export const VDSM_ERRORS = [
   { code: 223, name: 'CannotDeleteSharedVolume', message: 'Shared Volume cannot be deleted' },
   { code: 225, name: 'VolumeCopyError', message: 'Volume copy failed' },
   { code: 231, name: 'IncorrectType', message: 'Incorrect Volume Preallocate Type' },
+  // SDM jobs (vdsm-sdm.md §1.3, §3.1): preparing an ILLEGAL copy source, a refused update_volume.
+  { code: 227, name: 'prepareIllegalVolumeError', message: 'Cannot prepare illegal volume' },
+  { code: 235, name: 'InvalidVolumeUpdate', message: 'Cannot update volume attributes' },
   // Images.
   { code: 251, name: 'TemplateCreationError', message: 'Error creating template from VM' },
   { code: 253, name: 'MoveImageError', message: 'Error moving image' },
@@ -122,9 +125,13 @@ export const VDSM_ERRORS = [
   { code: 853, name: 'InvalidResourceName', message: 'Invalid resource name' },
   // VDSM's spelling.
   { code: 855, name: 'ResourceAcqusitionFailed', message: 'Could not acquire resource. Probably resource factory threw an exception.' },
+  // Volume generations (SDM jobs): the destination's generation is not the one given.
+  { code: 911, name: 'GenerationMismatch', message: 'The provided generation does not match the actual generation' },
   // Validation and miscellaneous.
   { code: 1000, name: 'InvalidParameterException', message: 'Invalid parameter' },
   { code: 2005, name: 'MiscOperationInProgress', message: 'Operation is already in progress' },
+  // copy_data with copy_bitmaps on a raw side.
+  { code: 2009, name: 'UnsupportedOperation', message: 'Unsupported operation' },
   { code: 3000, name: 'ResourceException', message: 'Resource operation failed' },
   // Engine side (codes above 5000 belong to ovirt-engine): a call that timed out
   // or whose connection dropped (vdsm-jsonrpc-java JsonUtils.buildFailedResponse).

@@ -80,6 +80,24 @@ export function emulate<M extends VdsmMethod>(
   };
 }
 
+/**
+ * Emulates `method` like `emulate`, except that the params named in `loose`
+ * reach the handler as sent (any JSON) in VDSM's default mode: VDSM checks
+ * those itself and answers its own error (the SDM endpoints are Python
+ * `properties` objects that fail with 100 and `str(e)`, not with -32602). In
+ * strict mode (`api_strict_mode`) the client's schema still applies to them.
+ */
+export function emulateLoose<M extends VdsmMethod, K extends keyof WireParamsOf<M> & string>(
+  method: M,
+  loose: readonly K[],
+  handler: (params: Omit<WireParamsOf<M>, K> & { readonly [P in K]: unknown }, context: CallContext) => HandlerResult<M> | Promise<HandlerResult<M>>,
+): EmulatedVerb {
+  const verb = emulate(method, handler as never);
+  const shape: Record<string, z.ZodType> = { ...verb.params.shape };
+  for (const name of loose) shape[name] = z.unknown();
+  return { ...verb, params: z.object(shape) };
+}
+
 /** Emulated verbs by method name. */
 export class ApiRegistry {
   readonly #verbs = new Map<string, EmulatedVerb>();

@@ -26,10 +26,13 @@ import { storageDomainApi } from './storage-domain.js';
 import { storagePoolApi } from './storage-pool.js';
 import { taskApi } from './task.js';
 import { volumeApi } from './volume.js';
+import { copyDataJobs } from '../jobs/copy-data-job.js';
+import { updateVolumeJobs } from '../jobs/update-volume-job.js';
+import { hostJobsApi, sdmApi } from './sdm.js';
 
 /** The storage namespaces of the host serving `ctx`. */
 export function storageApi(ctx: StorageContext): ApiModule[] {
-  return [storagePoolApi(ctx), storageDomainApi(ctx), imageApi(ctx), volumeApi(ctx), taskApi(ctx), hostTasksApi(ctx)];
+  return [storagePoolApi(ctx), storageDomainApi(ctx), imageApi(ctx), volumeApi(ctx), taskApi(ctx), hostTasksApi(ctx), sdmApi(ctx), hostJobsApi(ctx)];
 }
 
 /**
@@ -47,6 +50,8 @@ export function storageJobs(ctx: StorageContext): Record<string, JobHandler> {
     cloneStructureJobs(ctx),
     syncDataJobs(ctx),
     spmJobs(ctx),
+    copyDataJobs(ctx),
+    updateVolumeJobs(ctx),
   ];
   const jobs: Record<string, JobHandler> = {};
   for (const set of sets) {

@@ -38,7 +38,8 @@ export function taskApi(ctx: StorageContext): ApiModule {
   };
 }
 
-/** Whether the host serving `ctx` holds `task`: SPM tasks on their pool's SPM only. */
+/** Whether the host serving `ctx` holds `task`: SPM tasks on their pool's SPM only, an SDM job's task on its host only. */
 export function isHeldBy(ctx: StorageContext, task: TaskRow): boolean {
+  if (task.tag === TaskTag.Sdm) return (task.job.params as { hostId?: unknown } | null)?.hostId === ctx.hostId;
   return task.tag !== TaskTag.Spm || (task.poolId !== null && isSpm(ctx, task.poolId));
 }

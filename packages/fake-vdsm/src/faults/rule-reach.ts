@@ -101,6 +101,7 @@ function checkStatus(kind: ActionKind, match: FaultMatch, refuse: Refuse): void 
     if (!Object.hasOwn(TASK_KINDS, taskKind) || info === undefined) refuse('task.kind', unknownKind(taskKind));
     // HSM tasks (spmStart) are not listed by getAllTasksStatuses.
     else if (info.phases.length === 0) refuse('task.kind', `a ${taskKind} task is an HSM task, never listed by ${STATUS_METHOD}`);
+    else if (info.hostJob === true) refuse('task.kind', `a ${taskKind} task carries an SDM host job, never listed by ${STATUS_METHOD} (use dropJob / dropJobAtEnd for Host.getJobs)`);
   }
   if (!(STATUS_ACTIONS as readonly string[]).includes(kind)) refuse('action', `${kind} is not a status action`);
 }
@@ -156,6 +157,13 @@ function checkTask(kind: ActionKind, match: FaultMatch, refuse: Refuse): void {
     const progressing = kinds.filter((name) => (phase === undefined ? info(name).progressAfter.length > 0 : info(name).progressAfter.includes(phase)));
     if (progressing.length === 0) {
       refuse(phase === undefined ? 'task' : 'task.phase', `failAt fires on progress, and ${scope} reports no progress after entering '${phase ?? 'its first phase'}' (use finish to fail it there)`);
+    }
+  }
+  if (kind === 'dropJob' || kind === 'dropJobAtEnd') {
+    // Only copy_data applies them (at its `copy` phase); update_volume is a single write with nothing to hide mid-way.
+    const jobs = kinds.filter((name) => name === 'copy_data' && (phase === undefined || phase === 'copy'));
+    if (jobs.length === 0) {
+      refuse(taskKind === undefined ? (match.method === undefined ? 'task' : 'method') : 'task.kind', `${kind} takes an SDM.copy_data job out of Host.getJobs (a copy_data task's phase 'copy'); ${scope} has none`);
     }
   }
   if (kind === 'failSourceDelete') {

@@ -17,7 +17,7 @@ import { z } from 'zod';
 export type FaultLayer = 'rpc' | 'status' | 'task' | 'domain' | 'wire';
 
 /** Task phases a `match.task.phase` can name. */
-export const TASK_PHASES = ['copy', 'delete', 'zero', 'create'] as const;
+export const TASK_PHASES = ['copy', 'delete', 'zero', 'create', 'update'] as const;
 export type TaskPhase = (typeof TASK_PHASES)[number];
 
 const count = z.number().int().nonnegative();
@@ -44,6 +44,9 @@ const ACTION_SCHEMAS = {
   failSourceDelete: z.strictObject({ failSourceDelete: z.literal(true) }),
   loseSpm: z.strictObject({ loseSpm: z.literal(true), toHost: positiveInt.optional() }),
   crash: z.strictObject({ crash: z.literal(true) }),
+  // Task layer, SDM host jobs only (jobs/): the job leaves Host.getJobs now / as it ends.
+  dropJob: z.strictObject({ dropJob: z.literal(true) }),
+  dropJobAtEnd: z.strictObject({ dropJobAtEnd: z.literal(true) }),
   // Domain conditions (task faults).
   domainFull: z.strictObject({ domainFull: z.literal(true) }),
   domainUnreachable: z.strictObject({ domainUnreachable: z.literal(true) }),
@@ -76,6 +79,8 @@ export const ACTION_LAYERS: Readonly<Record<ActionKind, FaultLayer>> = {
   failSourceDelete: 'task',
   loseSpm: 'task',
   crash: 'task',
+  dropJob: 'task',
+  dropJobAtEnd: 'task',
   domainFull: 'domain',
   domainUnreachable: 'domain',
   closeConnection: 'wire',

@@ -25,6 +25,8 @@ export interface TaskKindInfo {
   readonly progressAfter: readonly TaskPhase[];
   /** A phase entered only when the call's params say so (a move's `delete`: `operation` 2). */
   readonly onlyWhen?: { readonly phase: TaskPhase; readonly param: string; readonly value: unknown };
+  /** An SDM host job's task: its verb answers `true`, not a task id, and the `dropJob` actions apply to it. */
+  readonly hostJob?: true;
 }
 
 /** Every job kind of the fake (src/storage/*: the `*_JOB` constants). */
@@ -44,6 +46,9 @@ export const TASK_KINDS: Readonly<Record<string, TaskKindInfo>> = {
   deleteVolume: { methods: ['Image.deleteVolumes', 'Volume.delete'], phases: ['delete'], progressAfter: ['delete'] },
   // An HSM task whose job enters no phase.
   spmStart: { methods: ['StoragePool.spmStart'], phases: [], progressAfter: [] },
+  // SDM host jobs (jobs/): the sdm tasks of SDM.copy_data and SDM.update_volume, named by their job description.
+  copy_data: { methods: ['SDM.copy_data'], phases: ['copy'], progressAfter: ['copy'], hostJob: true },
+  update_volume: { methods: ['SDM.update_volume'], phases: ['update'], progressAfter: [], hostJob: true },
 };
 
 /** The kinds a method starts (empty for a method that starts no task). */

@@ -12,6 +12,7 @@ import type { TlsCredentials } from '@vdsm-kit/client/transport';
 import { hostApi } from '../api/host.js';
 import { ApiRegistry } from '../api/registry.js';
 import { storageApi } from '../api/storage.js';
+import { jobStatusEventBody } from '../jobs/job-events.js';
 import type { Logger } from '../logger.js';
 import type { HostRecord } from '../model/records.js';
 import type { ConnectionLimits } from '../server/connection-limits.js';
@@ -96,6 +97,8 @@ export class FakeHost {
       hostId: record.id,
       ...(listen.interceptors === undefined ? {} : { interceptors: listen.interceptors(record.id) }),
     });
+    // The host's job ends go out as `|jobs|status|<id>` events to its own subscribers.
+    context.hostJobs?.table(record.id).onEnded((info) => server.broker.publishEvent(jobStatusEventBody(info, listen.clock.now())));
     return new FakeHost(record, context, server, listen.tlsOnly ?? false);
   }
 

@@ -32,6 +32,7 @@ import { StateStore } from '../model/store.js';
 import { DEFAULT_WIPE_BYTES_PER_SECOND } from '../storage/context.js';
 import type { StorageContext } from '../storage/context.js';
 import type { DataMeter } from '../storage/data-meter.js';
+import { HostJobs } from '../jobs/host-jobs.js';
 import { ResourceLocks } from '../tasks/resource-locks.js';
 import { assertMaxTasks, TaskManager } from '../tasks/task-manager.js';
 import { fixtureFiles } from './fixture-files.js';
@@ -72,6 +73,8 @@ export interface StorageHostOptions {
   readonly crash?: CrashOptions;
   /** Counts the bytes copies and wipes move (`StorageContext.meter`). */
   readonly meter?: DataMeter;
+  /** VDSM's `[jobs] autodelete_delay`: an ended SDM job stays listed this long, in ms of storage time (default 3600 s; negative: for good). */
+  readonly jobAutodeleteMs?: number;
 }
 
 /** What happened at startup (for logs and tests). */
@@ -91,6 +94,8 @@ export interface StorageHost {
   readonly tasks: TaskManager;
   readonly locks: ResourceLocks;
   readonly clock: Clock;
+  /** The SDM host jobs of every host and the volume leases (memory only: a new, empty one after a restart). */
+  readonly hostJobs: HostJobs;
   /** The process's one fault engine (also `StorageContext.faults`). */
   readonly faults: FaultEngine;
   /** The hosts served, by id. */
@@ -131,6 +136,7 @@ export async function openStorageHost(options: StorageHostOptions): Promise<Stor
   const store = new StateStore(db);
   const locks = new ResourceLocks({ db, clock, logger });
   const tasks = new TaskManager({ db, clock, logger, locks, faults, ...(options.maxTasks === undefined ? {} : { maxTasks: options.maxTasks }), ...(options.crash === undefined ? {} : { crash: options.crash }) });
+  const hostJobs = new HostJobs({ clock, ...(options.jobAutodeleteMs === undefined ? {} : { autodeleteDelayMs: options.jobAutodeleteMs }) });
   const contexts = new Map<number, StorageContext>();
   const contextFor = (hostId: number): StorageContext => {
     let context = contexts.get(hostId);
@@ -145,6 +151,7 @@ export async function openStorageHost(options: StorageHostOptions): Promise<Stor
         wipeBytesPerSecond,
         hostId,
         faults,
+        hostJobs,
         ...(options.forceBuiltinCopier === undefined ? {} : { forceBuiltinCopier: options.forceBuiltinCopier }),
         ...(options.meter === undefined ? {} : { meter: options.meter }),
       };
@@ -153,6 +160,8 @@ export async function openStorageHost(options: StorageHostOptions): Promise<Stor
     return context;
   };
   const closeAll = async (): Promise<void> => {
+    // First: a job let go of by the task manager must not report an end nobody is there to see.
+    hostJobs.close();
     await tasks.close();
     locks.close();
     db.close();
@@ -192,6 +201,7 @@ export async function openStorageHost(options: StorageHostOptions): Promise<Stor
       tasks,
       locks,
       clock,
+      hostJobs,
       faults,
       hosts,
       startup: { seeded, recoveredPools, reconcile },

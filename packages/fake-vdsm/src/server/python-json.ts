@@ -16,6 +16,27 @@ const TOKEN = /"(?:[^"\\]|\\.)*"|[,:]|e[+-]\d(?!\d)/g;
 const NEEDS_ESCAPE = /[^\x20-\x7e]/;
 const NEEDS_ESCAPE_ALL = /[^\x20-\x7e]/g;
 
+// What a `pyFloat` turns into inside JSON.stringify's output: a string no
+// real value starts with (a NUL, escaped), swapped for the number's text.
+const FLOAT_MARK = '\u0000pyfloat:';
+const FLOAT_TOKEN_PREFIX = `"${JSON.stringify(FLOAT_MARK).slice(1, -1)}`;
+
+/** A number Python holds as a float: `json.dumps` writes `42.0`, not `42` (see `pyFloat`). */
+export interface PyFloat {
+  toJSON(): string;
+}
+
+/**
+ * `value` as a Python float in `pythonJsonDumps` output: `100` goes out as
+ * `100.0`, `42.5` as `42.5`. For fields a Java reader casts to `Double`
+ * (the engine's `Host.getJobs` progress, vdsm-sdm.md §5.3), where `42`
+ * would fail the cast. Non-finite values go out as `null`, as any number.
+ */
+export function pyFloat(value: number): PyFloat {
+  const text = !Number.isFinite(value) ? 'null' : Number.isInteger(value) ? `${value}.0` : String(value);
+  return { toJSON: () => `${FLOAT_MARK}${text}` };
+}
+
 /**
  * Serializes `value` like Python's `json.dumps(value)`.
  *
@@ -36,10 +57,16 @@ function widenOrEscape(token: string): string {
   if (token === ',') return ', ';
   if (token === ':') return ': ';
   if (token.charCodeAt(0) === 0x65 /* e */) return `${token.slice(0, 2)}0${token.slice(2)}`;
+  if (token.startsWith(FLOAT_TOKEN_PREFIX)) return pyFloatText(token.slice(FLOAT_TOKEN_PREFIX.length, -1));
   return NEEDS_ESCAPE.test(token) ? token.replace(NEEDS_ESCAPE_ALL, escapeCodeUnit) : token;
 }
 
 /** One UTF-16 code unit as Python writes it; an astral character becomes its two surrogates, as in Python. */
 function escapeCodeUnit(char: string): string {
   return '\\u' + char.charCodeAt(0).toString(16).padStart(4, '0');
+}
+
+/** A float's text as Python's repr writes it (the exponent padded: `1e-07`). */
+function pyFloatText(text: string): string {
+  return text.replace(/e([+-])(\d)$/, 'e$10$2');
 }

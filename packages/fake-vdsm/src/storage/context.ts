@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import type { StateStore } from '../model/store.js';
 import type { ResourceLocks } from '../tasks/resource-locks.js';
 import type { TaskManager } from '../tasks/task-manager.js';
+import type { HostJobs } from '../jobs/host-jobs.js';
 import type { DataMeter } from './data-meter.js';
 
 /** 100 MiB/s of volume size: the default pace of a postZero wipe on a block domain. */
@@ -36,4 +37,6 @@ export interface StorageContext {
   readonly faults?: FaultEngine;
   /** Counts the bytes copies and wipes move (the fake's metrics); absent: not counted. */
   readonly meter?: DataMeter;
+  /** The process's SDM host jobs and volume leases (one object for every host; memory only). */
+  readonly hostJobs?: HostJobs;
 }

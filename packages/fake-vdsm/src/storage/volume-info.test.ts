@@ -46,6 +46,8 @@ describe('storage/volume-info (Volume.getInfo)', () => {
       truesize: String(file.blocks * 512),
       status: 'OK',
       children: [],
+      // An NFS domain of format 5 has sanlock volume leases: the lease file beside the volume, nobody holding it.
+      lease: { path: `${volumePath(bed.stateDir, fileDomain, image, volume)}.lease`, offset: 0, owners: [], version: null },
     });
     // A sparse 1 GiB disk holding about 5 MiB of data.
     expect(Number(info.truesize)).to.be.below(16 * 1024 * 1024);
@@ -61,6 +63,10 @@ describe('storage/volume-info (Volume.getInfo)', () => {
   it('gives a block volume its LV size (whole extents) as apparent and true size', async () => {
     const info = await volumeInfo(bed.ctx, blockDomain, blockImage, blockVolume);
     expect(info).to.deep.include({ type: 'PREALLOCATED', format: 'RAW', apparentsize: String(TEST_BLOCK_DISK_SIZE), truesize: String(TEST_BLOCK_DISK_SIZE) });
+    // Its lease is a slot of the domain's `leases` LV, past the first 100 reserved ones.
+    expect(info.lease?.path).to.equal(`/dev/${blockDomain}/leases`);
+    expect(info.lease?.offset).to.be.at.least(100 * 1024 * 1024);
+    expect(info.lease?.owners).to.deep.equal([]);
   });
 
   it('reports an ILLEGAL volume with status ILLEGAL', async () => {

@@ -25,6 +25,7 @@ import type { DomainRecord, VolumeRecord } from '../model/records.js';
 import { requireDomain, storageError } from './checks.js';
 import type { StorageContext } from './context.js';
 import { isDirectory, isFile } from './volume-locations.js';
+import { hasVolumeLeases, volumeLeaseInfo } from '../jobs/volume-leases.js';
 
 /** VDSM's metadata `MTIME`: no longer maintained, always 0. */
 const MTIME = '0';
@@ -82,6 +83,8 @@ export async function volumeInfo(ctx: StorageContext, sdUUID: string, imgUUID: s
     status: volume.legality === VolumeLegality.Illegal ? VolumeStatus.Illegal : VolumeStatus.Ok,
     // volume.py getInfo: children are no longer computed.
     children: [],
+    // getLeaseStatus: only on domains with volume leases; the holder while an SDM job has it.
+    ...(hasVolumeLeases(domain) ? { lease: volumeLeaseInfo(domain, volume, path, ctx.hostJobs?.leases.owners(domain.id, volume.id) ?? []) } : {}),
   };
 }
 

@@ -15,8 +15,14 @@
  * synchronous transaction before anything asynchronous continues, so the
  * database is always what a new SPM would load (the fake's `<master>/tasks`
  * directory). Reads come from the database, so every host of the process
- * sees the same tasks. Jobs run at most `threadPoolSize` at a time (VDSM's
- * `[irs] thread_pool_size = 10`); the rest wait in `queued`.
+ * sees the same tasks. Jobs run at most `threadPoolSize` at a time per host
+ * (each VDSM has its own `[irs] thread_pool_size = 10` workers; a task
+ * counts for the host that scheduled it), the rest wait in `queued`, so one
+ * host's queue never holds up another's.
+ *
+ * `sdm` tasks carry SDM host jobs (jobs/): VDSM's `scheduleJob("sdm", None,
+ * ...)`, tag `sdm`, no pool, listed only by `Host.getAllTasks`, and gone by
+ * themselves once done (clean policy auto) or with the process.
  *
  * Fault injection (issue 4): a job entering a phase (`ctx.phase`) meets the
  * fault engine's task rules, and its progress their `failAt`
@@ -156,7 +162,8 @@ export class TaskManager {
   readonly #live = new Map<string, LiveTask>();
   /** Tasks waiting for a worker, oldest first. */
   readonly #runQueue: LiveTask[] = [];
-  #running = 0;
+  /** Running tasks by the host that scheduled them (`NO_HOST` when none was named). */
+  readonly #running = new Map<number, number>();
   #pump: NodeJS.Immediate | undefined;
   #closed = false;
 
@@ -172,8 +179,9 @@ export class TaskManager {
     this.#ownsLocks = locks === undefined;
     this.#threadPoolSize = threadPoolSize;
     this.#maxTasks = maxTasks;
-    // HSM tasks live in VDSM's memory only and vanish with the process (§7.3).
+    // HSM and SDM tasks live in VDSM's memory only and vanish with the process (§7.3).
     this.#repo.deleteTasksByTag(TaskTag.Hsm);
+    this.#repo.deleteTasksByTag(TaskTag.Sdm);
   }
 
   /** The lock table jobs acquire through (`ctx.locks`). */
@@ -208,6 +216,15 @@ export class TaskManager {
    */
   scheduleHsmTask(verb: string, kind: string, params: unknown, options: ScheduleOptions = {}): string {
     return this.#schedule(TaskTag.Hsm, null, verb, kind, params, options);
+  }
+
+  /**
+   * Schedules the task that carries an SDM host job (see the module
+   * comment): it waits for one of `options.hostId`'s workers like any task
+   * of that host, and its row is deleted as soon as it is done.
+   */
+  scheduleSdmTask(verb: string, kind: string, params: unknown, options: ScheduleOptions = {}): string {
+    return this.#schedule(TaskTag.Sdm, null, verb, kind, params, options);
   }
 
   // ---- the task verbs ----
@@ -407,7 +424,11 @@ export class TaskManager {
 
   /** Queued tasks that no free worker will take: what VDSM's bounded queue holds. */
   #waiting(): number {
-    return Math.max(0, this.#runQueue.length - Math.max(0, this.#threadPoolSize - this.#running));
+    const queued = new Map<number, number>();
+    for (const live of this.#runQueue) queued.set(hostOf(live), (queued.get(hostOf(live)) ?? 0) + 1);
+    let waiting = 0;
+    for (const [host, count] of queued) waiting += Math.max(0, count - Math.max(0, this.#threadPoolSize - (this.#running.get(host) ?? 0)));
+    return waiting;
   }
 
   #newLive(
@@ -461,12 +482,15 @@ export class TaskManager {
     if (this.#pump !== undefined || this.#closed) return;
     this.#pump = setImmediate(() => {
       this.#pump = undefined;
-      while (this.#running < this.#threadPoolSize && this.#runQueue.length > 0) {
-        const live = this.#runQueue.shift();
-        if (live === undefined) break;
-        this.#running += 1;
+      // Oldest first, each host up to its own pool size: a full host's tasks wait, the others' go on.
+      for (const live of [...this.#runQueue]) {
+        const host = hostOf(live);
+        const running = this.#running.get(host) ?? 0;
+        if (running >= this.#threadPoolSize) continue;
+        this.#dequeue(live);
+        this.#running.set(host, running + 1);
         void this.#track(live, this.#runJob(live)).finally(() => {
-          this.#running -= 1;
+          this.#running.set(host, (this.#running.get(host) ?? 1) - 1);
           this.#schedulePump();
         });
       }
@@ -588,6 +612,8 @@ export class TaskManager {
   #done(live: LiveTask): void {
     this.#locks.release(live.id);
     this.#live.delete(live.id);
+    // VDSM's sdm task has clean policy auto: it leaves the task list when done.
+    if (live.tag === TaskTag.Sdm) this.#repo.deleteTask(live.id);
   }
 
   /** Stops working on a task without writing anything more (a simulated crash). */
@@ -783,6 +809,14 @@ export class TaskManager {
   #spmRows(poolId: string): TaskRow[] {
     return this.#repo.listTasks(poolId).filter(isPersisted);
   }
+}
+
+/** Host id of tasks scheduled without one (a pool of workers of their own). */
+const NO_HOST = 0;
+
+/** The host whose workers run `live`. */
+function hostOf(live: LiveTask): number {
+  return live.call?.host ?? NO_HOST;
 }
 
 /** What a fault point says of the task. */
