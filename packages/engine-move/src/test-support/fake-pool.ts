@@ -37,6 +37,8 @@ export interface FakePool {
   readonly hosts: readonly PoolHost[];
   /** Calls per method, over every host. */
   readonly calls: Map<string, number>;
+  /** Calls per method, by host name (PoolHost.name), host 1 (the SPM) first. */
+  readonly callsByHost: Map<string, Map<string, number>>;
   close(): Promise<void>;
 }
 
@@ -52,9 +54,9 @@ export interface FakePoolOptions extends Omit<FakeVdsmOptions, 'fixture' | 'stat
 }
 
 /** Counts every call by method on its way out: the wire's own tally, not a stand-in for it. */
-function counted(caller: RpcCaller, calls: Map<string, number>): RpcCaller {
+function counted(caller: RpcCaller, ...tallies: Map<string, number>[]): RpcCaller {
   return compose(caller, (next) => (method, params, options) => {
-    calls.set(method, (calls.get(method) ?? 0) + 1);
+    for (const calls of tallies) calls.set(method, (calls.get(method) ?? 0) + 1);
     return next(method, params, options);
   });
 }
@@ -92,10 +94,15 @@ export async function startFakePool(options: FakePoolOptions = {}): Promise<Fake
   const stateDir = await mkdtemp(join(tmpdir(), 'engine-move-fake-'));
   const fake = await startFakeVdsm({ ...fakeOptions, stateDir, fixture });
   const calls = new Map<string, number>();
+  const callsByHost = new Map<string, Map<string, number>>();
   const clients = fake.hosts.map((address) => new VdsmClient({ timeoutMs: 30_000, ...clientOptions, transport: 'tcp', host: address.stomp.host, port: address.stomp.port }));
   const hosts = clients.map((client, index) => {
     const address = fake.hosts[index]!;
-    return poolHost(`host-${address.id}@${address.stomp.host}:${address.stomp.port}`, counted(client, calls));
+    const name = `host-${address.id}@${address.stomp.host}:${address.stomp.port}`;
+    const own = new Map<string, number>();
+    callsByHost.set(name, own);
+    // The client also delivers the host's events (SDM job ends).
+    return poolHost(name, counted(client, calls, own), client);
   });
   return {
     fake,
@@ -104,6 +111,7 @@ export async function startFakePool(options: FakePoolOptions = {}): Promise<Fake
     clients,
     hosts,
     calls,
+    callsByHost,
     close: async () => {
       await Promise.allSettled(clients.map((client) => client.close()));
       await fake.close();

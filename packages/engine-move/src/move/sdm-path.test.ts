@@ -1,0 +1,121 @@
+/**
+ * The SDM copy path (issue 12) end to end against a real fake VDSM with three
+ * hosts (host 1 the SPM): the structure made by an SPM task, one
+ * SDM.copy_data per volume on a pool host, followed by Host.getJobs on that
+ * host, the volume itself when the host cannot tell, a fence when the volume
+ * cannot either; every outcome, and each failure, with the data checked on the
+ * target and nothing left on the SPM. Waits are on outcomes, never on sleeps.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { SqliteMoveStore } from '../store/sqlite-store.js';
+import { IDS, startFakePool } from '../test-support/fake-pool.js';
+import type { FakePool, FakePoolOptions } from '../test-support/fake-pool.js';
+import { MoveOrchestrator } from './orchestrator.js';
+import type { MoveDiskRequest, MoveOrchestratorOptions } from './orchestrator.js';
+import type { MoveOutcome } from './outcome.js';
+
+describe('the SDM copy path against a real fake VDSM with three hosts', function () {
+  this.timeout(90_000);
+  let pool: FakePool;
+  let folder: string;
+  let store: SqliteMoveStore;
+  let orchestrator: MoveOrchestrator;
+
+  async function setUp(poolOptions: FakePoolOptions = {}, tuning: Partial<MoveOrchestratorOptions> = {}): Promise<void> {
+    pool = await startFakePool({ hosts: 3, chainDisks: 1, ...poolOptions });
+    folder = mkdtempSync(join(tmpdir(), 'engine-move-sdm-'));
+    store = SqliteMoveStore.open({ path: join(folder, 'moves.sqlite') });
+    orchestrator = new MoveOrchestrator({ store, hosts: pool.hosts, pollIntervalMs: 50, tracker: { firstEarlyPollMs: 10 }, hostJobs: { firstEarlyPollMs: 10 }, ...tuning });
+  }
+  afterEach(async function () {
+    orchestrator?.close();
+    await store?.close();
+    await pool?.close();
+    if (folder) rmSync(folder, { recursive: true, force: true });
+  });
+
+  const spm = () => pool.clients[0]!;
+  const imagesOn = (domain: string) => spm().StorageDomain.getImages({ storagedomainID: domain });
+  const checksum = async (domain: string, image: string, volume: string) => (await pool.fake.checksum(domain, image, volume)).checksum;
+  const hostName = (index: number) => pool.hosts[index]!.name;
+  const callsOn = (index: number, method: string) => pool.callsByHost.get(hostName(index))?.get(method) ?? 0;
+
+  function move(index: number, extra: Partial<MoveDiskRequest> = {}) {
+    const disk = pool.disks[index]!;
+    return orchestrator.moveDisk({ poolId: IDS.pool, diskId: disk.image, srcDomainId: IDS.fileDomain, dstDomainId: IDS.blockDomain, ...extra });
+  }
+
+  async function expectClean(): Promise<void> {
+    expect(await spm().Host.getAllTasksStatuses()).to.deep.equal({});
+    const report = await pool.fake.invariants();
+    expect(report.violations, JSON.stringify(report.violations)).to.deep.equal([]);
+  }
+
+  async function expectMovedIntact(outcome: MoveOutcome, image: string, volumes: readonly string[], before: readonly string[]): Promise<void> {
+    expect(outcome, JSON.stringify(outcome)).to.include({ result: 'moved', failedPhase: null, error: null, path: 'sdm' });
+    expect(outcome.leftovers).to.deep.equal([]);
+    for (const [i, volume] of volumes.entries()) expect(await checksum(IDS.blockDomain, image, volume), `volume ${i}`).to.equal(before[i]);
+    expect(await imagesOn(IDS.fileDomain)).to.not.include(image);
+    for (const volume of volumes) {
+      const info = await spm().Volume.getInfo({ volumeID: volume, imageID: image, storagepoolID: IDS.pool, storagedomainID: IDS.blockDomain });
+      expect(info.legality, volume).to.equal('LEGAL');
+    }
+  }
+
+  it('moves a disk by auto: the structure by one SPM task, the data by SDM.copy_data on a host other than the SPM, followed by Host.getJobs there', async function () {
+    await setUp();
+    const disk = pool.disks[0]!;
+    const before = [await checksum(IDS.fileDomain, disk.image, disk.volume)];
+    const handle = await move(0);
+    const states: string[] = [];
+    handle.on('state', (m: { state: string }) => states.push(m.state));
+    const outcome = await handle.outcome;
+
+    await expectMovedIntact(outcome, disk.image, [disk.volume], before);
+    expect(outcome.copyHost).to.be.oneOf([hostName(1), hostName(2)]);
+    expect(outcome.availableAt).to.be.a('number');
+    expect(outcome.phases.map((p) => [p.phase, p.outcome])).to.deep.equal([
+      ['copy', 'succeeded'],
+      ['delete-source', 'succeeded'],
+    ]);
+    expect(states[0]).to.equal('copy-submitting');
+    expect(states.at(-1)).to.equal('done');
+    // No Image.move: one structure task and one host job.
+    expect(pool.calls.get('Image.move') ?? 0).to.equal(0);
+    expect(pool.calls.get('Image.cloneStructure')).to.equal(1);
+    expect(pool.calls.get('SDM.copy_data')).to.equal(1);
+    const copier = pool.hosts.findIndex((h) => h.name === outcome.copyHost);
+    expect(callsOn(copier, 'SDM.copy_data')).to.equal(1);
+    expect(callsOn(copier, 'Host.getJobs')).to.be.at.least(1);
+    expect(callsOn(0, 'SDM.copy_data')).to.equal(0);
+    const jobs = await store.listSdmJobs({ moveId: handle.moveId });
+    expect(jobs.map((j) => [j.state, j.endCode, j.host])).to.deep.equal([['ended', 0, outcome.copyHost]]);
+    expect((await store.getDisk(disk.image))!.volumes.map((v) => [v.domainId, v.status])).to.deep.equal([[IDS.blockDomain, 'OK']]);
+    await expectClean();
+  });
+
+  it('copies a chain base first, one job per volume, each onto the generation it read, every volume intact', async function () {
+    await setUp();
+    const disk = pool.chainDisks[0]!;
+    const before = await Promise.all(disk.volumes.map((v) => checksum(IDS.fileDomain, disk.image, v)));
+    const handle = await orchestrator.moveDisk({ poolId: IDS.pool, diskId: disk.image, srcDomainId: IDS.fileDomain, dstDomainId: IDS.blockDomain });
+    const fractions: number[] = [];
+    handle.on('progress', (p: { phase: string; fraction: number | null }) => {
+      if (p.phase === 'copy' && p.fraction !== null) fractions.push(p.fraction);
+    });
+    const outcome = await handle.outcome;
+    await expectMovedIntact(outcome, disk.image, disk.volumes, before);
+    const jobs = await store.listSdmJobs({ moveId: handle.moveId });
+    expect(jobs.map((j) => [j.volumeId, j.state, j.endCode])).to.deep.equal(disk.volumes.map((v) => [v, 'ended', 0]));
+    // Serially, base first: each job was written after the one before it ended.
+    for (let i = 1; i < jobs.length; i++) expect(jobs[i]!.createdAt).to.be.at.least(jobs[i - 1]!.endedAt!);
+    expect(pool.calls.get('SDM.copy_data')).to.equal(disk.volumes.length);
+    // The progress is the jobs' own, over the chain: it only grows.
+    expect(fractions.length).to.be.greaterThan(0);
+    for (let i = 1; i < fractions.length; i++) expect(fractions[i]!).to.be.at.least(fractions[i - 1]!);
+    await expectClean();
+  });
+});
