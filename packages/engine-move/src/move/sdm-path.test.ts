@@ -118,4 +118,98 @@ describe('the SDM copy path against a real fake VDSM with three hosts', function
     for (let i = 1; i < fractions.length; i++) expect(fractions[i]!).to.be.at.least(fractions[i - 1]!);
     await expectClean();
   });
+
+  async function expectFailedOnSource(outcome: MoveOutcome, image: string, volume: string, before: string): Promise<void> {
+    expect(outcome, JSON.stringify(outcome)).to.include({ result: 'failed', failedPhase: 'copy', availableAt: null, path: 'sdm' });
+    expect(outcome.leftovers).to.deep.equal([]);
+    expect(outcome.phases.map((p) => [p.phase, p.outcome])).to.deep.equal([
+      ['copy', 'failed'],
+      ['delete-target', 'succeeded'],
+    ]);
+    // The target's leftovers deleted by Image.delete on the SPM; the source whole and OK.
+    expect(await imagesOn(IDS.blockDomain)).to.not.include(image);
+    expect(await checksum(IDS.fileDomain, image, volume)).to.equal(before);
+    expect((await store.getDisk(image))!.volumes.map((v) => [v.domainId, v.status])).to.deep.equal([[IDS.fileDomain, 'OK']]);
+    expect(callsOn(0, 'Image.delete')).to.equal(1);
+  }
+
+  for (const [code, what] of [
+    [651, 'the target lease held elsewhere'],
+    [227, 'an illegal source'],
+    [100, 'qemu-img failing (General Exception)'],
+  ] as const) {
+    it(`a job that fails (${code}, ${what}): copy failed with the job's code, the target cleaned, the disk OK on the source, no second copy`, async function () {
+      await setUp();
+      const disk = pool.disks[1]!;
+      const before = await checksum(IDS.fileDomain, disk.image, disk.volume);
+      await pool.fake.addFault({ match: { task: { kind: 'copy_data', phase: 'copy' } }, action: { failAt: 0.5, error: code }, times: 1 });
+      const outcome = await (await move(1)).outcome;
+      await expectFailedOnSource(outcome, disk.image, disk.volume, before);
+      expect(outcome.error?.code).to.equal(code);
+      expect(pool.calls.get('SDM.copy_data')).to.equal(1);
+      await expectClean();
+    });
+  }
+
+  it('a failed job with --copy-retries 1: tried again with a new job id and a fresh generation on another host, then moved', async function () {
+    await setUp();
+    const disk = pool.disks[1]!;
+    const before = await checksum(IDS.fileDomain, disk.image, disk.volume);
+    await pool.fake.addFault({ match: { task: { kind: 'copy_data', phase: 'copy' } }, action: { failAt: 0.5, error: 100 }, times: 1 });
+    const handle = await move(1, { copyRetries: 1 });
+    const outcome = await handle.outcome;
+    await expectMovedIntact(outcome, disk.image, [disk.volume], [before]);
+    const jobs = await store.listSdmJobs({ moveId: handle.moveId });
+    expect(jobs.map((j) => [j.attempt, j.endCode])).to.deep.equal([
+      [0, 100],
+      [1, 0],
+    ]);
+    expect(jobs[1]!.jobId).to.not.equal(jobs[0]!.jobId);
+    expect(jobs[1]!.host).to.not.equal(jobs[0]!.host);
+    expect(outcome.copyHost).to.equal(jobs[1]!.host);
+    await expectClean();
+  });
+
+  it('a job that vanishes from Host.getJobs while copying: the held lease says running, the generation G+1 says done; copied once', async function () {
+    await setUp();
+    const disk = pool.disks[2]!;
+    const before = await checksum(IDS.fileDomain, disk.image, disk.volume);
+    await pool.fake.addFault({ match: { task: { kind: 'copy_data', phase: 'copy' } }, action: { dropJob: true }, times: 1 });
+    const handle = await move(2);
+    const outcome = await handle.outcome;
+    await expectMovedIntact(outcome, disk.image, [disk.volume], [before]);
+    expect(pool.calls.get('SDM.copy_data')).to.equal(1);
+    const [job] = await store.listSdmJobs({ moveId: handle.moveId });
+    expect(job!.endMessage).to.match(/generation/);
+    // Known from the volume, never fenced: the copy had written G+1.
+    expect(pool.calls.get('SDM.update_volume') ?? 0).to.equal(0);
+    await expectClean();
+  });
+
+  it('a job that vanishes as it ends: the volume at G+1 says done, without a fence or a second copy', async function () {
+    await setUp();
+    const disk = pool.disks[2]!;
+    const before = await checksum(IDS.fileDomain, disk.image, disk.volume);
+    await pool.fake.addFault({ match: { task: { kind: 'copy_data', phase: 'copy' } }, action: { dropJobAtEnd: true }, times: 1 });
+    const outcome = await (await move(2)).outcome;
+    await expectMovedIntact(outcome, disk.image, [disk.volume], [before]);
+    expect(pool.calls.get('SDM.copy_data')).to.equal(1);
+    expect(pool.calls.get('SDM.update_volume') ?? 0).to.equal(0);
+    await expectClean();
+  });
+
+  it('a job that vanishes and then fails: the volume at G without a lease, so it is fenced at G+3 and counts as failed; cleaned up', async function () {
+    await setUp();
+    const disk = pool.disks[3]!;
+    const before = await checksum(IDS.fileDomain, disk.image, disk.volume);
+    await pool.fake.addFault({ match: { task: { kind: 'copy_data', phase: 'copy' } }, action: { failAt: 0.5, error: 100 }, times: 1 });
+    await pool.fake.addFault({ match: { task: { kind: 'copy_data', phase: 'copy' } }, action: { dropJob: true }, times: 1 });
+    const handle = await move(3);
+    const outcome = await handle.outcome;
+    await expectFailedOnSource(outcome, disk.image, disk.volume, before);
+    expect(outcome.error?.message, JSON.stringify(outcome.error)).to.match(/fenced at generation/);
+    expect(pool.calls.get('SDM.update_volume')).to.equal(1);
+    expect(pool.calls.get('SDM.copy_data')).to.equal(1);
+    await expectClean();
+  });
 });
