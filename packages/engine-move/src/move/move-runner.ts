@@ -21,7 +21,7 @@ import type { HostJobTracker } from '../tasks/host-job-tracker.js';
 import type { CopyPath, RecordedError } from '../store/records.js';
 import { connectedHosts, domainsAllowSdm } from './copy-host.js';
 import { failpoint } from './failpoints.js';
-import { SdmCopy } from './sdm-copy.js';
+import { NoCopyHostError, SdmCopy } from './sdm-copy.js';
 import { requestCancel } from './request-cancel.js';
 import { phaseOfState, transitionFor } from './transitions.js';
 import type { MoveEvent } from './transitions.js';
@@ -139,6 +139,7 @@ export class MoveRunner {
           error instanceof NoSpmError ||
           error instanceof VdsmNetworkError ||
           error instanceof NotSpmError ||
+          error instanceof NoCopyHostError ||
           this.#ctx.isPassing?.(error) === true;
         if (!stale && !passing) throw error;
         this.#ctx.onRetry?.(this.#move, error);

@@ -55,6 +55,15 @@ export interface SdmCopyContext {
   readonly onRetry?: (error: unknown) => void;
 }
 
+/** No host of the pool that may copy answers and is connected to it now: a passing trouble, waited out. */
+export class NoCopyHostError extends Error {
+  override name = 'NoCopyHostError';
+  readonly code = 'NO_COPY_HOST';
+  constructor(poolId: string, excluded: readonly string[]) {
+    super(`No host connected to pool ${poolId} can copy now${excluded.length > 0 ? ` (excluded: ${excluded.join(', ')})` : ''}`);
+  }
+}
+
 /** What the stored jobs say is next for the move's copy. */
 export type SdmStep =
   | { readonly kind: 'follow'; readonly job: SdmJobRecord }
@@ -142,13 +151,8 @@ export class SdmCopy {
     const spm = await this.#ctx.spmName();
     // Another host than the ones that failed this volume; the same one only if no other is up.
     const host = leastBusy(up, new Set([...excluded, ...avoid]), busy, spm) ?? leastBusy(up, excluded, busy, spm);
-    if (!host) {
-      return this.#ctx.apply({
-        type: 'sdm-failed',
-        code: 0,
-        message: `No host connected to pool ${move.poolId} can copy volume ${volume.volumeId}${excluded.size > 0 ? ` (excluded: ${[...excluded].join(', ')})` : ''}`,
-      });
-    }
+    // No host up right now (VDSM restarting, a network cut): waited out like a missing SPM, never a failure of the copy.
+    if (!host) throw new NoCopyHostError(move.poolId, [...excluded]);
     const target = this.#endpoint(volume.volumeId, move.dstDomainId);
     const generation = (await this.#volumeInfo(host, volume.volumeId)).generation;
     const jobId = randomUUID();

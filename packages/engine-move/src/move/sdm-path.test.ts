@@ -212,4 +212,82 @@ describe('the SDM copy path against a real fake VDSM with three hosts', function
     expect(pool.calls.get('SDM.copy_data')).to.equal(1);
     await expectClean();
   });
+
+  it('--exclude-host: an excluded host never gets a job; all but the SPM excluded, the SPM copies', async function () {
+    await setUp();
+    const disk = pool.disks[0]!;
+    const before = await checksum(IDS.fileDomain, disk.image, disk.volume);
+    const outcome = await (await move(0, { excludeHosts: [hostName(1), hostName(2)] })).outcome;
+    await expectMovedIntact(outcome, disk.image, [disk.volume], [before]);
+    expect(outcome.copyHost).to.equal(hostName(0));
+    expect(callsOn(1, 'SDM.copy_data') + callsOn(2, 'SDM.copy_data')).to.equal(0);
+    await expectClean();
+  });
+
+  it('auto takes the SPM path when every host is excluded, and sdm then refuses to start, with nothing locked', async function () {
+    await setUp();
+    const all = pool.hosts.map((h) => h.name);
+    const auto = await (await move(0, { excludeHosts: all })).outcome;
+    expect(auto).to.include({ result: 'moved', path: 'spm', copyHost: null });
+    expect(pool.calls.get('Image.move')).to.equal(1);
+    expect(pool.calls.get('SDM.copy_data') ?? 0).to.equal(0);
+    const refused = await (await move(1, { excludeHosts: all, copyPath: 'sdm' })).outcome;
+    expect(refused).to.include({ result: 'failed', failedPhase: 'copy', path: null });
+    expect(refused.error?.message).to.match(/SDM copy path cannot be taken: no host connected/);
+    expect(refused.phases).to.deep.equal([]);
+    expect((await store.getDisk(pool.disks[1]!.image))!.volumes.map((v) => [v.domainId, v.status])).to.deep.equal([[IDS.fileDomain, 'OK']]);
+    expect(pool.calls.get('Image.cloneStructure') ?? 0).to.equal(0);
+    await expectClean();
+  });
+
+  it('auto takes the SPM path when a domain is older than V3, and --path spm always does', async function () {
+    await setUp({ domainVersions: { [IDS.blockDomain]: 2 } });
+    const auto = await (await move(0)).outcome;
+    expect(auto).to.include({ result: 'moved', path: 'spm' });
+    const refused = await (await move(1, { copyPath: 'sdm' })).outcome;
+    expect(refused.error?.message).to.match(/domain versions 5 and 2/);
+    expect(pool.calls.get('SDM.copy_data') ?? 0).to.equal(0);
+    expect(pool.calls.get('Image.move')).to.equal(1);
+    await expectClean();
+  });
+
+  async function crashMidJob(extra: Partial<MoveDiskRequest>): Promise<{ outcome: MoveOutcome; moveId: string; before: string; image: string; volume: string }> {
+    await setUp({ clientOptions: { reconnect: { retries: 50, minTimeoutMs: 20, maxTimeoutMs: 100 } } });
+    const disk = pool.disks[1]!;
+    const before = await checksum(IDS.fileDomain, disk.image, disk.volume);
+    await pool.fake.addFault({ match: { task: { kind: 'copy_data', phase: 'copy' } }, action: { crash: true }, times: 1 });
+    const handle = await move(1, extra);
+    // Restarted once the crash fault fired and the fake is down (restart() says 'conflict' while it is up).
+    const restarted = (async () => {
+      for (;;) {
+        const fired = pool.fake.faults.log().some((f) => f.kind === 'crash');
+        const error = fired ? await pool.fake.restart().then(() => undefined, (e: unknown) => e) : 'not yet';
+        if (error === undefined) return;
+        if (error !== 'not yet' && (error as { code?: string }).code !== 'conflict') throw error;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    })();
+    const outcome = await handle.outcome;
+    await restarted;
+    return { outcome, moveId: handle.moveId, before, image: disk.image, volume: disk.volume };
+  }
+
+  it('VDSM dying mid-job (every host restarts, the job lost): the copy failed, the target leftovers deleted on the SPM, copied once', async function () {
+    const { outcome, before, image, volume } = await crashMidJob({});
+    await expectFailedOnSource(outcome, image, volume, before);
+    expect(pool.calls.get('SDM.copy_data')).to.equal(1);
+    await expectClean();
+  });
+
+  it('VDSM dying mid-job with --copy-retries 1: a new job id with a fresh generation on another host, then moved', async function () {
+    const { outcome, moveId, before, image, volume } = await crashMidJob({ copyRetries: 1 });
+    await expectMovedIntact(outcome, image, [volume], [before]);
+    const jobs = await store.listSdmJobs({ moveId });
+    expect(jobs).to.have.length(2);
+    expect(jobs[1]!.host).to.not.equal(jobs[0]!.host);
+    expect(jobs[1]!.jobId).to.not.equal(jobs[0]!.jobId);
+    expect(outcome.copyHost).to.equal(jobs[1]!.host);
+    expect(pool.calls.get('SDM.copy_data')).to.equal(2);
+    await expectClean();
+  });
 });

@@ -49,6 +49,8 @@ export interface FakePoolOptions extends Omit<FakeVdsmOptions, 'fixture' | 'stat
   readonly chainDisks?: number;
   /** Volumes of each chain disk (default 3). */
   readonly chainLength?: number;
+  /** Format versions of the fixture's domains by id (default: the fake's, V5), e.g. an old V1 target. */
+  readonly domainVersions?: Readonly<Record<string, number>>;
   /** Options of every host's client (heart-beat, timeouts, reconnect ...); the address is the fake's. */
   readonly clientOptions?: Omit<VdsmClientOptions, 'transport' | 'host' | 'port'>;
 }
@@ -62,8 +64,9 @@ function counted(caller: RpcCaller, ...tallies: Map<string, number>[]): RpcCalle
 }
 
 export async function startFakePool(options: FakePoolOptions = {}): Promise<FakePool> {
-  const { smallDisks = 4, chainDisks: chains = 0, chainLength = 3, clientOptions = {}, ...fakeOptions } = options;
+  const { smallDisks = 4, chainDisks: chains = 0, chainLength = 3, clientOptions = {}, domainVersions = {}, ...fakeOptions } = options;
   const fixture = defaultFixture();
+  fixture.domains = fixture.domains?.map((domain) => (domainVersions[domain.id] === undefined ? domain : { ...domain, version: domainVersions[domain.id] }));
   const newDisk = (length: number): SmallDisk => {
     const volumes = Array.from({ length }, () => randomUUID());
     return { image: randomUUID(), volume: volumes[length - 1]!, volumes };
