@@ -290,4 +290,35 @@ describe('the SDM copy path against a real fake VDSM with three hosts', function
     expect(pool.calls.get('SDM.copy_data')).to.equal(2);
     await expectClean();
   });
+
+  it('cancel mid-job: no abort exists, so the running job is fenced (refused while it holds the lease) and waited for; no next volume; cancelled and cleaned', async function () {
+    await setUp();
+    const disk = pool.chainDisks[0]!;
+    const before = await checksum(IDS.fileDomain, disk.image, disk.volumes[0]!);
+    await pool.fake.addFault({ match: { task: { kind: 'copy_data', phase: 'copy' } }, action: { phaseDelayMs: 400 }, times: 1 });
+    const handle = await orchestrator.moveDisk({ poolId: IDS.pool, diskId: disk.image, srcDomainId: IDS.fileDomain, dstDomainId: IDS.blockDomain });
+    const cancelled = new Promise<void>((resolve) =>
+      handle.on('state', () => {
+        void store.listSdmJobs({ moveId: handle.moveId }).then(async (jobs) => {
+          if (jobs[0]?.state === 'running' && !handle.record.cancelRequested) {
+            await handle.cancel();
+            resolve();
+          }
+        });
+      }),
+    );
+    const outcome = await handle.outcome;
+    await cancelled;
+    expect(outcome).to.include({ result: 'cancelled', failedPhase: null, path: 'sdm', availableAt: null });
+    expect(outcome.phases.map((p) => [p.phase, p.outcome])).to.deep.equal([
+      ['copy', 'cancelled'],
+      ['delete-target', 'succeeded'],
+    ]);
+    expect(pool.calls.get('SDM.copy_data')).to.equal(1);
+    expect(pool.calls.get('SDM.update_volume')).to.equal(1);
+    expect(await imagesOn(IDS.blockDomain)).to.not.include(disk.image);
+    expect(await checksum(IDS.fileDomain, disk.image, disk.volumes[0]!)).to.equal(before);
+    expect((await store.getDisk(disk.image))!.volumes.every((v) => v.domainId === IDS.fileDomain && v.status === 'OK')).to.equal(true);
+    await expectClean();
+  });
 });
