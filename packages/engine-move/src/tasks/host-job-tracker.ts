@@ -13,9 +13,10 @@
  * target volume's lease and generation), never for a guess.
  */
 import { HOST_JOB_ENDED_STATUSES, HostJobStatus, jobStatusEventId } from '@vdsm-kit/client';
-import type { CallOptions, Clock, EventSource, HostJobInfo, TimerHandle } from '@vdsm-kit/client';
+import type { CallOptions, Clock, EventSource, HostJobInfo } from '@vdsm-kit/client';
 import { PollSchedule } from './poll-schedule.js';
 import type { PoolHost } from './pool-host.js';
+import { SoonestTimer } from './soonest-timer.js';
 
 export const DEFAULT_MISSES_BEFORE_UNREACHABLE = 3;
 
@@ -51,7 +52,6 @@ interface Watched {
 
 export class HostJobTracker {
   readonly host: PoolHost;
-  readonly #clock: Clock;
   readonly #schedule: PollSchedule;
   readonly #missLimit: number;
   readonly #callOptions: CallOptions;
@@ -60,14 +60,13 @@ export class HostJobTracker {
   #misses = 0;
   #lastError: unknown;
   #polls = 0;
-  #timer: TimerHandle | undefined;
-  #timerDue = Infinity;
+  readonly #timer: SoonestTimer;
   #ticking = false;
   #closed = false;
 
   constructor(options: HostJobTrackerOptions) {
     this.host = options.host;
-    this.#clock = options.clock;
+    this.#timer = new SoonestTimer(options.clock, () => void this.#tick());
     this.#schedule = new PollSchedule(options.intervalMs, options.firstEarlyPollMs);
     this.#missLimit = options.missesBeforeUnreachable ?? DEFAULT_MISSES_BEFORE_UNREACHABLE;
     this.#callOptions = options.callTimeoutMs === undefined ? {} : { timeoutMs: options.callTimeoutMs };
@@ -110,7 +109,7 @@ export class HostJobTracker {
 
   close(): void {
     this.#closed = true;
-    if (this.#timer) this.#clock.clearTimeout(this.#timer);
+    this.#timer.cancel();
     for (const watched of this.#watched.values()) watched.stopListening();
     this.#watched.clear();
   }
@@ -140,16 +139,7 @@ export class HostJobTracker {
 
   #pollSoon(delayMs: number): void {
     if (this.#closed || this.#watched.size === 0) return;
-    const due = this.#clock.now() + delayMs;
-    if (this.#timer && this.#timerDue <= due) return;
-    if (this.#timer) this.#clock.clearTimeout(this.#timer);
-    this.#timerDue = due;
-    this.#timer = this.#clock.setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerDue = Infinity;
-      void this.#tick();
-    }, delayMs);
-    this.#timer.unref?.();
+    this.#timer.schedule(delayMs);
   }
 
   async #tick(): Promise<void> {
