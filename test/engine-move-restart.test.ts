@@ -35,6 +35,21 @@ const KILL_POINTS = [
   'delete-source:before-clear',
 ] as const;
 
+/** `engine-move move` SIGKILLed at `point`, then `engine-move resume` on the same store: moved by `path`, nothing left over. */
+async function killThenResume(td: TeardownHelper, connection: readonly string[], path: 'spm' | 'sdm', point: string): Promise<void> {
+  const killed = await runEngineMove(
+    td,
+    ['move', ...connection, '--pool', pool, '--disk', image, '--from', fileDomain, '--to', blockDomain, '--path', path],
+    { ENGINE_MOVE_FAILPOINT: point },
+  );
+  expect(killed.signal, killed.stderr).to.equal('SIGKILL');
+  const resumed = await runEngineMove(td, ['resume', ...connection]);
+  expect(resumed.code, resumed.stderr).to.equal(0);
+  const outcome = resumed.events.at(-1)!;
+  expect(outcome).to.include({ event: 'outcome', result: 'moved', failedPhase: null, diskId: image, path });
+  expect(outcome['leftovers']).to.deep.equal([]);
+}
+
 describe('engine-move restart: SIGKILL at each kill point, then resume', function () {
   this.timeout(120_000);
   const td = new TeardownHelper();
@@ -57,18 +72,7 @@ describe('engine-move restart: SIGKILL at each kill point, then resume', functio
   for (const point of KILL_POINTS) {
     it(`resumes a move killed at ${point}: moved, copied once, nothing locked, nothing left on the SPM`, async function () {
       const before = (await fake.checksum(fileDomain, image, volume)).checksum;
-      const killed = await runEngineMove(
-        td,
-        ['move', ...connection(), '--pool', pool, '--disk', image, '--from', fileDomain, '--to', blockDomain, '--path', 'spm'],
-        { ENGINE_MOVE_FAILPOINT: point },
-      );
-      expect(killed.signal, killed.stderr).to.equal('SIGKILL');
-
-      const resumed = await runEngineMove(td, ['resume', ...connection()]);
-      expect(resumed.code, resumed.stderr).to.equal(0);
-      const outcome = resumed.events.at(-1)!;
-      expect(outcome).to.include({ event: 'outcome', result: 'moved', failedPhase: null, diskId: image });
-      expect(outcome['leftovers']).to.deep.equal([]);
+      await killThenResume(td, connection(), 'spm', point);
 
       // Copied once: the call log holds exactly one Image.move, and one Image.delete.
       expect((await fake.listCalls({ method: 'Image.move' })).calls).to.have.length(1);
@@ -120,18 +124,7 @@ describe('engine-move restart on the SDM path: SIGKILL at each SDM kill point, t
       const before = (await fake.checksum(fileDomain, image, volume)).checksum;
       // Mid-job means mid-job: the copy's data phase outlasts the kill.
       await fake.addFault({ match: { task: { kind: 'copy_data', phase: 'copy' } }, action: { phaseDelayMs: 300 }, times: 1 });
-      const killed = await runEngineMove(
-        td,
-        ['move', ...connection(), '--pool', pool, '--disk', image, '--from', fileDomain, '--to', blockDomain, '--path', 'sdm'],
-        { ENGINE_MOVE_FAILPOINT: point },
-      );
-      expect(killed.signal, killed.stderr).to.equal('SIGKILL');
-
-      const resumed = await runEngineMove(td, ['resume', ...connection()]);
-      expect(resumed.code, resumed.stderr).to.equal(0);
-      const outcome = resumed.events.at(-1)!;
-      expect(outcome).to.include({ event: 'outcome', result: 'moved', failedPhase: null, diskId: image, path: 'sdm' });
-      expect(outcome['leftovers']).to.deep.equal([]);
+      await killThenResume(td, connection(), 'sdm', point);
 
       // One copy job reached a host (a placeholder killed before its call is fenced, then sent once); no Image.move.
       expect((await fake.listCalls({ method: 'SDM.copy_data' })).calls, point).to.have.length(1);
