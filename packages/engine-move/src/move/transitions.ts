@@ -254,7 +254,9 @@ export function transitionFor(move: MoveRecord, event: MoveEvent, at: number): T
           taskPlaceholder: placeholder('delete-source'),
         };
       }
-      const error = event.type === 'task-ended' || event.type === 'sdm-failed' ? { code: event.code, message: event.message } : { code: 0, message: '' };
+      // Here the event is a failed copy task, or the SDM path's sdm-failed.
+      const { code, message } = event as { code: number; message: string };
+      const error = { code, message };
       return {
         ...base,
         to: 'target-delete-submitting',
