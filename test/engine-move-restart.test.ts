@@ -119,7 +119,8 @@ describe('engine-move restart on the SDM path: SIGKILL at each SDM kill point, t
     return ['--hosts', hosts, '--insecure', '--db', db, '--poll-interval', '0.05', '--json'];
   }
 
-  for (const point of ['copy:before-job', 'copy:job-submitted', 'copy:job-ended'] as const) {
+  // copy:after-submit: the structure task started, its id not recorded (found again on the SPM as cloneImageStructure).
+  for (const point of ['copy:after-submit', 'copy:before-job', 'copy:job-submitted', 'copy:job-ended'] as const) {
     it(`resumes an SDM move killed at ${point}: moved over SDM, one copy_data that copied, nothing locked or left`, async function () {
       const before = (await fake.checksum(fileDomain, image, volume)).checksum;
       // Mid-job means mid-job: the copy's data phase outlasts the kill.
