@@ -12,17 +12,20 @@
  * the copied disk is the small 64 MiB one (1 MiB of data).
  */
 import type { TaskStatus, VdsmClient } from '@vdsm-kit/client';
-import { VdsmNetworkError } from '@vdsm-kit/client/api';
+import { randomUUID } from 'node:crypto';
+import { BLANK_UUID, VdsmNetworkError, VolumeAllocation, VolumeFormat } from '@vdsm-kit/client/api';
 import { ManualClock } from '@vdsm-kit/client/clock';
 import { ControlClient, ControlError } from '@vdsm-kit/fake-vdsm';
 import { expect } from 'chai';
 import { rejectionOf } from './support/outcome.js';
-import { finishedOnClock, realDelay, startStorageFake, waitUntil } from './support/storage-fake.js';
+import { driveClockUntil, finishedOnClock, realDelay, startStorageFake, waitUntil } from './support/storage-fake.js';
 import type { StorageBed } from './support/storage-fake.js';
 import { IDS, copyParams, storageFixture } from './support/storage-fixture.js';
 import { expectVdsmError, runningStatus, successStatus } from './support/storage-expect.js';
 import { TaskWords, VdsmCode } from './support/storage-oracle.js';
 import { TeardownHelper } from './support/teardown.js';
+import { copyData, pollJob, storageJob, volumeAt } from './support/sdm-jobs.js';
+import type { VolumeMove } from './support/sdm-jobs.js';
 
 const STEP_MS = 50;
 
@@ -377,6 +380,110 @@ describe('fault table (docs/faults.md): every row fires from a real client, or i
 
     it('R16 task × a wire action: 400', async () => {
       await refused({ match: { task: { phase: 'copy' } }, action: { closeConnection: true } }, 'match.task', /no task kind or phase/);
+    });
+  });
+
+  describe('SDM host jobs (a copy_data of the small disk onto nfs-data2, on host 2)', () => {
+    const SMALL: VolumeMove = { image: IDS.smallImage, volume: IDS.smallVolume, from: IDS.fileDomain, to: IDS.fileDomain2 };
+
+    /** The destination made on the SPM (the task finished on the clock); resolves with its generation. */
+    async function destination(): Promise<number> {
+      const create = bed.host(1).Volume.create({
+        volumeID: SMALL.volume, storagepoolID: IDS.pool, storagedomainID: SMALL.to, imageID: SMALL.image, size: 64 * 1024 * 1024,
+        volFormat: VolumeFormat.RAW, preallocate: VolumeAllocation.Sparse, diskType: 'DATA', desc: '',
+        srcImgUUID: BLANK_UUID, srcVolUUID: BLANK_UUID,
+      });
+      expect((await finished(await create)).code).to.equal(0);
+      return (await volumeAt(spm, SMALL, SMALL.to)).generation;
+    }
+
+    it('J1 method × failAt with a code: the job fails with it (358, 201, 227, 651, 2009, 100), the destination left ILLEGAL at G', async () => {
+      const generation = await destination();
+      const codes = [358, 201, 227, 651, 2009, 100];
+      for (const code of codes) {
+        await ctl.addFault({ match: { method: 'SDM.copy_data' }, action: { failAt: 0, error: code }, times: 1 });
+        const end = await pollJob(bed.host(2), await copyData(bed.host(2), SMALL, generation));
+        expect(end?.status, String(code)).to.equal('failed');
+        expect(end?.error?.code, String(code)).to.equal(code);
+      }
+      expect((await pollJob(bed.host(2), await copyData(bed.host(2), SMALL, generation), (job) => job?.status === 'done'))?.status).to.equal('done');
+      expect((await ctl.faultLog()).length).to.equal(codes.length);
+    });
+
+    it('J2 method × hang: the copy runs until the control API aborts it, then ends aborted with the destination ILLEGAL at G', async () => {
+      const generation = await destination();
+      await ctl.addFault({ match: { method: 'SDM.copy_data' }, action: { hang: true } });
+      const jobId = await copyData(bed.host(2), SMALL, generation);
+      await waitUntil(async () => (await volumeAt(spm, SMALL, SMALL.to)).legality === 'ILLEGAL', 'the copy began');
+      expect((await storageJob(bed.host(2), jobId))?.status).to.equal('running');
+      await ctl.abortJob(2, jobId);
+      expect((await pollJob(bed.host(2), jobId))?.status).to.equal('aborted');
+      expect(await volumeAt(spm, SMALL, SMALL.to)).to.deep.include({ legality: 'ILLEGAL', generation });
+    });
+
+    it('J3 host × phaseDelayMs: the data phase of a host 2 copy waits on the clock; a host 1 copy is not delayed', async () => {
+      const generation = await destination();
+      await ctl.addFault({ match: { method: 'SDM.copy_data', host: 2 }, action: { phaseDelayMs: 30_000 } });
+      const delayed = await copyData(bed.host(2), SMALL, generation);
+      await waitUntil(async () => (await volumeAt(spm, SMALL, SMALL.to)).legality === 'ILLEGAL', 'the copy began');
+      await clock.advanceAsync(29_000);
+      expect((await storageJob(bed.host(2), delayed))?.status).to.equal('running');
+      await driveClockUntil(clock, { stepMs: 500, maxMs: 5_000, until: async () => (await storageJob(bed.host(2), delayed))?.status === 'done' });
+      const fresh = await copyData(bed.host(1), SMALL, generation + 1);
+      expect((await pollJob(bed.host(1), fresh))?.status).to.equal('done');
+      expect((await ctl.faultLog()).length).to.equal(1);
+    });
+
+    it('J4 method × crash: the fake crashes mid-copy; after the restart the job is gone, the destination ILLEGAL at G', async () => {
+      const generation = await destination();
+      await ctl.addFault({ match: { method: 'SDM.copy_data' }, action: { crash: true }, times: 1 });
+      const jobId = await copyData(bed.host(2), SMALL, generation);
+      await waitUntil(() => ctl.listHosts().then(() => false, () => true), 'the fake crashed');
+      await ctl.restart();
+      expect(await storageJob(bed.host(2), jobId)).to.equal(undefined);
+      const after = await volumeAt(spm, SMALL, SMALL.to);
+      expect(after).to.deep.include({ legality: 'ILLEGAL', generation });
+      expect(after.lease?.owners).to.deep.equal([]);
+    });
+
+    it('J5 task.kind × dropJob: the running copy leaves Host.getJobs, its lease still held, and the copy completes', async () => {
+      const generation = await destination();
+      await ctl.addFault({ match: { task: { kind: 'copy_data', phase: 'copy' } }, action: { phaseDelayMs: 10_000 } });
+      await ctl.addFault({ match: { task: { kind: 'copy_data' } }, action: { dropJob: true } });
+      const jobId = await copyData(bed.host(2), SMALL, generation);
+      await waitUntil(async () => (await storageJob(bed.host(2), jobId)) === undefined, 'the job dropped');
+      const during = await volumeAt(spm, SMALL, SMALL.to);
+      expect(during.lease?.owners).to.deep.equal([2]);
+      await driveClockUntil(clock, { stepMs: 500, maxMs: 15_000, until: async () => (await volumeAt(spm, SMALL, SMALL.to)).generation === generation + 1 });
+      expect(await volumeAt(spm, SMALL, SMALL.to)).to.deep.include({ legality: 'LEGAL' });
+      expect(await storageJob(bed.host(2), jobId)).to.equal(undefined);
+    });
+
+    it('J6 method × dropJobAtEnd: the copy is listed while it runs and never once it ended', async () => {
+      const generation = await destination();
+      await ctl.addFault({ match: { method: 'SDM.copy_data' }, action: { phaseDelayMs: 10_000 } });
+      await ctl.addFault({ match: { method: 'SDM.copy_data' }, action: { dropJobAtEnd: true } });
+      const jobId = await copyData(bed.host(2), SMALL, generation);
+      await waitUntil(async () => (await volumeAt(spm, SMALL, SMALL.to)).legality === 'ILLEGAL', 'the copy began');
+      expect((await storageJob(bed.host(2), jobId))?.status).to.equal('running');
+      await driveClockUntil(clock, { stepMs: 500, maxMs: 15_000, until: async () => (await volumeAt(spm, SMALL, SMALL.to)).generation === generation + 1 });
+      expect(await storageJob(bed.host(2), jobId)).to.equal(undefined);
+    });
+
+    it("J7 method × finish: an update_volume (the engine's fence) fails with the rule's code and writes nothing", async () => {
+      const generation = await destination();
+      await ctl.addFault({ match: { method: 'SDM.update_volume' }, action: { finish: 'cleanFailure', error: 651 } });
+      const jobId = randomUUID();
+      const volInfo = { sd_id: SMALL.to, img_id: SMALL.image, vol_id: SMALL.volume, generation };
+      await bed.host(2).SDM.update_volume({ job_id: jobId, vol_info: volInfo, vol_attr: { generation: generation + 3 } });
+      expect((await pollJob(bed.host(2), jobId))?.error?.code).to.equal(651);
+      expect((await volumeAt(spm, SMALL, SMALL.to)).generation).to.equal(generation);
+    });
+
+    it('R17 dropJob off a copy_data, failAt on update_volume (no progress), a status action on an SDM job: 400', async () => {
+      await refused({ match: { method: 'Image.move' }, action: { dropJob: true } }, 'match.method', /SDM\.copy_data job/);
+      await refused({ match: { method: 'SDM.update_volume' }, action: { failAt: 0.5, error: 100 } }, 'match.task', /reports no progress/);
+      await refused({ match: { task: { kind: 'copy_data' } }, action: { hideForPolls: 1 } }, 'match.task.kind', /SDM host job/);
     });
   });
 });

@@ -48,6 +48,7 @@ interface ServeOptions {
   readonly timeScale?: number;
   readonly wipeRate?: number;
   readonly maxTasks?: number;
+  readonly jobAutodelete?: number;
   readonly frameTimeout?: number;
   readonly disconnectLinger?: number;
   readonly maxQueuedReplies?: number;
@@ -98,6 +99,13 @@ function parsePositive(value: string): number {
   return number;
 }
 
+/** Any finite number (`-1`, `0`, `3600`, `0.5`). */
+function parseFiniteNumber(value: string): number {
+  const number = Number(value);
+  if (value.trim() === '' || !Number.isFinite(number)) throw new InvalidArgumentError('expected a number');
+  return number;
+}
+
 function parsePositiveInteger(value: string): number {
   const number = Number(value);
   if (!/^[0-9]+$/.test(value.trim()) || !Number.isSafeInteger(number) || number < 1) throw new InvalidArgumentError('expected an integer of at least 1');
@@ -124,6 +132,7 @@ program
   .option('--time-scale <factor>', 'run storage time this much faster or slower: 0.01 makes every wait 100x shorter (default 1)', parsePositive)
   .option('--wipe-rate <MiBps>', 'postZero wipe pace on block domains, MiB of volume size per second (default 100)', parsePositive)
   .option('--max-tasks <n>', 'storage tasks that may wait for a worker, VDSM\'s [irs] max_tasks; one more is refused with 405 (default 500)', parsePositiveInteger)
+  .option('--job-autodelete <s>', 'an ended SDM host job stays listed by Host.getJobs this long, seconds of storage time, VDSM\'s [jobs] autodelete_delay; negative: for good (default 3600)', parseFiniteNumber)
   .option('--frame-timeout <ms>', 'a STOMP frame not finished this long after its first byte gets an ERROR and a close (default 60000)', parsePositive)
   .option('--disconnect-linger <ms>', 'after a DISCONNECT with receipt, close the connection if the client has not within this long (default 10000)', parsePositive)
   .option('--max-queued-replies <KiB>', 'stop reading a connection while this much of its replies waits to be written (default 1024)', parsePositive)
@@ -157,6 +166,7 @@ async function serve(options: ServeOptions): Promise<void> {
       ...(options.manualClock ? { clock: new ManualClock(Date.now()) } : {}),
       wipeBytesPerSecond: options.wipeRate === undefined ? undefined : options.wipeRate * MiB,
       maxTasks: options.maxTasks,
+      ...(options.jobAutodelete === undefined ? {} : { jobAutodeleteMs: options.jobAutodelete * 1000 }),
       connectionLimits: {
         frameTimeoutMs: options.frameTimeout,
         disconnectLingerMs: options.disconnectLinger,
@@ -286,15 +296,16 @@ withControl(fault.command('log').description('every firing so far')).action(asyn
   runControl(command, (client) => client.faultLog()),
 );
 
-const INSPECT_TARGETS = ['hosts', 'domains', 'images', 'volumes', 'tasks', 'locks'] as const;
+const INSPECT_TARGETS = ['hosts', 'domains', 'images', 'volumes', 'tasks', 'locks', 'jobs'] as const;
 withControl(
   program
     .command('inspect')
     .description('show the fake\'s state')
     .addArgument(new Argument('<what>').choices(INSPECT_TARGETS))
     .option('--domain <sdUUID>', 'the domain (images, volumes)')
-    .option('--image <imgUUID>', 'the image (volumes)'),
-).action(async (what: (typeof INSPECT_TARGETS)[number], options: { domain?: string; image?: string }, command: Command) =>
+    .option('--image <imgUUID>', 'the image (volumes)')
+    .option('--host <id>', 'the host (jobs; default every host)', parsePositiveInteger),
+).action(async (what: (typeof INSPECT_TARGETS)[number], options: { domain?: string; image?: string; host?: number }, command: Command) =>
   runControl(command, async (client) => {
     switch (what) {
       case 'hosts':
@@ -305,6 +316,8 @@ withControl(
         return client.listTasks();
       case 'locks':
         return client.listLocks();
+      case 'jobs':
+        return client.listJobs(options.host);
       case 'images':
       case 'volumes': {
         if (options.domain === undefined) throw new Error(`inspect ${what} needs --domain`);
@@ -320,6 +333,13 @@ const clock = program.command('clock').description('the fake\'s manual clock (se
 withControl(clock.command('advance').argument('<ms>', 'milliseconds', parseMs).description('move time forward')).action(
   async (ms: number, _options: unknown, command: Command) => runControl(command, (client) => client.advanceClock(ms)),
 );
+withControl(
+  program
+    .command('abort-job')
+    .argument('<host>', 'the VDSM host id running the job', parsePositiveInteger)
+    .argument('<jobId>', "the SDM job's id")
+    .description('abort an SDM host job (VDSM has no verb for it): it ends aborted, its destination left as the copy left it'),
+).action(async (host: number, jobId: string, _options: unknown, command: Command) => runControl(command, (client) => client.abortJob(host, jobId)));
 withControl(program.command('crash').description('crash the fake (under serve: the process SIGKILLs itself)')).action(
   async (_options: unknown, command: Command) => runControl(command, (client) => client.crash()),
 );

@@ -99,6 +99,12 @@ export interface FakeVdsmOptions {
    * `TaskManager error, unable to add task: ()`. A RangeError unless an integer >= 1.
    */
   readonly maxTasks?: number;
+  /**
+   * VDSM's `[jobs] autodelete_delay` in ms of storage time: an ended SDM
+   * host job stays listed by `Host.getJobs` (and its id taken) this long
+   * (default 3600 s); negative: for good. A RangeError unless finite.
+   */
+  readonly jobAutodeleteMs?: number;
   /** Default: silent. */
   readonly logger?: Logger;
   /** Answer 99 "Recovering from crash or Initializing" for this long after start (default 0). */
@@ -237,6 +243,7 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
       wipeBytesPerSecond: options.wipeBytesPerSecond,
       forceBuiltinCopier: options.forceBuiltinCopier,
       maxTasks: options.maxTasks,
+      jobAutodeleteMs: options.jobAutodeleteMs,
       faults,
       // A {crash: true} fault: SIGKILL under serve, else this fake's own crash() (declared below, called later).
       crash: { mode: options.crashExitsProcess ? 'exit' : 'emulate', onCrash: () => crash() },

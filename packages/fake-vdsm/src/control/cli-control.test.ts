@@ -5,6 +5,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { VdsmClient } from '@vdsm-kit/client';
 import { expect } from 'chai';
 import { DEFAULT_IDS } from '../index.js';
 import { fakeVdsm, spawnServe } from '../test-support/cli-process.js';
@@ -53,6 +55,32 @@ describe('fake-vdsm control subcommands (CLI against serve)', function () {
       expect(await exited).to.equal('SIGKILL');
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+
+  it('inspect jobs lists the SDM jobs of a host, abort-job refuses an ended one; serve takes --job-autodelete', async () => {
+    const { child, ready } = await spawnServe(['--port', '0', '--state', join(dir, 'state'), '--hosts', '2', '--job-autodelete', '-1']);
+    const second = (ready.hosts as { stomp: { host: string; port: number } }[])[1];
+    if (second === undefined) throw new Error('serve --hosts 2 listed one host');
+    const client = new VdsmClient({ transport: 'tcp', ...second.stomp, timeoutMs: 20_000 });
+    try {
+      const jobId = randomUUID();
+      const endpoint = (sd: string) => ({ endpoint_type: 'div' as const, sd_id: sd, img_id: DEFAULT_IDS.image, vol_id: DEFAULT_IDS.volume });
+      // No destination volume: the job fails 201 at once.
+      await client.SDM.copy_data({ job_id: jobId, source: endpoint(DEFAULT_IDS.fileDomain), destination: endpoint(DEFAULT_IDS.blockDomain) });
+      const control = ['--control', ready.control];
+      let jobs: { host: number; id: string; status: string; error?: { code: number } }[] = [];
+      while (jobs[0]?.status !== 'failed') jobs = JSON.parse((await fakeVdsm(['inspect', 'jobs', '--host', '2', ...control])).stdout) as typeof jobs;
+      expect(jobs).to.have.length(1);
+      expect(jobs[0]).to.deep.include({ host: 2, id: jobId, status: 'failed' });
+      expect(jobs[0]?.error?.code).to.equal(201);
+      expect(JSON.parse((await fakeVdsm(['inspect', 'jobs', '--host', '1', ...control])).stdout)).to.deep.equal([]);
+      const abort = await fakeVdsm(['abort-job', '2', jobId, ...control]);
+      expect(abort.code).to.equal(1);
+      expect(abort.stderr).to.match(/conflict/);
+    } finally {
+      await client.close();
+      child.kill('SIGKILL');
     }
   });
 });

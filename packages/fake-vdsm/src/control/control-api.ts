@@ -4,6 +4,7 @@
  * so a test can swap one for the other. Every shape here is plain JSON: the
  * HTTP API (control/http-server.ts) sends exactly these objects.
  */
+import type { HostJobInfo } from '@vdsm-kit/client/api';
 import type { LockRow } from '../tasks/task-repo.js';
 
 /** Error codes of the control plane (`{"error": {"code", "message"}}` over HTTP). */
@@ -125,6 +126,12 @@ export interface TaskView {
   readonly progress: number;
 }
 
+/** `GET /jobs?host=N`: an SDM host job as `Host.getJobs` shows it, with the host that runs it. */
+export type JobView = HostJobInfo & {
+  /** The VDSM host id whose table lists it. */
+  readonly host: number;
+};
+
 /** `GET /locks`. */
 export type LockView = LockRow;
 
@@ -234,6 +241,16 @@ export interface ControlApi {
   getVolume(domainId: string, imageId: string, volumeId: string, options?: { checksum?: boolean }): Promise<VolumeView>;
   listTasks(): Promise<TaskView[]>;
   listLocks(): Promise<LockView[]>;
+  /** The SDM host jobs every host lists (`Host.getJobs`), or host `hostId`'s only. */
+  listJobs(hostId?: number): Promise<JobView[]>;
+  /**
+   * Aborts an SDM job, which no VDSM verb can (jobs.py `abort`): pending, it
+   * ends `aborted` at once; running, its copy is killed and it ends
+   * `aborted`, the destination left ILLEGAL at its old generation. The
+   * `|jobs|status|<id>` event is sent. Resolves with the job as it is then.
+   * ControlError 'not_found' for a job the host does not list, 'conflict' for one that ended.
+   */
+  abortJob(hostId: number, jobId: string): Promise<JobView>;
   writeData(domainId: string, imageId: string, volumeId: string, request: WriteDataRequest): Promise<WriteDataResult>;
   checksum(domainId: string, imageId: string, volumeId: string): Promise<VolumeChecksum>;
   /** Advances a manual clock (ControlError 'conflict' otherwise); resolves with the clock's new time. */

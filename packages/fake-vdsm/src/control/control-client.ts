@@ -16,6 +16,7 @@ import type {
   HostView,
   ImageView,
   InvariantReport,
+  JobView,
   LockView,
   ResetRequest,
   ResetResult,
@@ -108,6 +109,14 @@ export class ControlClient implements ControlApi {
 
   listLocks(): Promise<LockView[]> {
     return this.#request('GET', '/locks');
+  }
+
+  listJobs(hostId?: number): Promise<JobView[]> {
+    return this.#request('GET', hostId === undefined ? '/jobs' : `/jobs?host=${encodeURIComponent(String(hostId))}`);
+  }
+
+  abortJob(hostId: number, jobId: string): Promise<JobView> {
+    return this.#request('POST', `/jobs/${encodeURIComponent(String(hostId))}/${encodeURIComponent(jobId)}/abort`);
   }
 
   writeData(domainId: string, imageId: string, volumeId: string, request: WriteDataRequest): Promise<WriteDataResult> {

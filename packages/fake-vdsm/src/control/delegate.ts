@@ -22,6 +22,8 @@ export function controlMethods(api: ControlApi): ControlApi {
     getVolume: (domainId, imageId, volumeId, options) => api.getVolume(domainId, imageId, volumeId, options),
     listTasks: () => api.listTasks(),
     listLocks: () => api.listLocks(),
+    listJobs: (hostId) => api.listJobs(hostId),
+    abortJob: (hostId, jobId) => api.abortJob(hostId, jobId),
     writeData: (domainId, imageId, volumeId, request) => api.writeData(domainId, imageId, volumeId, request),
     checksum: (domainId, imageId, volumeId) => api.checksum(domainId, imageId, volumeId),
     advanceClock: (ms) => api.advanceClock(ms),

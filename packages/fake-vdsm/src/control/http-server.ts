@@ -145,6 +145,11 @@ const ROUTES: readonly Route[] = [
   ]),
   route('GET', '/tasks', async ({ control }) => [200, await control.listTasks()]),
   route('GET', '/locks', async ({ control }) => [200, await control.listLocks()]),
+  route('GET', '/jobs', async ({ control, query }) => {
+    const host = query.get('host');
+    return [200, await control.listJobs(host === null ? undefined : hostParam(host))];
+  }),
+  route('POST', '/jobs/:host/:id/abort', async ({ control, params }) => [200, await control.abortJob(hostParam(params.host), params.id as string)]),
   route('POST', '/clock/advance', async ({ control, body }) => {
     const { ms } = await body();
     if (typeof ms !== 'number') throw new ControlError('bad_request', 'give {"ms": N}');
@@ -273,4 +278,10 @@ function sendJson(response: ServerResponse, status: number, body: unknown, done?
 
 function sendError(response: ServerResponse, error: ControlError): void {
   sendJson(response, error.status, { error: { code: error.code, message: error.message } });
+}
+
+/** A host id from the URL: a decimal number (anything else is refused by the control API, by value). */
+function hostParam(text: string | undefined): number {
+  if (text === undefined || !/^\d{1,9}$/.test(text)) throw new ControlError('bad_request', 'host must be a VDSM host id (an integer of at least 1)');
+  return Number(text);
 }

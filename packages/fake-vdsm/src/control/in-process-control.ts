@@ -13,6 +13,7 @@ import { ControlError } from './control-api.js';
 import type { CallPage, CallQuery, ControlApi, FaultRuleJson, FiringJson, ResetRequest, ResetResult, WriteDataRequest } from './control-api.js';
 import { getVolumeView, listDomainViews, listHostViews, listImageViews, listLockViews, listTaskViews, listVolumeViews, requireUuid } from './inspect.js';
 import { checkInvariants } from './invariants.js';
+import { abortJobView, listJobViews } from './jobs.js';
 import type { FakeMetrics } from './metrics.js';
 import { resetState } from './reset.js';
 import { volumeChecksum, writeVolumeData } from './volume-data.js';
@@ -121,6 +122,14 @@ export class InProcessControl implements ControlApi {
 
   async listLocks() {
     return listLockViews(this.#storage);
+  }
+
+  async listJobs(hostId?: number) {
+    return listJobViews(this.#storage, hostId);
+  }
+
+  async abortJob(hostId: number, jobId: string) {
+    return abortJobView(this.#storage, hostId, jobId);
   }
 
   async writeData(domainId: string, imageId: string, volumeId: string, request: WriteDataRequest) {

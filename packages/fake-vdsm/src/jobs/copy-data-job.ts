@@ -16,14 +16,14 @@
  * with leases (651 at once when another host holds it); both volumes
  * produced (358, 201) and the source legal (227); an abort here ends it
  * `aborted`; `copy_bitmaps` with a RAW side fails 2009; a destination
- * generation that does not match fails 911 before any write; phase `copy`
- * (task fault rules); the destination ILLEGAL, then the real copy
+ * generation that does not match fails 911 before any write; the
+ * destination ILLEGAL; phase `copy` (task fault rules); the real copy
  * (data/copier.ts: qemu-img convert, or the built-in copier), with
  * `progress` a float 0..100 from the copy; on success one write: LEGAL and
  * generation (G+1) % 1000. On any failure nothing more is written: the
  * destination stays ILLEGAL at G. The lease and the locks go in the end.
  */
-import { BLANK_UUID, pyTuple, SdmJobDescription, VdsmError, VdsmErrorCode, VolumeFormat, VolumeLegality } from '@vdsm-kit/client/api';
+import { BLANK_UUID, pyTuple, SdmJobDescription, VdsmErrorCode, VolumeFormat, VolumeLegality } from '@vdsm-kit/client/api';
 import { emulateLoose } from '../api/registry.js';
 import type { EmulatedVerb } from '../api/registry.js';
 import type { JobContext, JobHandler } from '../tasks/job-handler.js';
@@ -99,28 +99,25 @@ async function runCopyData(ctx: StorageContext, task: JobContext<CopyDataJobPara
     if (destination.generation !== undefined && destination.generation !== current) {
       throw storageError(VdsmErrorCode.GenerationMismatch, `requested=${destination.generation}, actual=${current}`);
     }
-    await task.phase('copy', { domain: destination.sdId, image: destination.imgId });
-    if (task.faultFires('copy', { domain: destination.sdId, image: destination.imgId }, ['dropJob'])) jobs.table(hostId).remove(job.id);
     ctx.store.updateVolume(destination.sdId, destination.volId, { legality: VolumeLegality.Illegal });
+    // The data phase: a fault here (failAt, hang, crash, ...) finds the destination ILLEGAL at G with the lease held.
+    const copying = { domain: destination.sdId, image: destination.imgId };
+    if (task.faultFires('copy', copying, ['dropJob'])) jobs.table(hostId).remove(job.id);
+    await task.phase('copy', copying);
     const parentId = dst.volume.parentId;
     const targetParent = parentId === BLANK_UUID ? undefined : ctx.store.getVolume(destination.sdId, parentId);
-    try {
-      await copyVolumeData(ctx, {
-        source: src.volume,
-        target: { ...dst.volume, legality: VolumeLegality.Illegal },
-        targetDomain: dst.domain,
-        ...(targetParent === undefined ? {} : { targetParent }),
-        signal: task.signal,
-        onProgress: (fraction) => {
-          task.progress(fraction);
-          jobs.table(hostId).progress(job, fraction * 100);
-        },
-      });
-    } catch (error) {
-      if (error instanceof VdsmError) throw error;
-      // A failed qemu-img (cmdutils.Error) is no VdsmException: the job reports 100 General Exception.
-      throw error instanceof Error ? error : new Error(String(error));
-    }
+    // A failed qemu-img (cmdutils.Error) is no VdsmException: the job reports it as 100 General Exception (host-jobs.ts).
+    await copyVolumeData(ctx, {
+      source: src.volume,
+      target: { ...dst.volume, legality: VolumeLegality.Illegal },
+      targetDomain: dst.domain,
+      ...(targetParent === undefined ? {} : { targetParent }),
+      signal: task.signal,
+      onProgress: (fraction) => {
+        task.progress(fraction);
+        jobs.table(hostId).progress(job, fraction * 100);
+      },
+    });
     task.signal.throwIfAborted();
     jobs.table(hostId).progress(job, 100);
     markCopied(ctx, dst.volume);

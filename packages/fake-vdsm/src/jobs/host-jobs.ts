@@ -18,12 +18,13 @@
  * leases (sanlock) are the one thing hosts share.
  */
 import { HostJobStatus, VdsmError } from '@vdsm-kit/client/api';
-import type { HostJobError } from '@vdsm-kit/client/api';
+import type { HostJobError, HostJobInfo } from '@vdsm-kit/client/api';
 import type { Clock } from '@vdsm-kit/client/clock';
 import type { StateStore } from '../model/store.js';
 import type { JobContext } from '../tasks/job-handler.js';
+import type { TaskManager } from '../tasks/task-manager.js';
 import type { LockMode } from '../tasks/resource-locks.js';
-import { jobGeneralError } from './job-errors.js';
+import { JobAbortError, jobGeneralError } from './job-errors.js';
 import { HostJobTable } from './job-table.js';
 import type { HostJob } from './job-table.js';
 import { VolumeLeases } from './volume-leases.js';
@@ -89,11 +90,40 @@ export class HostJobs {
       if (job.abortRequested) table.end(job, HostJobStatus.Aborted);
       else table.end(job, HostJobStatus.Done);
     } catch (error) {
+      // Let go of by a crash or a close: the process is gone, nothing is reported (no end, no event).
+      if (lostWithTheProcess(task)) return;
       if (job.abortRequested) table.end(job, HostJobStatus.Aborted);
       else table.end(job, HostJobStatus.Failed, jobError(task.signal, error));
     } finally {
       this.#running.delete(task.taskId);
     }
+  }
+
+  /**
+   * Aborts job `jobId` of host `hostId` (jobs.py `abort`, which VDSM offers
+   * no verb for): a pending job ends `aborted` at once and never runs; a
+   * running one has its task stopped (the copy is killed) and ends
+   * `aborted`, its destination left as the copy left it (ILLEGAL at G once
+   * the copy began). Either way the event is sent. Returns the job's info.
+   *
+   * @throws JobAbortError `NoSuchJob` when not listed, `JobNotActive` when it has ended.
+   */
+  abort(hostId: number, jobId: string, tasks: Pick<TaskManager, 'stop'>): HostJobInfo {
+    const table = this.table(hostId);
+    const job = table.get(jobId);
+    if (job === undefined) throw new JobAbortError('NoSuchJob', `host ${hostId} has no job ${jobId}`);
+    if (job.status !== HostJobStatus.Pending && job.status !== HostJobStatus.Running) {
+      throw new JobAbortError('JobNotActive', `job ${jobId} of host ${hostId} is ${job.status}: only a pending or running job can be aborted`);
+    }
+    job.abortRequested = true;
+    const { taskId } = job;
+    if (job.status === HostJobStatus.Pending) {
+      table.end(job, HostJobStatus.Aborted);
+      if (taskId !== undefined) this.#running.delete(taskId);
+    }
+    // A queued task is dropped from its queue; a running one has its signal fired.
+    if (taskId !== undefined) tasks.stop(taskId);
+    return table.infos(null, [jobId])[jobId] ?? { id: jobId, status: job.status, description: job.description, job_type: 'storage' };
   }
 
   /** Forgets every job and lease (the process is gone; a restart starts empty). */
@@ -102,6 +132,21 @@ export class HostJobs {
     this.#tables.clear();
     this.#running.clear();
     this.leases.clear();
+  }
+}
+
+/**
+ * True when the task manager has let go of the task (a crash, a close): its
+ * recovery record then refuses writes with the reason it was let go of, which
+ * is not a VdsmError (a fault's error, the other refusal, is one). The sdm
+ * task keeps no record, so clearing it is a no-op otherwise.
+ */
+function lostWithTheProcess(task: JobContext<HostJobRef>): boolean {
+  try {
+    task.recovery.clear();
+    return false;
+  } catch (error) {
+    return !(error instanceof VdsmError);
   }
 }
 

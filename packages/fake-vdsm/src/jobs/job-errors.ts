@@ -23,3 +23,14 @@ export function jobExistsError(id: string): VdsmError {
 export function jobGeneralError(text: string): VdsmError {
   return storageError(VdsmErrorCode.GeneralException, pyTuple(text));
 }
+
+/** Why a job cannot be aborted: VDSM's jobs.py `NoSuchJob` / `JobNotActive` (which no API verb reaches; the fake's control API does). */
+export class JobAbortError extends Error {
+  override readonly name = 'JobAbortError';
+  constructor(
+    readonly code: 'NoSuchJob' | 'JobNotActive',
+    message: string,
+  ) {
+    super(message);
+  }
+}

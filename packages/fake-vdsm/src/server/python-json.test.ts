@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { pythonJsonDumps } from './python-json.js';
+import { pyFloat, pythonJsonDumps } from './python-json.js';
 
 // Every expected string below was printed by CPython 3's json.dumps(...) for the same value.
 describe('pythonJsonDumps', () => {
@@ -27,5 +27,13 @@ describe('pythonJsonDumps', () => {
 
   it('returns undefined for undefined, like JSON.stringify', () => {
     expect(pythonJsonDumps(undefined)).to.equal(undefined);
+  });
+
+  it('writes a pyFloat as Python writes a float: 100.0, 42.25, 1e-07; a string that looks like its mark stays a string', () => {
+    expect(pythonJsonDumps({ progress: pyFloat(100), half: pyFloat(42.25), tiny: [pyFloat(1e-7)], nan: pyFloat(Number.NaN) })).to.equal(
+      '{"progress": 100.0, "half": 42.25, "tiny": [1e-07], "nan": null}',
+    );
+    // A client's string can carry a NUL and any text: it stays a string, never becomes raw JSON.
+    for (const text of ['\u0000pyfloat:1', '\u0000pyfloat:1}, "x": {']) expect(JSON.parse(pythonJsonDumps({ text }) as string)).to.deep.equal({ text });
   });
 });

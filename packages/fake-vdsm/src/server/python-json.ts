@@ -7,6 +7,8 @@
  * Content lengths and bytes then match a real host's.
  */
 
+import { randomBytes } from 'node:crypto';
+
 // Tokens of JSON.stringify's output that Python writes differently: a string
 // (to skip its inside, or to escape it), a structural comma or colon, and a
 // one-digit exponent (`1e-7`; Python's float repr pads it: `1e-07`).
@@ -17,9 +19,12 @@ const NEEDS_ESCAPE = /[^\x20-\x7e]/;
 const NEEDS_ESCAPE_ALL = /[^\x20-\x7e]/g;
 
 // What a `pyFloat` turns into inside JSON.stringify's output: a string no
-// real value starts with (a NUL, escaped), swapped for the number's text.
-const FLOAT_MARK = '\u0000pyfloat:';
+// sender can forge (a NUL and a per-process random nonce), swapped for the
+// number's text; only number text ever replaces it, so a string a client
+// sent can never become raw JSON.
+const FLOAT_MARK = `\u0000pyfloat-${randomBytes(12).toString('hex')}:`;
 const FLOAT_TOKEN_PREFIX = `"${JSON.stringify(FLOAT_MARK).slice(1, -1)}`;
+const FLOAT_TEXT = /^(?:-?\d+(?:\.\d+)?(?:e[+-]\d+)?|null)$/;
 
 /** A number Python holds as a float: `json.dumps` writes `42.0`, not `42` (see `pyFloat`). */
 export interface PyFloat {
@@ -57,7 +62,10 @@ function widenOrEscape(token: string): string {
   if (token === ',') return ', ';
   if (token === ':') return ': ';
   if (token.charCodeAt(0) === 0x65 /* e */) return `${token.slice(0, 2)}0${token.slice(2)}`;
-  if (token.startsWith(FLOAT_TOKEN_PREFIX)) return pyFloatText(token.slice(FLOAT_TOKEN_PREFIX.length, -1));
+  if (token.startsWith(FLOAT_TOKEN_PREFIX)) {
+    const text = token.slice(FLOAT_TOKEN_PREFIX.length, -1);
+    if (FLOAT_TEXT.test(text)) return pyFloatText(text);
+  }
   return NEEDS_ESCAPE.test(token) ? token.replace(NEEDS_ESCAPE_ALL, escapeCodeUnit) : token;
 }
 
