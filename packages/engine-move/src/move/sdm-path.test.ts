@@ -272,9 +272,12 @@ describe('the SDM copy path against a real fake VDSM with three hosts', function
     return { outcome, moveId: handle.moveId, before, image: disk.image, volume: disk.volume };
   }
 
-  it('VDSM dying mid-job (every host restarts, the job lost): the copy failed, the target leftovers deleted on the SPM, copied once', async function () {
+  it('VDSM dying mid-job (every host restarts, the job lost): the volume at G without a lease is fenced, the copy failed, the target cleaned, copied once', async function () {
     const { outcome, before, image, volume } = await crashMidJob({});
     await expectFailedOnSource(outcome, image, volume, before);
+    // Told by the volume and the fence, not by the host (a restarted VDSM knows no job).
+    expect(outcome.error?.message, JSON.stringify(outcome.error)).to.match(/fenced at generation/);
+    expect(pool.calls.get('SDM.update_volume')).to.equal(1);
     expect(pool.calls.get('SDM.copy_data')).to.equal(1);
     await expectClean();
   });
@@ -284,6 +287,9 @@ describe('the SDM copy path against a real fake VDSM with three hosts', function
     await expectMovedIntact(outcome, image, [volume], [before]);
     const jobs = await store.listSdmJobs({ moveId });
     expect(jobs).to.have.length(2);
+    // The lost job ended by its fence (911, what a late copy of it gets), the retry done.
+    expect(jobs.map((j) => j.endCode)).to.deep.equal([911, 0]);
+    expect(jobs[1]!.generation).to.equal((jobs[0]!.generation + 3) % 1000);
     expect(jobs[1]!.host).to.not.equal(jobs[0]!.host);
     expect(jobs[1]!.jobId).to.not.equal(jobs[0]!.jobId);
     expect(outcome.copyHost).to.equal(jobs[1]!.host);
