@@ -36,6 +36,8 @@ export interface FakeChildOptions {
   readonly wipeRateMiBps?: number;
   /** Calls `GET /calls` keeps (`--call-log`). */
   readonly callLog?: number;
+  /** Hosts the fake serves (`--hosts`; host 1 the SPM). */
+  readonly hosts?: number;
 }
 
 /** `fake-vdsm serve` on free ports, seeded from `fixture`. */
@@ -46,6 +48,7 @@ export async function startFakeChild(options: FakeChildOptions): Promise<ReadyCh
   if (options.timeScale !== undefined) args.push('--time-scale', String(options.timeScale));
   if (options.wipeRateMiBps !== undefined) args.push('--wipe-rate', String(options.wipeRateMiBps));
   if (options.callLog !== undefined) args.push('--call-log', String(options.callLog));
+  if (options.hosts !== undefined) args.push('--hosts', String(options.hosts));
   return spawnReady<FakeReady>(args, { cwd: ROOT });
 }
 

@@ -65,6 +65,7 @@ async function swarm(config: SwarmConfig): Promise<SwarmResult> {
   /** performance.now() of each poll that found the window full and moves waiting for it. */
   const fullAt: number[] = [];
   const orchestrator = new MoveOrchestrator({
+    copyPath: 'spm',
     store,
     hosts: counted.hosts,
     pollIntervalMs: config.pollIntervalMs,

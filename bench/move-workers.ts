@@ -140,7 +140,7 @@ async function oneRun(settings: Settings, pg: ThrowawayPostgres, workerCount: nu
     const sampleRss = async (): Promise<void> => {
       for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) rss.set(w.child.pid!, await peakRssMb(w.child.pid!).catch(() => NaN));
     };
-    const orchestrator = new MoveOrchestrator({ store, hosts: counted.hosts });
+    const orchestrator = new MoveOrchestrator({ copyPath: 'spm', store, hosts: counted.hosts });
     const control = new ControlClient(fake.ready.control);
     const firstSeq = (await control.listCalls({ method: 'none' })).next;
     const started = performance.now();

@@ -21,6 +21,13 @@
  *  2. no wipe: `nowipe_total_ratio`, total time (moveDisk to doneAt), new
  *     over legacy. The aim is <= 1.05: the orchestrator's early polls after
  *     each submission win back the second verb's detection delay.
+ *  3. SDM path (issue 12), in the wipe pairs: a third side moves the same disk
+ *     by SDM host jobs (structure by the SPM, data by `SDM.copy_data` on host
+ *     2 of the fake's two). `available_ratio_sdm` is its available time over
+ *     legacy's; `spm_calls_sdm_over_spm` the JSON-RPC calls that reached the
+ *     SPM (host 1, from the fake's own call log, `GET /calls`) during an SDM
+ *     move over those during the SPM path's copy-then-delete move of the same
+ *     disk: what the SDM path takes off the SPM.
  *  A side is `--moves-per-side` (1) moves of one flow, its times their sum;
  *  a side lasts seconds (the copy), many poll intervals. Each
  *  ratio comes from `--runs` (5) pairs of sides, a wipe pair and a no-wipe
@@ -51,7 +58,7 @@
  * `--poll-interval-ms` / `--first-early-poll-ms`). The copy itself is real
  * I/O (qemu-img when installed) and is not scaled.
  *
- *  3. swarm (`--skip-swarm` leaves it out): `--swarm` (1000) small disks
+ *  4. swarm (`--skip-swarm` leaves it out): `--swarm` (1000) small disks
  *     (8 MiB, 64 KiB of data, on the file domain) moved to the block domain
  *     at once by one orchestrator in its own child process
  *     (bench/move-swarm.ts), against a fake of its own. Reported:
@@ -74,7 +81,7 @@ import { setTimeout } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { MoveOrchestrator, SqliteMoveStore } from '@vdsm-kit/engine-move';
 import type { MoveOutcome } from '@vdsm-kit/engine-move';
-import { DEFAULT_IDS, defaultFixture } from '@vdsm-kit/fake-vdsm';
+import { ControlClient, DEFAULT_IDS, defaultFixture } from '@vdsm-kit/fake-vdsm';
 import type { FixtureInput } from '@vdsm-kit/fake-vdsm';
 import { cpuPressure, qemuImgVersion } from './machine-state.js';
 import { ROOT, countedHosts, median, round, smallFileDisks, startFakeChild } from './move-support.js';
@@ -114,9 +121,11 @@ interface Settings {
 
 /** One measured side: `movesPerSide` moves of one flow, their times summed. */
 interface Timed {
-  readonly mode: 'new' | 'legacy';
+  readonly mode: Mode;
   readonly availableS: number;
   readonly totalS: number;
+  /** Calls the SPM (host 1) answered during the side's moves, from the fake's call log. */
+  readonly spmCalls: number;
   /** New flow only: the copy and source-delete phases as the store recorded them. */
   readonly copyS?: number;
   readonly deleteS?: number;
@@ -131,9 +140,14 @@ interface Environment {
   readonly cpuPressureEnd?: number;
 }
 
+/** new: copy then delete on the SPM path; legacy: the single verb; sdm: copy then delete on the SDM path. */
+type Mode = 'new' | 'legacy' | 'sdm';
+
 interface Pair {
   readonly new: Timed;
   readonly legacy: Timed;
+  /** Wipe pairs only. */
+  readonly sdm?: Timed;
 }
 
 export async function run(args: readonly string[]): Promise<void> {
@@ -251,20 +265,36 @@ function flowFixture(settings: Settings): FixtureInput {
  * wipe pair and a no-wipe pair in turn, so both ratios see the same load.
  */
 async function measureFlows(settings: Settings, work: string): Promise<{ wipe: Pair[]; nowipe: Pair[] }> {
-  const fake = await startFakeChild({ fixture: flowFixture(settings), dir: work, timeScale: settings.timeScale, wipeRateMiBps: settings.wipeRateMiBps });
+  const fake = await startFakeChild({ fixture: flowFixture(settings), dir: work, timeScale: settings.timeScale, wipeRateMiBps: settings.wipeRateMiBps, hosts: 2 });
   const counted = countedHosts(fake.ready);
+  const control = new ControlClient(fake.ready.control);
   const store = SqliteMoveStore.open({ path: join(work, 'flows.sqlite') });
   const orchestrator = new MoveOrchestrator({
+    copyPath: 'spm',
     store,
     hosts: counted.hosts,
     pollIntervalMs: settings.pollIntervalMs,
     tracker: { firstEarlyPollMs: settings.firstEarlyPollMs },
   });
   let on = DEFAULT_IDS.blockDomain as string;
-  const moveOnce = async (mode: 'new' | 'legacy', wipe: boolean): Promise<Timed> => {
+  /** Calls host 1 (the SPM) answered since `since`, paging the fake's call log. */
+  const spmCallsSince = async (since: number): Promise<number> => {
+    let count = 0;
+    for (let cursor = since; ; ) {
+      const page = await control.listCalls({ since: cursor });
+      if (page.dropped > 0) throw new Error(`the fake's call log dropped ${page.dropped} calls: raise --call-log`);
+      count += page.calls.filter((call) => call.host === 1).length;
+      if (page.calls.length === 0 || page.next === cursor) return count;
+      cursor = page.calls.at(-1)!.seq;
+      if (cursor >= page.next) return count;
+    }
+  };
+  const moveOnce = async (mode: Mode, wipe: boolean): Promise<Timed> => {
     const to = on === DEFAULT_IDS.blockDomain ? SECOND_BLOCK_DOMAIN : DEFAULT_IDS.blockDomain;
     // Every copy starts from the same memory state: see the module comment (free page reporting).
     await setTimeout(settings.settleMs);
+    // The newest seq, whatever the filter: a method no call has lists nothing.
+    const since = (await control.listCalls({ method: 'none.none' })).next;
     const started = Date.now();
     const handle = await orchestrator.moveDisk({
       poolId: DEFAULT_IDS.pool,
@@ -274,15 +304,17 @@ async function measureFlows(settings: Settings, work: string): Promise<{ wipe: P
       wipeAfterDelete: wipe,
       discard: false,
       legacy: mode === 'legacy',
+      copyPath: mode === 'sdm' ? 'sdm' : 'spm',
     });
     const outcome = await handle.outcome;
     if (outcome.result !== 'moved' || outcome.failedPhase !== null || outcome.availableAt === null) {
       throw new Error(`${mode} move ${on} -> ${to} did not succeed: ${JSON.stringify(outcome)}`);
     }
     on = to;
-    return { mode, availableS: (outcome.availableAt - started) / 1000, totalS: (outcome.doneAt - started) / 1000, ...phaseTimes(outcome) };
+    const spmCalls = await spmCallsSince(since);
+    return { mode, availableS: (outcome.availableAt - started) / 1000, totalS: (outcome.doneAt - started) / 1000, spmCalls, ...phaseTimes(outcome) };
   };
-  const side = async (mode: 'new' | 'legacy', wipe: boolean): Promise<Timed> => {
+  const side = async (mode: Mode, wipe: boolean): Promise<Timed> => {
     const moves: Timed[] = [];
     for (let i = 0; i < settings.movesPerSide; i++) moves.push(await moveOnce(mode, wipe));
     const sum = (pick: (t: Timed) => number | undefined): number => moves.reduce((total, t) => total + (pick(t) ?? 0), 0);
@@ -290,19 +322,24 @@ async function measureFlows(settings: Settings, work: string): Promise<{ wipe: P
       mode,
       availableS: sum((t) => t.availableS),
       totalS: sum((t) => t.totalS),
-      ...(mode === 'new' ? { copyS: sum((t) => t.copyS), deleteS: sum((t) => t.deleteS) } : {}),
+      spmCalls: sum((t) => t.spmCalls),
+      ...(mode !== 'legacy' ? { copyS: sum((t) => t.copyS), deleteS: sum((t) => t.deleteS) } : {}),
     };
   };
   const pair = async (index: number, wipe: boolean): Promise<Pair> => {
-    // Alternate which side goes first, so neither always follows the other.
-    const first = index % 2 === 0 ? 'new' : 'legacy';
-    const a = await side(first, wipe);
-    const b = await side(first === 'new' ? 'legacy' : 'new', wipe);
-    const result = a.mode === 'new' ? { new: a, legacy: b } : { new: b, legacy: a };
+    // Rotate which side goes first, so none always follows another.
+    const modes: Mode[] = wipe ? ['new', 'legacy', 'sdm'] : ['new', 'legacy'];
+    const order = modes.map((_, i) => modes[(i + index) % modes.length]!);
+    const first = order[0]!;
+    const sides = new Map<Mode, Timed>();
+    for (const mode of order) sides.set(mode, await side(mode, wipe));
+    const result: Pair = { new: sides.get('new')!, legacy: sides.get('legacy')!, ...(sides.has('sdm') ? { sdm: sides.get('sdm')! } : {}) };
     process.stderr.write(
       `${wipe ? 'wipe' : 'no wipe'} run ${index + 1} (${first} first, ${settings.movesPerSide} moves a side): ` +
         `new available ${result.new.availableS.toFixed(3)} s total ${result.new.totalS.toFixed(3)} s; ` +
-        `legacy available ${result.legacy.availableS.toFixed(3)} s total ${result.legacy.totalS.toFixed(3)} s\n`,
+        `legacy available ${result.legacy.availableS.toFixed(3)} s total ${result.legacy.totalS.toFixed(3)} s` +
+        (result.sdm ? `; sdm available ${result.sdm.availableS.toFixed(3)} s total ${result.sdm.totalS.toFixed(3)} s, SPM calls sdm ${result.sdm.spmCalls} / spm ${result.new.spmCalls}` : '') +
+        '\n',
     );
     return result;
   };
@@ -311,6 +348,7 @@ async function measureFlows(settings: Settings, work: string): Promise<{ wipe: P
     process.stderr.write('warm-up moves\n');
     await moveOnce('new', false);
     await moveOnce('legacy', false);
+    await moveOnce('sdm', false);
     const wipe: Pair[] = [];
     const nowipe: Pair[] = [];
     for (let i = 0; i < settings.runs; i++) {
@@ -380,6 +418,11 @@ function report(settings: Settings, env: Environment, wipe: readonly Pair[], now
   const available = stats(availableRatios);
   const expected = stats(expectedRatios);
   const total = stats(totalRatios);
+  const sdmPairs = wipe.filter((pair) => pair.sdm !== undefined);
+  const sdmAvailableRatios = sdmPairs.map((pair) => pair.sdm!.availableS / pair.legacy.availableS);
+  const spmCallRatios = sdmPairs.map((pair) => pair.sdm!.spmCalls / pair.new.spmCalls);
+  const sdmAvailable = stats(sdmAvailableRatios);
+  const spmCallRatio = stats(spmCallRatios);
   const modelledWipeS = (settings.size / (settings.wipeRateMiBps * MiB)) * settings.timeScale;
   const f = (v: number, d = 3): string => v.toFixed(d);
   const loads = (values: readonly number[]): string => values.map((v) => f(v, 2)).join(' ');
@@ -406,6 +449,18 @@ function report(settings: Settings, env: Environment, wipe: readonly Pair[], now
   console.log(
     `available_ratio median ${f(available.median)} (min ${f(available.min)}, max ${f(available.max)}); ` +
       `expected copy/(copy+wipe) median ${f(expected.median)} (min ${f(expected.min)}, max ${f(expected.max)})\n`,
+  );
+  console.log('SDM path, with wipe: available time over legacy, and the calls that reached the SPM (host 1) over the SPM path\'s');
+  console.log('run  sdm copy  sdm wipe  sdm avail  legacy avail  ratio  spm calls sdm  spm calls spm  ratio');
+  sdmPairs.forEach((pair, i) =>
+    console.log(
+      `${String(i + 1).padStart(3)}  ${f(pair.sdm!.copyS!).padStart(8)}  ${f(pair.sdm!.deleteS!).padStart(8)}  ${f(pair.sdm!.availableS).padStart(9)}  ` +
+        `${f(pair.legacy.availableS).padStart(12)}  ${f(sdmAvailableRatios[i]!).padStart(5)}  ${String(pair.sdm!.spmCalls).padStart(13)}  ${String(pair.new.spmCalls).padStart(13)}  ${f(spmCallRatios[i]!).padStart(5)}`,
+    ),
+  );
+  console.log(
+    `available_ratio_sdm median ${f(sdmAvailable.median)} (min ${f(sdmAvailable.min)}, max ${f(sdmAvailable.max)}); ` +
+      `spm_calls_sdm_over_spm median ${f(spmCallRatio.median)} (min ${f(spmCallRatio.min)}, max ${f(spmCallRatio.max)})\n`,
   );
   console.log('without wipe: total time, moveDisk to done (s)');
   console.log('run  new copy  new delete  new total  legacy total  ratio');
@@ -455,6 +510,20 @@ function report(settings: Settings, env: Environment, wipe: readonly Pair[], now
       available_ratio_expected_min: round(expected.min, 3),
       available_ratio_expected_max: round(expected.max, 3),
       available_ratios: availableRatios.map((r) => round(r, 3)),
+      available_ratio_sdm: round(sdmAvailable.median, 3),
+      available_ratio_sdm_min: round(sdmAvailable.min, 3),
+      available_ratio_sdm_max: round(sdmAvailable.max, 3),
+      available_ratios_sdm: sdmAvailableRatios.map((r) => round(r, 3)),
+      spm_calls_sdm_over_spm: round(spmCallRatio.median, 3),
+      spm_calls_sdm_over_spm_min: round(spmCallRatio.min, 3),
+      spm_calls_sdm_over_spm_max: round(spmCallRatio.max, 3),
+      sdm_wipe_runs: sdmPairs.map((pair) => ({
+        sdm_available_s: round(pair.sdm!.availableS, 3),
+        sdm_copy_s: round(pair.sdm!.copyS!, 3),
+        sdm_wipe_s: round(pair.sdm!.deleteS!, 3),
+        sdm_spm_calls: pair.sdm!.spmCalls,
+        spm_path_spm_calls: pair.new.spmCalls,
+      })),
       nowipe_total_ratio: round(total.median, 3),
       nowipe_total_ratio_median: round(total.median, 3),
       nowipe_total_ratio_min: round(total.min, 3),

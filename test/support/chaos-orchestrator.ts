@@ -62,6 +62,7 @@ export async function runInProcess(td: TeardownHelper, hosts: readonly HostAddre
   const store = SqliteMoveStore.open({ path: db });
   const clients = clientsFor(td, hosts);
   const orchestrator = new MoveOrchestrator({
+    copyPath: 'spm',
     store,
     hosts: clients.map((client, index) => poolHost(`host-${hosts[index]!.id}`, client)),
     pollIntervalMs: POLL_MS,
@@ -116,6 +117,9 @@ export function startCli(td: TeardownHelper, hosts: readonly HostAddress[], db: 
         spec.dst,
         ...(spec.wipe ? ['--wipe'] : []),
         ...(spec.legacy ? ['--legacy'] : []),
+        // The chaos schedules are the SPM path's (Image.move task faults).
+        '--path',
+        'spm',
       ]
     : ['resume', ...connection(hosts, db)];
   return startEngineMove(td, args, failpoint === undefined ? {} : { ENGINE_MOVE_FAILPOINT: failpoint });

@@ -119,13 +119,15 @@ export async function submitAll(td: TeardownHelper, harness: Harness): Promise<s
     '--to',
     first!.to,
     ...(first!.wipe ? ['--wipe'] : []),
+    '--path',
+    'spm',
   ]);
   expect(cli.code, cli.stderr).to.equal(0);
   const firstId = cli.stdout.trim();
   expect(firstId).to.match(/^[0-9a-f-]{36}$/);
   const store = await harness.openStore();
   const clients = harness.fake.ready.hosts.map((h) => td.track(new VdsmClient({ transport: 'tcp', host: h.stomp.host, port: h.stomp.port }), (c) => c.close()));
-  const orchestrator = new MoveOrchestrator({ store, hosts: clients.map((c, i) => poolHost(`host-${i + 1}`, c)) });
+  const orchestrator = new MoveOrchestrator({ copyPath: 'spm', store, hosts: clients.map((c, i) => poolHost(`host-${i + 1}`, c)) });
   try {
     const ids = [firstId];
     for (const disk of rest) {

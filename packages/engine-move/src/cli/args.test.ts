@@ -21,9 +21,30 @@ describe('engine-move command line', function () {
       wipeAfterDelete: true,
       discard: true,
       legacy: true,
+      copyPath: 'auto',
+      excludeHosts: [],
+      copyRetries: 0,
       pollIntervalMs: 2_500,
       json: true,
     });
+  });
+
+  it('reads the SDM path options: --path, --exclude-host (repeated or a list), --copy-retries', function () {
+    const parsed = parseArgs([
+      'submit', '--hosts', 'h1:1,h2:2,h3:3', ...IDS, ...DOMAINS, '--path', 'sdm', '--exclude-host', 'h2:2', '--exclude-host', 'h3:3,[::1]:4', '--copy-retries', '2',
+    ]);
+    if (parsed.kind !== 'run') return expect.fail(JSON.stringify(parsed));
+    expect(parsed.args).to.deep.include({ copyPath: 'sdm', excludeHosts: ['h2:2', 'h3:3', '::1:4'], copyRetries: 2 });
+    for (const [argv, wanted] of [
+      [['--path', 'fast'], /--path.*fast.*Allowed choices are auto, sdm, spm/s],
+      [['--copy-retries', '-1'], /expected an integer >= 0/],
+      [['--exclude-host', 'h2'], /'h2' is not HOST:PORT/],
+      [['--legacy', '--path', 'sdm'], /--legacy .* cannot take --path sdm/],
+    ] as const) {
+      const refused = parseArgs(['move', '--hosts', 'h1:1', ...IDS, ...DOMAINS, ...argv]);
+      expect(refused.kind, argv.join(' ')).to.equal('exit');
+      if (refused.kind === 'exit') expect(refused.stderr, argv.join(' ')).to.match(wanted);
+    }
   });
 
   it("defaults to mutual TLS with VDSM's PKI, the engine's timeouts and the user's state folder", function () {

@@ -8,6 +8,8 @@ import { DEFAULT_PKI_DIR } from '@vdsm-kit/client';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { isUuid } from '../ids.js';
 import { DB_ENV, defaultDbPath } from '../store/open-store.js';
+import { COPY_PATH_CHOICES } from '../store/records.js';
+import type { CopyPathChoice } from '../store/records.js';
 
 export const USAGE_EXIT_CODE = 2;
 
@@ -42,6 +44,11 @@ export interface MoveArgs {
   readonly wipeAfterDelete: boolean;
   readonly discard: boolean;
   readonly legacy: boolean;
+  /** The copy path (issue 12): sdm, spm or auto. */
+  readonly copyPath: CopyPathChoice;
+  /** HOST:PORT names of hosts never to copy on. */
+  readonly excludeHosts: readonly string[];
+  readonly copyRetries: number;
   readonly pollIntervalMs: number;
   readonly json: boolean;
 }
@@ -161,6 +168,17 @@ function dbOptionOf(command: Command, env: NodeJS.ProcessEnv): Command {
   );
 }
 
+function nonNegativeInteger(value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(number)) throw new InvalidArgumentError(`expected an integer >= 0, got '${value}'`);
+  return number;
+}
+
+/** `--exclude-host` values, each HOST:PORT as `--hosts` names them, accumulated over repeats. */
+function hostList(value: string, previous: string[] = []): string[] {
+  return [...previous, ...parseHosts(value).map((target) => `${target.host}:${target.port}`)];
+}
+
 function positiveInteger(value: string): number {
   const number = Number(value);
   if (!/^\d+$/.test(value) || !(number >= 1) || !Number.isSafeInteger(number)) throw new InvalidArgumentError(`expected an integer >= 1, got '${value}'`);
@@ -225,9 +243,23 @@ export function parseArgs(argv: readonly string[], helpWidth = 80, env: NodeJS.P
       .option('--wipe', "wipe after delete: the source is zeroed before it is freed (block domains)")
       .option('--discard', 'discard the freed blocks')
       .option('--legacy', 'the old single verb (Image.move operation move), for comparison')
+      .addOption(
+        new Option('--path <path>', 'copy by SDM host jobs (sdm), by the SPM (spm), or sdm when the domains (V3+) and hosts allow it (auto)')
+          .choices(COPY_PATH_CHOICES)
+          .default('auto'),
+      )
+      .addOption(new Option('--exclude-host <host:port>', 'never copy on this host (repeatable, or a comma list)').argParser(hostList).default([]))
+      .addOption(new Option('--copy-retries <n>', 'SDM path: try a failed volume copy again on another host up to N times').default(0).argParser(nonNegativeInteger))
       .action(function (this: Command) {
-        const opts = this.opts<ConnectionOpts & { db: string; pool: string; disk: string; from: string; to: string; wipe?: true; discard?: true; legacy?: true; json?: true }>();
+        const opts = this.opts<
+          ConnectionOpts & { db: string; pool: string; disk: string; from: string; to: string; wipe?: true; discard?: true; legacy?: true; json?: true } & {
+            path: CopyPathChoice;
+            excludeHost: string[];
+            copyRetries: number;
+          }
+        >();
         if (opts.from === opts.to) throw new UsageError('--from and --to name the same domain');
+        if (opts.legacy === true && opts.path === 'sdm') throw new UsageError('--legacy is the SPM\'s single verb; it cannot take --path sdm');
         parsed = {
           command: name,
           connection: toConnection(this, opts),
@@ -239,6 +271,9 @@ export function parseArgs(argv: readonly string[], helpWidth = 80, env: NodeJS.P
           wipeAfterDelete: opts.wipe === true,
           discard: opts.discard === true,
           legacy: opts.legacy === true,
+          copyPath: opts.path,
+          excludeHosts: opts.excludeHost,
+          copyRetries: opts.copyRetries,
           pollIntervalMs: Math.round(opts.pollInterval * 1000),
           json: opts.json === true,
         };

@@ -121,7 +121,7 @@ function connect(connection: ConnectionArgs): { hosts: PoolHost[]; clients: Vdsm
         ...(connection.tls ? { transport: 'tls' as const, pkiDir: connection.tls.pkiDir } : { transport: 'tcp' as const }),
       }),
   );
-  const hosts = clients.map((client, index) => poolHost(`${connection.hosts[index]!.host}:${connection.hosts[index]!.port}`, client));
+  const hosts = clients.map((client, index) => poolHost(`${connection.hosts[index]!.host}:${connection.hosts[index]!.port}`, client, client));
   return { hosts, clients };
 }
 

@@ -1,7 +1,8 @@
 /**
  * How `engine-move move|resume` shows a move: JSON lines (`--json`: one event
  * per line, the last one the outcome), progress bars on a terminal (the copy
- * with its real fraction when known, the delete/wipe with elapsed time only:
+ * with its real fraction when known: the SDM jobs' own progress from
+ * Host.getJobs, or the target's allocation on the SPM path; the delete/wipe with elapsed time only:
  * a wipe reports no progress, so none is invented), or plain lines when
  * stderr is not a terminal.
  */
@@ -143,6 +144,7 @@ export function describeOutcome(outcome: MoveOutcome): string {
   const lines = [
     `move ${outcome.moveId}: ${outcome.result}${outcome.failedPhase ? ` (failed phase: ${outcome.failedPhase})` : ''}`,
   ];
+  if (outcome.path !== null) lines.push(`  copy path: ${outcome.path}${outcome.copyHost === null ? '' : ` (copy host ${outcome.copyHost})`}`);
   if (outcome.error) lines.push(`  error: ${outcome.error.code} ${outcome.error.message}`);
   for (const phase of outcome.phases) {
     const took = phase.endedAt !== null ? seconds(phase.endedAt - phase.startedAt) : 'unfinished';

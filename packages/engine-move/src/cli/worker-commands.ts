@@ -35,8 +35,8 @@ const WAIT_POLL_MS = 1000;
 
 /** The move `move` and `submit` ask for. */
 export function moveRequest(args: MoveArgs | SubmitArgs): MoveDiskRequest {
-  const { poolId, diskId, srcDomainId, dstDomainId, wipeAfterDelete, discard, legacy } = args;
-  return { poolId, diskId, srcDomainId, dstDomainId, wipeAfterDelete, discard, legacy };
+  const { poolId, diskId, srcDomainId, dstDomainId, wipeAfterDelete, discard, legacy, copyPath, excludeHosts, copyRetries } = args;
+  return { poolId, diskId, srcDomainId, dstDomainId, wipeAfterDelete, discard, legacy, copyPath: legacy ? 'spm' : copyPath, excludeHosts, copyRetries };
 }
 
 export async function submit(args: SubmitArgs, ctx: CommandContext): Promise<number> {

@@ -12,7 +12,10 @@
  * legacy-move): `before-submit` (placeholder written, verb not sent),
  * `after-submit` (verb answered, id not recorded), `submitted` (id recorded,
  * task running), `before-end` (task ended, end logic not committed),
- * `before-clear` (end logic committed, Task.clear not sent).
+ * `before-clear` (end logic committed, Task.clear not sent). The SDM path's
+ * copy adds, per volume: `copy:before-job` (the job's placeholder {job_id,
+ * host, G} written, SDM.copy_data not sent), `copy:job-submitted` (the host
+ * took the job: mid-job), `copy:job-ended` (the job's end recorded).
  *
  * A `:stop` suffix (`copy:after-submit:stop`) pauses the process with SIGSTOP
  * instead, once, as a scheduler or a VM freeze would: a test lets its lease
@@ -21,14 +24,16 @@
 import type { MovePhase } from '../store/records.js';
 
 export const FAILPOINT_STEPS = ['before-submit', 'after-submit', 'submitted', 'before-end', 'before-clear'] as const;
-export type FailpointStep = (typeof FAILPOINT_STEPS)[number];
+/** The SDM copy's own points (phase copy only). */
+export const SDM_FAILPOINT_STEPS = ['before-job', 'job-submitted', 'job-ended'] as const;
+export type FailpointStep = (typeof FAILPOINT_STEPS)[number] | (typeof SDM_FAILPOINT_STEPS)[number];
 
 export const FAILPOINT_ENV = 'ENGINE_MOVE_FAILPOINT';
 
 /** Every point's name, for the CLI's help and for tests to iterate over. */
 export function failpointNames(): string[] {
   const phases: MovePhase[] = ['copy', 'delete-source', 'delete-target', 'legacy-move'];
-  return phases.flatMap((phase) => FAILPOINT_STEPS.map((step) => `${phase}:${step}`));
+  return [...phases.flatMap((phase) => FAILPOINT_STEPS.map((step) => `${phase}:${step}`)), ...SDM_FAILPOINT_STEPS.map((step) => `copy:${step}`)];
 }
 
 let stopped = false;

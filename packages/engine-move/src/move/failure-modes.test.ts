@@ -84,6 +84,7 @@ describe('engine-move.md s5 failure modes against a real fake VDSM', function ()
   type Tuning = Omit<MoveOrchestratorOptions, 'store' | 'hosts'>;
   function newOrchestrator(tuning: Tuning = {}, into: SqliteMoveStore = store): MoveOrchestrator {
     return new MoveOrchestrator({
+      copyPath: 'spm',
       store: into,
       hosts: pool.hosts,
       pollIntervalMs: POLL_MS,
@@ -674,7 +675,7 @@ describe('engine-move.md s5 failure modes against a real fake VDSM', function ()
         );
         cleanups.push(() => Promise.all(clients.map((client) => client.close())));
         store = SqliteMoveStore.open({ path: dbPath });
-        const tls = new MoveOrchestrator({ store, hosts: clients.map((client, index) => poolHost(`host-${index + 1}`, client)), pollIntervalMs: POLL_MS });
+        const tls = new MoveOrchestrator({ copyPath: 'spm', store, hosts: clients.map((client, index) => poolHost(`host-${index + 1}`, client)), pollIntervalMs: POLL_MS });
         cleanups.push(() => tls.close());
 
         const error = await tls.moveDisk({ poolId: IDS.pool, diskId: IDS.image, srcDomainId: IDS.fileDomain, dstDomainId: IDS.blockDomain }).then(

@@ -37,7 +37,7 @@ describe('moves against a hostile VDSM end with a true outcome', function () {
     // A fixed seed: the same faults fire on every run.
     pool = await startFakePool({ hosts: 2, seed: 11, clientOptions: { reconnect: { retries: 5, minTimeoutMs: 20, maxTimeoutMs: 100 } } });
     store = SqliteMoveStore.open({ path: join(folder, 'moves.sqlite') });
-    orchestrator = new MoveOrchestrator({ store, hosts: pool.hosts, pollIntervalMs: 50, ...tuning, tracker: { firstEarlyPollMs: 10, ...tuning.tracker } });
+    orchestrator = new MoveOrchestrator({ copyPath: 'spm', store, hosts: pool.hosts, pollIntervalMs: 50, ...tuning, tracker: { firstEarlyPollMs: 10, ...tuning.tracker } });
     // Every copy lasts a while, so the hostility meets many polls of each.
     await pool.fake.addFault({ match: { task: { kind: 'moveImage', phase: 'copy' } }, action: { phaseDelayMs: 1500 } });
   }

@@ -46,6 +46,7 @@ describe('500 moves at once in one pool', function () {
   it('moves every disk, copying each once, with one status call per interval while the pool is busy', async function () {
     const polls: { at: number; tasks: number }[] = [];
     orchestrator = new MoveOrchestrator({
+      copyPath: 'spm',
       store,
       hosts: pool.hosts,
       pollIntervalMs: INTERVAL_MS,

@@ -17,7 +17,11 @@ import type { MovePhase, MoveRecord, TaskRecord } from '../store/records.js';
 import { NoSpmError, SubmissionUncertainError } from '../tasks/errors.js';
 import type { PoolTaskTracker, TrackedEnd } from '../tasks/pool-task-tracker.js';
 import type { PoolHost } from '../tasks/pool-host.js';
+import type { HostJobTracker } from '../tasks/host-job-tracker.js';
+import type { CopyPath, RecordedError } from '../store/records.js';
+import { connectedHosts, domainsAllowSdm } from './copy-host.js';
 import { failpoint } from './failpoints.js';
+import { NoCopyHostError, SdmCopy } from './sdm-copy.js';
 import { requestCancel } from './request-cancel.js';
 import { phaseOfState, transitionFor } from './transitions.js';
 import type { MoveEvent } from './transitions.js';
@@ -26,7 +30,11 @@ import type { MoveEvent } from './transitions.js';
 export type MoveTaskTracker = Pick<PoolTaskTracker, 'spm' | 'submit' | 'adopt' | 'watch' | 'spmTasks' | 'stop' | 'clear'>;
 
 /** VDSM's internal verb names, as Host.getAllTasksInfo reports them. */
-const VDSM_VERB: Readonly<Record<string, string>> = { 'Image.move': 'moveImage', 'Image.delete': 'deleteImage' };
+const VDSM_VERB: Readonly<Record<string, string>> = {
+  'Image.move': 'moveImage',
+  'Image.delete': 'deleteImage',
+  'Image.cloneStructure': 'cloneImageStructure',
+};
 
 /** Times a domain's images are asked for while VDSM answers an error, after a single verb's end. */
 const LOOK_TRIES = 4;
@@ -70,6 +78,10 @@ export interface MoveRunnerContext {
   readonly windowLimit?: number;
   /** Errors that are passing troubles too (a worker's self-fence until its lease is renewed). */
   readonly isPassing?: (error: unknown) => boolean;
+  /** The pool's hosts, where SDM copies run (without them, and jobTracker, every copy takes the SPM path). */
+  readonly hosts?: readonly PoolHost[];
+  /** The host's job tracker (one per host, shared by every move). */
+  readonly jobTracker?: (host: PoolHost) => HostJobTracker;
 }
 
 export class MoveRunner {
@@ -127,6 +139,7 @@ export class MoveRunner {
           error instanceof NoSpmError ||
           error instanceof VdsmNetworkError ||
           error instanceof NotSpmError ||
+          error instanceof NoCopyHostError ||
           this.#ctx.isPassing?.(error) === true;
         if (!stale && !passing) throw error;
         this.#ctx.onRetry?.(this.#move, error);
@@ -174,6 +187,8 @@ export class MoveRunner {
       case 'legacy-submitting':
         return this.#submit();
       case 'copying':
+        if (move.path === 'sdm' && (await this.#task('copy')).state !== 'running') return this.#copyBySdm();
+        return this.#follow();
       case 'deleting-source':
       case 'deleting-target':
       case 'legacy-moving':
@@ -204,7 +219,49 @@ export class MoveRunner {
         error: { code: 0, message: `Target domain ${this.#move.dstDomainId} already holds image ${this.#move.diskId}; it is not overwritten` },
       });
     }
-    await this.#apply({ type: 'start' });
+    const path = await this.#choosePath(spm);
+    if (typeof path !== 'string') return this.#apply({ type: 'target-taken', error: path });
+    await this.#apply({ type: 'start', path });
+  }
+
+  /**
+   * The copy path (issue 12): SDM when asked for or left to auto, both
+   * domains are version 3 or later (StorageDomain.getInfo) and a host not
+   * excluded is connected to the pool; the SPM's Image.move otherwise. A path
+   * asked for that cannot be taken is an error, with nothing locked.
+   */
+  async #choosePath(spm: PoolHost): Promise<CopyPath | RecordedError> {
+    const move = this.#move;
+    if (move.mode === 'legacy' || move.copyPath === 'spm') return 'spm';
+    const hosts = this.#ctx.hosts ?? [];
+    const refuse = (why: string): CopyPath | RecordedError => (move.copyPath === 'sdm' ? { code: 0, message: `The SDM copy path cannot be taken: ${why}` } : 'spm');
+    if (!this.#ctx.jobTracker || hosts.length === 0) return refuse('no pool hosts to run host jobs on');
+    const { ok, versions } = await domainsAllowSdm(spm.api, [move.srcDomainId, move.dstDomainId]);
+    if (!ok) return refuse(`domain versions ${versions.join(' and ')} (SDM needs 3 or later on both)`);
+    const up = (await connectedHosts(hosts, move.poolId)).filter((host) => !move.excludeHosts.includes(host.name));
+    if (up.length === 0) return refuse(`no host connected to pool ${move.poolId} that is not excluded`);
+    return 'sdm';
+  }
+
+  /** The SDM path's host jobs, once the structure is on the target (sdm-copy.ts). */
+  async #copyBySdm(): Promise<void> {
+    const copy = new SdmCopy({
+      store: this.#ctx.store,
+      hosts: this.#ctx.hosts ?? [],
+      jobTracker: this.#ctx.jobTracker!,
+      spmName: async () => (await this.#ctx.tracker.spm().catch(() => undefined))?.name,
+      intervalMs: this.#ctx.cancelCheckMs,
+      move: () => this.#move,
+      apply: (event) => this.#apply(event),
+      refresh: () => this.#refresh(),
+      pause: (ms) => this.#pause(ms),
+      onProgress: (fraction) => {
+        if (this.#move.state === 'copying') this.#ctx.onProgress?.(this.#move, { phase: 'copy', fraction });
+      },
+      ...(this.#ctx.wantsProgress ? { wantsProgress: this.#ctx.wantsProgress } : {}),
+      onRetry: (error) => this.#ctx.onRetry?.(this.#move, error),
+    });
+    await copy.run();
   }
 
   /** The phase's task record, which the state guarantees exists. */
@@ -325,6 +382,14 @@ export class MoveRunner {
     const postZero = move.wipeAfterDelete && !srcIsFile;
     switch (phase) {
       case 'copy':
+        if (move.path === 'sdm') {
+          // The structure only (same volume ids and chain, empty, LEGAL); the data follows by host jobs.
+          return spm.api.Image.cloneStructure(
+            { imageID: move.diskId, storagepoolID: move.poolId, storagedomainID: move.srcDomainId, dstSdUUID: move.dstDomainId },
+            options,
+          );
+        }
+      // falls through
       case 'legacy-move':
         return moveImage(
           spm.caller,

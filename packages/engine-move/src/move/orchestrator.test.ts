@@ -26,7 +26,7 @@ describe('MoveOrchestrator against a real fake VDSM', function () {
     pool = await startFakePool({ hosts: 2 });
     folder = mkdtempSync(join(tmpdir(), 'engine-move-orch-'));
     store = SqliteMoveStore.open({ path: join(folder, 'moves.sqlite') });
-    orchestrator = new MoveOrchestrator({ store, hosts: pool.hosts, pollIntervalMs: 50, tracker: { firstEarlyPollMs: 10 } });
+    orchestrator = new MoveOrchestrator({ copyPath: 'spm', store, hosts: pool.hosts, pollIntervalMs: 50, tracker: { firstEarlyPollMs: 10 } });
   });
   afterEach(async function () {
     orchestrator?.close();

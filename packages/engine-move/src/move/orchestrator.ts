@@ -12,7 +12,9 @@ import type { Clock } from '@vdsm-kit/client';
 import { MoveStoreError } from '../store/move-store.js';
 import type { MoveFilter, MoveStore } from '../store/move-store.js';
 import { AUDIT_TYPES } from '../store/records.js';
-import type { AuditRecord, MoveMode, MovePhase, MoveRecord, MoveState } from '../store/records.js';
+import type { AuditRecord, CopyPath, CopyPathChoice, MoveMode, MovePhase, MoveRecord, MoveState } from '../store/records.js';
+import { HostJobTracker } from '../tasks/host-job-tracker.js';
+import type { HostJobTrackerOptions } from '../tasks/host-job-tracker.js';
 import { PoolTaskTracker } from '../tasks/pool-task-tracker.js';
 import type { PoolTaskTrackerOptions, TrackerEvent } from '../tasks/pool-task-tracker.js';
 import type { PoolHost } from '../tasks/pool-host.js';
@@ -45,6 +47,10 @@ export interface MoveOrchestratorOptions {
    * store (each new copy's placeholder carries it as `windowLimit`).
    */
   readonly sharedWindow?: number;
+  /** The copy path of a move whose request names none (default auto). */
+  readonly copyPath?: CopyPathChoice;
+  /** Host job tracking tuning (SDM path): early polls, misses before a host counts as unreachable, call timeout. */
+  readonly hostJobs?: Pick<HostJobTrackerOptions, 'firstEarlyPollMs' | 'missesBeforeUnreachable' | 'callTimeoutMs'>;
 }
 
 /** What a worker hands the runner of a move it holds instead of the orchestrator's own. */
@@ -61,11 +67,17 @@ export interface MoveDiskRequest {
   readonly legacy?: boolean;
   /** An id for the move (default: a random UUID). */
   readonly moveId?: string;
+  /** The copy path: `sdm` (host jobs), `spm` (Image.move) or `auto` (default: SDM when the domains and hosts allow it). */
+  readonly copyPath?: CopyPathChoice;
+  /** Host names (PoolHost.name) never to copy on. */
+  readonly excludeHosts?: readonly string[];
+  /** How many times a volume's failed host job is tried again on another host (default 0). */
+  readonly copyRetries?: number;
 }
 
 export interface MoveProgress {
   readonly phase: MovePhase;
-  /** 0..1 for a copy (target allocation over source's); null where nothing can be known (a wipe). */
+  /** 0..1 for a copy (SDM: the jobs' own progress over the volumes; SPM: target allocation over source's); null where nothing can be known (a wipe). */
   readonly fraction: number | null;
   /** Since the phase started, on the store's time. */
   readonly elapsedMs: number;
@@ -78,6 +90,8 @@ export interface MoveStatus {
   readonly mode: MoveMode;
   readonly result: MoveRecord['result'];
   readonly failedPhase: MovePhase | null;
+  /** The copy path taken, once the move started. */
+  readonly path: CopyPath | null;
   readonly createdAt: number;
   readonly availableAt: number | null;
   readonly doneAt: number | null;
@@ -134,6 +148,7 @@ export class MoveOrchestrator {
   readonly #intervalMs: number;
   readonly #options: MoveOrchestratorOptions;
   readonly #trackers = new Map<string, PoolTaskTracker>();
+  readonly #jobTrackers = new Map<string, HostJobTracker>();
   readonly #handles = new Map<string, MoveHandle>();
   #closed = false;
 
@@ -164,6 +179,16 @@ export class MoveOrchestrator {
         },
       });
       this.#trackers.set(poolId, tracker);
+    }
+    return tracker;
+  }
+
+  /** The host's SDM job tracker (made on first use, shared by every move). */
+  jobTracker(host: PoolHost): HostJobTracker {
+    let tracker = this.#jobTrackers.get(host.name);
+    if (!tracker) {
+      tracker = new HostJobTracker({ ...this.#options.hostJobs, host, clock: this.#clock, intervalMs: this.#intervalMs });
+      this.#jobTrackers.set(host.name, tracker);
     }
     return tracker;
   }
@@ -201,6 +226,9 @@ export class MoveOrchestrator {
         wipeAfterDelete: request.wipeAfterDelete ?? false,
         discard: request.discard ?? false,
         mode: request.legacy ? 'legacy' : 'copy-delete',
+        copyPath: request.copyPath ?? this.#options.copyPath ?? 'auto',
+        ...(request.excludeHosts === undefined ? {} : { excludeHosts: request.excludeHosts }),
+        ...(request.copyRetries === undefined ? {} : { copyRetries: request.copyRetries }),
       },
       at: this.#now(),
       disk,
@@ -247,13 +275,14 @@ export class MoveOrchestrator {
 
   async status(filter: MoveFilter = {}): Promise<MoveStatus[]> {
     const moves = await this.#store.listMoves(filter);
-    return moves.map(({ moveId, diskId, state, mode, result, failedPhase, createdAt, availableAt, doneAt }) => ({
+    return moves.map(({ moveId, diskId, state, mode, result, failedPhase, path, createdAt, availableAt, doneAt }) => ({
       moveId,
       diskId,
       state,
       mode,
       result,
       failedPhase,
+      path,
       createdAt,
       availableAt,
       doneAt,
@@ -275,6 +304,8 @@ export class MoveOrchestrator {
     this.#closed = true;
     for (const tracker of this.#trackers.values()) tracker.close();
     this.#trackers.clear();
+    for (const tracker of this.#jobTrackers.values()) tracker.close();
+    this.#jobTrackers.clear();
   }
 
   /** s6 Match 7: a zombie being stopped is audited (9500) against the move that owns it. */
@@ -302,6 +333,8 @@ export class MoveOrchestrator {
         ...leased,
         store,
         tracker: leased?.tracker ?? this.tracker(record.poolId),
+        hosts: this.#hosts,
+        jobTracker: (host) => this.jobTracker(host),
         ...(this.#options.sharedWindow === undefined ? {} : { windowLimit: this.#options.sharedWindow }),
         clock: this.#clock,
         now: this.#now,

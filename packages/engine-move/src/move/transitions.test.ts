@@ -33,6 +33,10 @@ const legacyMoving: MoveRecord = {
   owner: null,
   epoch: 0,
   leaseUntil: null,
+  copyPath: 'spm',
+  excludeHosts: [],
+  copyRetries: 0,
+  path: 'spm',
 };
 const failed = { type: 'task-ended', ok: false, code: 100, message: 'recovered' } as const;
 
@@ -59,5 +63,49 @@ describe('transitions: the single verb failed', function () {
     expect(t.to).to.equal('done');
     expect(t.restoreDisk).to.equal(true);
     expect(t.move).to.include({ result: 'failed', failedPhase: 'legacy-move' });
+  });
+});
+
+describe('transitions: the SDM path', function () {
+  const queued: MoveRecord = { ...legacyMoving, mode: 'copy-delete', state: 'queued', copyPath: 'auto', path: null };
+  const copying: MoveRecord = { ...queued, state: 'copying', path: 'sdm' };
+
+  it('starts with the structure task as the copy placeholder, and records the path taken', function () {
+    const t = transitionFor(queued, { type: 'start', path: 'sdm' }, 5);
+    expect(t.to).to.equal('copy-submitting');
+    expect(t.move).to.deep.equal({ path: 'sdm' });
+    expect(t.taskPlaceholder).to.include({ phase: 'copy', verb: 'Image.cloneStructure', domainId: queued.dstDomainId });
+    expect(transitionFor(queued, { type: 'start' }, 5).taskPlaceholder).to.include({ verb: 'Image.move' });
+  });
+
+  it('a structure task that ended ok keeps the move copying: nothing is available yet', function () {
+    const t = transitionFor(copying, { type: 'task-ended', ok: true, code: 0, message: '' }, 6);
+    expect(t).to.deep.include({ to: 'copying', taskEnded: { phase: 'copy', code: 0, message: '' } });
+    expect(t.switchDisk).to.equal(undefined);
+    expect(t.move).to.equal(undefined);
+  });
+
+  it('every volume copied: available on the target and the source delete placeholder, with no task to end', function () {
+    const t = transitionFor(copying, { type: 'sdm-copied' }, 7);
+    expect(t.to).to.equal('source-delete-submitting');
+    expect(t.switchDisk).to.deep.equal({ domainId: copying.dstDomainId, status: 'OK' });
+    expect(t.move).to.deep.equal({ availableAt: 7 });
+    expect(t.taskEnded).to.equal(undefined);
+    expect(t.taskPlaceholder).to.include({ phase: 'delete-source', verb: 'Image.delete' });
+  });
+
+  it('a volume that could not be copied: the source restored, the target cleaned, the job error kept', function () {
+    const t = transitionFor(copying, { type: 'sdm-failed', code: 651, message: 'lease busy' }, 7);
+    expect(t.to).to.equal('target-delete-submitting');
+    expect(t.restoreDisk).to.equal(true);
+    expect(t.taskEnded).to.equal(undefined);
+    expect(t.move).to.deep.equal({ failedPhase: 'copy', error: { code: 651, message: 'lease busy' } });
+  });
+
+  it('job steps stay in copying; on the SPM path they have no cell', function () {
+    const job = { jobId: 'j', volumeId: 'v', position: 0, host: 'h', generation: 4, attempt: 0 };
+    expect(transitionFor(copying, { type: 'job-placeholder', job }, 8)).to.deep.include({ to: 'copying', sdmJobPlaceholder: job });
+    expect(transitionFor(copying, { type: 'job-ended', jobId: 'j', code: 0, message: 'ok' }, 8)).to.deep.include({ to: 'copying', sdmJobEnded: { jobId: 'j', code: 0, message: 'ok' } });
+    expect(() => transitionFor({ ...copying, path: 'spm' }, { type: 'job-placeholder', job }, 8)).to.throw(/no transition/);
   });
 });

@@ -7,7 +7,8 @@
  * and event pair missing from the table is a bug and throws.
  *
  *   state                     event          next                       written
- *   queued                    start          copy-submitting            lock all volumes (+compensation), copy phase, copy placeholder, 2008
+ *   queued                    start          copy-submitting            lock all volumes (+compensation), copy phase, copy placeholder, the path taken, 2008
+ *                                                                          (SDM path: the placeholder is the structure's Image.cloneStructure on the SPM)
  *   queued                    start          legacy-submitting          (legacy) lock, legacy-move phase, placeholder, 2008
  *   queued                    target-taken   done: failed               nothing locked; 2009 "target already holds the image" (or cannot be listed)
  *   queued                    cancel         done: cancelled            2011
@@ -16,6 +17,12 @@
  *   copy-submitting           refused        done: failed               drop placeholder, restore statuses, copy failed, 2009
  *   copying                   task-ended ok  source-delete-submitting   copy ok, mapping to target + OK (disk available), delete-source phase, placeholder
  *   copying                   task-ended !ok target-delete-submitting   copy failed/cancelled, restore statuses, delete-target phase, placeholder
+ *   copying (SDM)             task-ended ok  copying                    the structure exists on the target; the host jobs follow
+ *   copying (SDM)             job-placeholder copying                   an SDM job's placeholder {job_id, host, G}, BEFORE SDM.copy_data
+ *   copying (SDM)             job-submitted  copying                    the host accepted (or lists) the job
+ *   copying (SDM)             job-ended      copying                    the job's end (done, failed, fenced); a retry is a new placeholder
+ *   copying (SDM)             sdm-copied     source-delete-submitting   every volume copied: as task-ended ok (available, source delete)
+ *   copying (SDM)             sdm-failed     target-delete-submitting   a volume could not be copied (or cancelled): as task-ended !ok
  *   source-delete-submitting  refused 268    done: moved                nothing to delete; 2010 (also any refusal after which the image is gone, s5 row 6)
  *   source-delete-submitting  refused        done: moved, delete-source leftover (source), 2025, 2010
  *   deleting-source           task-ended ok  done: moved                2010
@@ -33,11 +40,12 @@
  */
 import type { Transition } from '../store/move-store.js';
 import { AUDIT_TYPES } from '../store/records.js';
-import type { AuditEntry, MovePhase, MoveRecord, MoveState, RecordedError } from '../store/records.js';
+import type { AuditEntry, CopyPath, MovePhase, MoveRecord, MoveState, RecordedError, SdmJobRecord } from '../store/records.js';
 
 /** What happened, as the runner saw it. */
 export type MoveEvent =
-  | { readonly type: 'start' }
+  /** `path`: the copy path taken (default spm). */
+  | { readonly type: 'start'; readonly path?: CopyPath }
   /** The target domain already holds an image with the disk's id (existing or ILLEGAL), or cannot be listed: never overwritten, never started blind. */
   | { readonly type: 'target-taken'; readonly error: RecordedError }
   | { readonly type: 'cancel' }
@@ -61,12 +69,19 @@ export type MoveEvent =
       readonly sourceLeft?: boolean;
       /** Legacy only, after a failure that left the source without the image: whether the target holds it. */
       readonly targetHolds?: boolean;
-    };
+    }
+  | { readonly type: 'job-placeholder'; readonly job: Pick<SdmJobRecord, 'jobId' | 'volumeId' | 'position' | 'host' | 'generation' | 'attempt'> }
+  | { readonly type: 'job-submitted'; readonly jobId: string }
+  | { readonly type: 'job-ended'; readonly jobId: string; readonly code: number; readonly message: string }
+  | { readonly type: 'sdm-copied' }
+  | { readonly type: 'sdm-failed'; readonly code: number; readonly message: string };
 
 /** The verb a phase sends, and on which domain (the task placeholder records both). */
-export function phaseVerb(move: MoveRecord, phase: MovePhase): { verb: string; domainId: string } {
+export function phaseVerb(move: MoveRecord, phase: MovePhase, path = move.path): { verb: string; domainId: string } {
   switch (phase) {
     case 'copy':
+      // The SDM path's SPM task only makes the structure; the data goes by host jobs.
+      return { verb: path === 'sdm' ? 'Image.cloneStructure' : 'Image.move', domainId: move.dstDomainId };
     case 'legacy-move':
       return { verb: 'Image.move', domainId: move.dstDomainId };
     case 'delete-source':
@@ -120,7 +135,7 @@ export function transitionFor(move: MoveRecord, event: MoveEvent, at: number): T
     diskId: move.diskId,
     message,
   });
-  const placeholder = (phase: MovePhase) => ({ phase, imageId: move.diskId, ...phaseVerb(move, phase) });
+  const placeholder = (phase: MovePhase, path = move.path) => ({ phase, imageId: move.diskId, ...phaseVerb(move, phase, path) });
   const finalResult = move.cancelRequested ? 'cancelled' : 'failed';
   const endedAudit = (ok: boolean) =>
     ok
@@ -138,12 +153,14 @@ export function transitionFor(move: MoveRecord, event: MoveEvent, at: number): T
     case 'queued':
       if (event.type === 'start') {
         const phase: MovePhase = move.mode === 'legacy' ? 'legacy-move' : 'copy';
+        const path: CopyPath = move.mode === 'legacy' ? 'spm' : (event.path ?? 'spm');
         return {
           ...base,
           to: move.mode === 'legacy' ? 'legacy-submitting' : 'copy-submitting',
           lockDisk: true,
+          move: { path },
           phaseStarted: { phase },
-          taskPlaceholder: placeholder(phase),
+          taskPlaceholder: placeholder(phase, path),
           audit: [audit(AUDIT_TYPES.MOVE_STARTED, 'normal', `Moving disk ${move.diskId} from domain ${move.srcDomainId} to domain ${move.dstDomainId}.`)],
         };
       }
@@ -211,13 +228,25 @@ export function transitionFor(move: MoveRecord, event: MoveEvent, at: number): T
     }
 
     case 'copying': {
-      if (event.type !== 'task-ended') return unexpected();
-      const taskEnded = { phase: 'copy' as const, code: event.code, message: event.message };
-      if (event.ok) {
+      const sdm = move.path === 'sdm';
+      if (sdm && event.type === 'task-ended' && event.ok) {
+        return { ...base, to: 'copying', taskEnded: { phase: 'copy', code: event.code, message: event.message } };
+      }
+      if (sdm && event.type === 'job-placeholder') return { ...base, to: 'copying', sdmJobPlaceholder: event.job };
+      if (sdm && event.type === 'job-submitted') return { ...base, to: 'copying', sdmJobSubmitted: { jobId: event.jobId } };
+      if (sdm && event.type === 'job-ended') {
+        return { ...base, to: 'copying', sdmJobEnded: { jobId: event.jobId, code: event.code, message: event.message } };
+      }
+      const copied = sdm && event.type === 'sdm-copied';
+      const copyFailed = sdm && event.type === 'sdm-failed';
+      if (event.type !== 'task-ended' && !copied && !copyFailed) return unexpected();
+      // The SDM path's structure task ended long before; only the SPM path's copy task ends here.
+      const taskEnded = event.type === 'task-ended' ? { taskEnded: { phase: 'copy' as const, code: event.code, message: event.message } } : {};
+      if (copied || (event.type === 'task-ended' && event.ok)) {
         return {
           ...base,
           to: 'source-delete-submitting',
-          taskEnded,
+          ...taskEnded,
           phaseEnded: { phase: 'copy', outcome: 'succeeded' },
           switchDisk: { domainId: move.dstDomainId, status: 'OK' },
           move: { availableAt: at },
@@ -225,11 +254,13 @@ export function transitionFor(move: MoveRecord, event: MoveEvent, at: number): T
           taskPlaceholder: placeholder('delete-source'),
         };
       }
-      const error = { code: event.code, message: event.message };
+      // Here the event is a failed copy task, or the SDM path's sdm-failed.
+      const { code, message } = event as { code: number; message: string };
+      const error = { code, message };
       return {
         ...base,
         to: 'target-delete-submitting',
-        taskEnded,
+        ...taskEnded,
         restoreDisk: true,
         phaseEnded: { phase: 'copy', outcome: move.cancelRequested ? 'cancelled' : 'failed', error },
         move: { failedPhase: move.cancelRequested ? null : 'copy', error },

@@ -17,6 +17,7 @@ import type {
   CompensationRecord,
   DiskRecord,
   LeftoverRecord,
+  CopyPath,
   MovePhase,
   MoveRecord,
   MoveRequest,
@@ -25,6 +26,8 @@ import type {
   PhaseOutcome,
   PhaseRecord,
   RecordedError,
+  SdmJobRecord,
+  SdmJobState,
   TaskRecord,
   TaskState,
   VolumeStatus,
@@ -34,8 +37,8 @@ import type { Fence, MoveLeaseStore } from './leases.js';
 /**
  * Everything one state change writes, applied all or nothing, in this order:
  * the guard; lockDisk, restoreDisk, switchDisk; phaseStarted, phaseEnded;
- * taskDropped, taskPlaceholder, taskSubmitted, taskEnded; leftovers; audit;
- * the move's own fields and state. (So one transition can drop a stale
+ * taskDropped, taskPlaceholder, taskSubmitted, taskEnded; sdmJobPlaceholder,
+ * sdmJobSubmitted, sdmJobEnded; leftovers; audit; the move's own fields and state. (So one transition can drop a stale
  * placeholder and write its replacement.)
  */
 export interface Transition {
@@ -58,6 +61,8 @@ export interface Transition {
     readonly availableAt?: number;
     readonly doneAt?: number;
     readonly cancelRequested?: boolean;
+    /** The copy path taken (set once, when the move starts). */
+    readonly path?: CopyPath;
   };
   /**
    * Lock every volume of the disk: each volume's current status is kept as a
@@ -96,6 +101,12 @@ export interface Transition {
   readonly taskEnded?: { readonly phase: MovePhase; readonly code: number; readonly message: string };
   /** The phase's placeholder never became a task (the verb failed or never reached VDSM): drop it. */
   readonly taskDropped?: { readonly phase: MovePhase };
+  /** An SDM job's placeholder, written before SDM.copy_data is sent (refused if its id or its (position, attempt) exists). */
+  readonly sdmJobPlaceholder?: Pick<SdmJobRecord, 'jobId' | 'volumeId' | 'position' | 'host' | 'generation' | 'attempt'>;
+  /** The host accepted the placeholder's job. */
+  readonly sdmJobSubmitted?: { readonly jobId: string };
+  /** A job's end (code 0 done), from a placeholder or running job of this move. */
+  readonly sdmJobEnded?: { readonly jobId: string; readonly code: number; readonly message: string };
   readonly leftovers?: readonly Omit<LeftoverRecord, 'moveId' | 'recordedAt'>[];
   readonly audit?: readonly Omit<AuditEntry, 'at'>[];
 }
@@ -193,6 +204,8 @@ export interface MoveStore extends MoveLeaseStore {
   listPhases(moveId: string): Promise<PhaseRecord[]>;
   /** Tasks of a move, or with `state`, of every move (e.g. 'ended' ones still to clear). */
   listTasks(filter: { readonly moveId?: string; readonly state?: TaskState }): Promise<TaskRecord[]>;
+  /** SDM jobs of a move (position, attempt order), or with `host`/`states`, of every move. */
+  listSdmJobs(filter: { readonly moveId?: string; readonly states?: readonly SdmJobState[] }): Promise<SdmJobRecord[]>;
   listCompensation(moveId: string): Promise<CompensationRecord[]>;
   listLeftovers(filter?: { readonly moveId?: string }): Promise<LeftoverRecord[]>;
   /** Appends to the audit log outside a transition (e.g. a zombie found while polling). */

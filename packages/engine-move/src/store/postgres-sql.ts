@@ -3,7 +3,7 @@
  * each once per connection; values always travel as parameters. Lease times
  * are the database's `now()` and leave it as milliseconds (`ms(...)`).
  */
-import { AUDIT_COLUMNS, MOVE_COLUMNS, PHASE_COLUMNS, TASK_COLUMNS, VOLUME_COLUMNS } from './rows.js';
+import { AUDIT_COLUMNS, MOVE_COLUMNS, PHASE_COLUMNS, SDM_JOB_COLUMNS, TASK_COLUMNS, VOLUME_COLUMNS } from './rows.js';
 
 export interface Statement {
   readonly name: string;
@@ -53,8 +53,9 @@ const statements = {
   // and serialises two writers of one move, the second then seeing the first's state.
   lockMove: `SELECT ${PG_MOVE_COLUMNS} FROM moves WHERE move_id = $1 FOR UPDATE`,
   activeMoveOfDisk: `SELECT ${PG_MOVE_COLUMNS} FROM moves WHERE disk_id = $1 AND state <> 'done'`,
-  insertMove: `INSERT INTO moves (move_id, pool_id, disk_id, src_domain_id, dst_domain_id, wipe_after_delete, discard, mode, state, created_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9)`,
+  insertMove: `INSERT INTO moves (move_id, pool_id, disk_id, src_domain_id, dst_domain_id, wipe_after_delete, discard, mode, state, created_at,
+       copy_path_requested, exclude_hosts, copy_retries)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $10, $11, $12)`,
   updateMove: `UPDATE moves SET state = $2, version = version + 1,
        result = CASE WHEN $3::boolean THEN $4 ELSE result END,
        failed_phase = CASE WHEN $5::boolean THEN $6 ELSE failed_phase END,
@@ -62,8 +63,17 @@ const statements = {
        error_message = CASE WHEN $7::boolean THEN $9 ELSE error_message END,
        available_at = CASE WHEN $10::boolean THEN $11::bigint ELSE available_at END,
        done_at = CASE WHEN $12::boolean THEN $13::bigint ELSE done_at END,
-       cancel_requested = CASE WHEN $14::boolean THEN $15::boolean ELSE cancel_requested END
+       cancel_requested = CASE WHEN $14::boolean THEN $15::boolean ELSE cancel_requested END,
+       copy_path = CASE WHEN $16::boolean THEN $17::text ELSE copy_path END
      WHERE move_id = $1`,
+  insertSdmJob: `INSERT INTO sdm_jobs (job_id, move_id, volume_id, position, host, generation, attempt, state, created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'placeholder', $8) ON CONFLICT DO NOTHING`,
+  submitSdmJob: "UPDATE sdm_jobs SET state = 'running' WHERE job_id = $1 AND move_id = $2 AND state = 'placeholder'",
+  endSdmJob: `UPDATE sdm_jobs SET state = 'ended', ended_at = $1, end_code = $2, end_message = $3
+     WHERE job_id = $4 AND move_id = $5 AND state IN ('placeholder', 'running')`,
+  listSdmJobs: `SELECT ${SDM_JOB_COLUMNS} FROM sdm_jobs
+     WHERE ($1::text IS NULL OR move_id = $1) AND ($2::text[] IS NULL OR state = ANY ($2::text[]))
+     ORDER BY move_id, position, attempt`,
   listMoves: `SELECT ${PG_MOVE_COLUMNS} FROM moves
      WHERE ($1::boolean = false OR state <> 'done')
        AND ($2::text IS NULL OR disk_id = $2)
@@ -100,7 +110,7 @@ const statements = {
      WHERE ($1::text IS NULL OR move_id = $1) ORDER BY id`,
   insertAudit: `INSERT INTO audit (at, type, severity, move_id, disk_id, message) VALUES ($1, $2, $3, $4, $5, $6)
      RETURNING ${AUDIT_COLUMNS}`,
-  // Paging ($4): only rows of transactions older than every running one (migration 0003).
+  // Paging ($4): only rows of transactions older than every running one (migration 0004).
   listAudit: `SELECT ${AUDIT_COLUMNS} FROM audit
      WHERE ($1::text IS NULL OR move_id = $1) AND seq > $2 AND (NOT $4::boolean OR xid < pg_snapshot_xmin(pg_current_snapshot()))
      ORDER BY seq LIMIT $3`,

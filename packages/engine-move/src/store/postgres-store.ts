@@ -36,9 +36,10 @@ import {
   leftoverFromRow,
   moveFromRow,
   phaseFromRow,
+  sdmJobFromRow,
   taskFromRow,
 } from './rows.js';
-import type { AuditRow, CompensationRow, LeftoverRow, MoveRow, PhaseRow, TaskRow } from './rows.js';
+import type { AuditRow, CompensationRow, LeftoverRow, MoveRow, PhaseRow, SdmJobRow, TaskRow } from './rows.js';
 import type {
   AuditEntry,
   AuditRecord,
@@ -49,6 +50,8 @@ import type {
   MoveRecord,
   PhaseRecord,
   TaskRecord,
+  SdmJobRecord,
+  SdmJobState,
   TaskState,
 } from './records.js';
 import { checkClaimLimit, checkDisk, checkFence, checkLeaseMs, checkNewMove } from './store-checks.js';
@@ -210,6 +213,9 @@ export class PostgresMoveStore implements MoveStore {
           request.discard,
           request.mode,
           move.at,
+          request.copyPath ?? 'auto',
+          JSON.stringify(request.excludeHosts ?? []),
+          request.copyRetries ?? 0,
         ]);
         return moveFromRow((await q<MoveRow>(SQL.getMove, [request.moveId])).rows[0]!);
       },
@@ -261,6 +267,11 @@ export class PostgresMoveStore implements MoveStore {
 
   async listPhases(moveId: string): Promise<PhaseRecord[]> {
     return (await this.#query<PhaseRow>('listPhases', SQL.listPhases, [moveId])).rows.map(phaseFromRow);
+  }
+
+  async listSdmJobs(filter: { moveId?: string; states?: readonly SdmJobState[] }): Promise<SdmJobRecord[]> {
+    const { rows } = await this.#query<SdmJobRow>('listSdmJobs', SQL.listSdmJobs, [filter.moveId ?? null, filter.states ?? null]);
+    return rows.map(sdmJobFromRow);
   }
 
   async listTasks(filter: { moveId?: string; state?: TaskState }): Promise<TaskRecord[]> {

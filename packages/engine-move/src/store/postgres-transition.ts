@@ -87,6 +87,18 @@ export async function applyIn(q: Query, t: Transition): Promise<MoveRecord> {
     const { phase, code, message } = t.taskEnded;
     if ((await q(SQL.endTask, [t.at, code, message, t.moveId, phase])).rowCount !== 1) bad(`phase ${phase} has no running task`);
   }
+  const job = t.sdmJobPlaceholder;
+  if (job) {
+    const values = [job.jobId, t.moveId, job.volumeId, job.position, job.host, job.generation, job.attempt, t.at];
+    if ((await q(SQL.insertSdmJob, values)).rowCount !== 1) bad(`SDM job ${job.jobId} (volume ${job.position}, attempt ${job.attempt}) already exists`);
+  }
+  if (t.sdmJobSubmitted && (await q(SQL.submitSdmJob, [t.sdmJobSubmitted.jobId, t.moveId])).rowCount !== 1) {
+    bad(`SDM job ${t.sdmJobSubmitted.jobId} is not a placeholder of this move`);
+  }
+  const ended = t.sdmJobEnded;
+  if (ended && (await q(SQL.endSdmJob, [t.at, ended.code, ended.message, ended.jobId, t.moveId])).rowCount !== 1) {
+    bad(`SDM job ${ended.jobId} is not in flight for this move`);
+  }
   for (const leftover of t.leftovers ?? []) {
     await q(SQL.insertLeftover, [t.moveId, leftover.domainId, leftover.imageId, leftover.reason, t.at]);
   }
@@ -110,6 +122,8 @@ export async function applyIn(q: Query, t: Transition): Promise<MoveRecord> {
     m.doneAt ?? null,
     m.cancelRequested !== undefined,
     m.cancelRequested ?? false,
+    m.path !== undefined,
+    m.path ?? null,
   ]);
   return moveFromRow((await q<MoveRow>(SQL.getMove, [t.moveId])).rows[0]!);
 }

@@ -71,6 +71,17 @@ export type MovePhase = (typeof MOVE_PHASES)[number];
 export const MOVE_MODES = ['copy-delete', 'legacy'] as const;
 export type MoveMode = (typeof MOVE_MODES)[number];
 
+/**
+ * Which path copies the data (issue 12): `sdm` = the structure made on the
+ * target by an SPM task, then one `SDM.copy_data` host job per volume on a
+ * pool host; `spm` = the SPM's `Image.move` operation copy task. `auto` (the
+ * default) takes SDM when both domains are version 3 or later and a pool host
+ * can run it, the SPM path otherwise.
+ */
+export const COPY_PATH_CHOICES = ['auto', 'sdm', 'spm'] as const;
+export type CopyPathChoice = (typeof COPY_PATH_CHOICES)[number];
+export type CopyPath = Exclude<CopyPathChoice, 'auto'>;
+
 /** A VDSM error as the move recorded it. */
 export interface RecordedError {
   readonly code: number;
@@ -87,9 +98,20 @@ export interface MoveRequest {
   readonly wipeAfterDelete: boolean;
   readonly discard: boolean;
   readonly mode: MoveMode;
+  /** The copy path asked for (default auto). */
+  readonly copyPath?: CopyPathChoice;
+  /** Host names (PoolHost.name) never to run a copy job on. */
+  readonly excludeHosts?: readonly string[];
+  /** Host jobs a failed volume copy may be tried again, each on another host (default 0). */
+  readonly copyRetries?: number;
 }
 
 export interface MoveRecord extends MoveRequest {
+  readonly copyPath: CopyPathChoice;
+  readonly excludeHosts: readonly string[];
+  readonly copyRetries: number;
+  /** The path the copy took, decided when the move starts; null before. */
+  readonly path: CopyPath | null;
   readonly state: MoveState;
   /** Set when state is 'done'. */
   readonly result: MoveResult | null;
@@ -158,6 +180,41 @@ export interface TaskRecord {
   readonly createdAt: number;
   readonly endedAt: number | null;
   /** The task's end as VDSM reported it (code 0 for success). */
+  readonly endCode: number | null;
+  readonly endMessage: string | null;
+}
+
+/**
+ * An SDM host job of a move's copy (one `SDM.copy_data` per volume and
+ * attempt), written as a placeholder with the id, host and the target's
+ * generation G BEFORE the call, as task placeholders are: a restart looks at
+ * that host's `Host.getJobs`, then at the volume, never sends it again blindly.
+ */
+export const SDM_JOB_STATES = [
+  /** Written before SDM.copy_data; the call may or may not have reached the host. */
+  'placeholder',
+  /** The host accepted the job (it answered true, or listed it). */
+  'running',
+  /** Its end is known and recorded (code 0: done). */
+  'ended',
+] as const;
+export type SdmJobState = (typeof SDM_JOB_STATES)[number];
+
+export interface SdmJobRecord {
+  readonly jobId: string;
+  readonly moveId: string;
+  readonly volumeId: string;
+  /** The volume's place in the chain, 0 for the base (copied base first). */
+  readonly position: number;
+  /** The PoolHost name the job was sent to: where it is polled. */
+  readonly host: string;
+  /** The target volume's generation read before the call (the copy must find it unchanged). */
+  readonly generation: number;
+  /** 0 for the first try of the volume, 1.. for retries. */
+  readonly attempt: number;
+  readonly state: SdmJobState;
+  readonly createdAt: number;
+  readonly endedAt: number | null;
   readonly endCode: number | null;
   readonly endMessage: string | null;
 }

@@ -8,6 +8,8 @@ import type {
   AuditSeverity,
   AuditType,
   CompensationRecord,
+  CopyPath,
+  CopyPathChoice,
   LeftoverRecord,
   MoveMode,
   MovePhase,
@@ -17,6 +19,8 @@ import type {
   PhaseOutcome,
   PhaseRecord,
   RecordedError,
+  SdmJobRecord,
+  SdmJobState,
   TaskRecord,
   TaskState,
   VolumeRecord,
@@ -62,7 +66,8 @@ export function volumeFromRow(row: VolumeRow): VolumeRecord {
 /** Every column of a move but `lease_until`, which each store selects as milliseconds its own way. */
 export const MOVE_COLUMNS =
   'move_id, pool_id, disk_id, src_domain_id, dst_domain_id, wipe_after_delete, discard, mode, state, result, ' +
-  'failed_phase, error_code, error_message, cancel_requested, created_at, available_at, done_at, version, owner, epoch';
+  'failed_phase, error_code, error_message, cancel_requested, created_at, available_at, done_at, version, owner, epoch, ' +
+  'copy_path_requested, exclude_hosts, copy_retries, copy_path';
 export interface MoveRow {
   move_id: string;
   pool_id: string;
@@ -86,6 +91,11 @@ export interface MoveRow {
   epoch: Int;
   /** Milliseconds on the database's clock (each store selects it so). */
   lease_until: Int | null;
+  copy_path_requested: string;
+  /** A JSON array of host names. */
+  exclude_hosts: string;
+  copy_retries: Int;
+  copy_path: string | null;
 }
 export function moveFromRow(row: MoveRow): MoveRecord {
   return {
@@ -109,6 +119,10 @@ export function moveFromRow(row: MoveRow): MoveRecord {
     owner: row.owner,
     epoch: int(row.epoch),
     leaseUntil: intOrNull(row.lease_until),
+    copyPath: row.copy_path_requested as CopyPathChoice,
+    excludeHosts: JSON.parse(row.exclude_hosts) as string[],
+    copyRetries: int(row.copy_retries),
+    path: row.copy_path as CopyPath | null,
   };
 }
 
@@ -159,6 +173,39 @@ export function taskFromRow(row: TaskRow): TaskRecord {
     imageId: row.image_id,
     vdsmTaskId: row.vdsm_task_id,
     state: row.state as TaskState,
+    createdAt: int(row.created_at),
+    endedAt: intOrNull(row.ended_at),
+    endCode: intOrNull(row.end_code),
+    endMessage: row.end_message,
+  };
+}
+
+export const SDM_JOB_COLUMNS =
+  'job_id, move_id, volume_id, position, host, generation, attempt, state, created_at, ended_at, end_code, end_message';
+export interface SdmJobRow {
+  job_id: string;
+  move_id: string;
+  volume_id: string;
+  position: Int;
+  host: string;
+  generation: Int;
+  attempt: Int;
+  state: string;
+  created_at: Int;
+  ended_at: Int | null;
+  end_code: Int | null;
+  end_message: string | null;
+}
+export function sdmJobFromRow(row: SdmJobRow): SdmJobRecord {
+  return {
+    jobId: row.job_id,
+    moveId: row.move_id,
+    volumeId: row.volume_id,
+    position: int(row.position),
+    host: row.host,
+    generation: int(row.generation),
+    attempt: int(row.attempt),
+    state: row.state as SdmJobState,
     createdAt: int(row.created_at),
     endedAt: intOrNull(row.ended_at),
     endCode: intOrNull(row.end_code),

@@ -37,6 +37,8 @@ import {
 } from './rows.js';
 import type { AuditRow, CompensationRow, LeftoverRow, MoveRow, PhaseRow, TaskRow, VolumeRow } from './rows.js';
 import type {
+  SdmJobRecord,
+  SdmJobState,
   AuditEntry,
   AuditRecord,
   CompensationRecord,
@@ -49,6 +51,8 @@ import type {
   TaskState,
 } from './records.js';
 import { checkClaimLimit, checkDisk, checkFence, checkLeaseMs, checkNewMove, checkTransitionEnd, checkWindow } from './store-checks.js';
+import { applySdmJobSteps, listSdmJobs, prepareSdmJobs } from './sqlite-sdm-jobs.js';
+import type { SqliteSdmJobs } from './sqlite-sdm-jobs.js';
 
 /** A move's columns as records.ts reads them: lease_until is already milliseconds here. */
 const SQLITE_MOVE_COLUMNS = `${MOVE_COLUMNS}, lease_until`;
@@ -95,6 +99,7 @@ export class SqliteMoveStore implements MoveStore {
   readonly schemaVersion: number;
   readonly #db: Database.Database;
   readonly #s: ReturnType<typeof prepare>;
+  readonly #sdm: SqliteSdmJobs;
   readonly #hub: WakeUpHub;
 
   /** Opens (creating if missing) the store's file and brings its schema up to date. */
@@ -124,6 +129,7 @@ export class SqliteMoveStore implements MoveStore {
     this.#hub = hub;
     this.description = description;
     this.#s = prepare(db);
+    this.#sdm = prepareSdmJobs(db);
   }
 
   async getDisk(diskId: string): Promise<DiskRecord | undefined> {
@@ -159,6 +165,9 @@ export class SqliteMoveStore implements MoveStore {
           discard: request.discard ? 1 : 0,
           mode: request.mode,
           created_at: move.at,
+          copy_path_requested: request.copyPath ?? 'auto',
+          exclude_hosts: JSON.stringify(request.excludeHosts ?? []),
+          copy_retries: request.copyRetries ?? 0,
         });
         return moveFromRow(this.#s.getMove.get(request.moveId)!);
       })
@@ -230,6 +239,7 @@ export class SqliteMoveStore implements MoveStore {
       const { phase, code, message } = t.taskEnded;
       if (s.endTask.run(t.at, code, message, t.moveId, phase).changes !== 1) bad(`phase ${phase} has no running task`);
     }
+    applySdmJobSteps(this.#sdm, t, bad);
     for (const leftover of t.leftovers ?? []) {
       s.insertLeftover.run(t.moveId, leftover.domainId, leftover.imageId, leftover.reason, t.at);
     }
@@ -253,6 +263,8 @@ export class SqliteMoveStore implements MoveStore {
       done_at: m.doneAt ?? null,
       set_cancel: m.cancelRequested !== undefined ? 1 : 0,
       cancel_requested: m.cancelRequested ? 1 : 0,
+      set_path: m.path !== undefined ? 1 : 0,
+      copy_path: m.path ?? null,
     });
     return moveFromRow(s.getMove.get(t.moveId)!);
   }
@@ -299,6 +311,10 @@ export class SqliteMoveStore implements MoveStore {
 
   async listPhases(moveId: string): Promise<PhaseRecord[]> {
     return this.#s.listPhases.all(moveId).map(phaseFromRow);
+  }
+
+  async listSdmJobs(filter: { moveId?: string; states?: readonly SdmJobState[] }): Promise<SdmJobRecord[]> {
+    return listSdmJobs(this.#sdm, filter);
   }
 
   async listTasks(filter: { moveId?: string; state?: TaskState }): Promise<TaskRecord[]> {
@@ -475,8 +491,10 @@ function prepare(db: Database.Database) {
     getMove: st<[string], MoveRow>(`SELECT ${SQLITE_MOVE_COLUMNS} FROM moves WHERE move_id = ?`),
     activeMoveOfDisk: st<[string], MoveRow>(`SELECT ${SQLITE_MOVE_COLUMNS} FROM moves WHERE disk_id = ? AND state <> 'done'`),
     insertMove: st<object>(
-      `INSERT INTO moves (move_id, pool_id, disk_id, src_domain_id, dst_domain_id, wipe_after_delete, discard, mode, state, created_at)
-       VALUES (@move_id, @pool_id, @disk_id, @src_domain_id, @dst_domain_id, @wipe_after_delete, @discard, @mode, 'queued', @created_at)`,
+      `INSERT INTO moves (move_id, pool_id, disk_id, src_domain_id, dst_domain_id, wipe_after_delete, discard, mode, state, created_at,
+         copy_path_requested, exclude_hosts, copy_retries)
+       VALUES (@move_id, @pool_id, @disk_id, @src_domain_id, @dst_domain_id, @wipe_after_delete, @discard, @mode, 'queued', @created_at,
+         @copy_path_requested, @exclude_hosts, @copy_retries)`,
     ),
     updateMove: st<object>(
       `UPDATE moves SET state = @state, version = version + 1,
@@ -486,7 +504,8 @@ function prepare(db: Database.Database) {
          error_message = CASE WHEN @set_error THEN @error_message ELSE error_message END,
          available_at = CASE WHEN @set_available_at THEN @available_at ELSE available_at END,
          done_at = CASE WHEN @set_done_at THEN @done_at ELSE done_at END,
-         cancel_requested = CASE WHEN @set_cancel THEN @cancel_requested ELSE cancel_requested END
+         cancel_requested = CASE WHEN @set_cancel THEN @cancel_requested ELSE cancel_requested END,
+         copy_path = CASE WHEN @set_path THEN @copy_path ELSE copy_path END
        WHERE move_id = @move_id`,
     ),
     listMoves: st<object, MoveRow>(

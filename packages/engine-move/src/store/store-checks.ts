@@ -7,6 +7,7 @@ import { MoveStoreError } from './move-store.js';
 import type { Transition } from './move-store.js';
 import type { Fence } from './leases.js';
 import type { DiskRecord, MoveRecord, MoveRequest } from './records.js';
+import { COPY_PATH_CHOICES } from './records.js';
 
 /** A disk as discovered must be a chain: at least one volume, positions 0..n-1, parents inside the disk. */
 export function checkDisk(disk: DiskRecord): void {
@@ -31,6 +32,18 @@ export function checkDisk(disk: DiskRecord): void {
 export function checkNewMove(request: MoveRequest, disk: DiskRecord | undefined, active: MoveRecord | undefined): void {
   if (request.srcDomainId === request.dstDomainId) {
     throw new MoveStoreError('BAD_REQUEST', `Source and target are the same domain (${request.srcDomainId})`);
+  }
+  if (request.copyPath !== undefined && !(COPY_PATH_CHOICES as readonly string[]).includes(request.copyPath)) {
+    throw new MoveStoreError('BAD_REQUEST', `copyPath must be one of ${COPY_PATH_CHOICES.join(', ')}, got ${JSON.stringify(request.copyPath)}`);
+  }
+  if (request.copyRetries !== undefined && !(Number.isInteger(request.copyRetries) && request.copyRetries >= 0)) {
+    throw new MoveStoreError('BAD_REQUEST', `copyRetries must be an integer >= 0, got ${JSON.stringify(request.copyRetries)}`);
+  }
+  if (request.excludeHosts !== undefined && !request.excludeHosts.every((host) => typeof host === 'string' && host.length > 0)) {
+    throw new MoveStoreError('BAD_REQUEST', 'excludeHosts must be host names');
+  }
+  if (request.mode === 'legacy' && request.copyPath === 'sdm') {
+    throw new MoveStoreError('BAD_REQUEST', 'The legacy single verb is an SPM task; it cannot take the SDM path');
   }
   if (!disk) throw new MoveStoreError('UNKNOWN_DISK', `Disk ${request.diskId} is not known to the store`);
   if (active) {

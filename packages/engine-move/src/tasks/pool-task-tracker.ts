@@ -31,13 +31,14 @@ import {
   parseTaskStatus,
   systemClock,
 } from '@vdsm-kit/client';
-import type { CallOptions, Clock, TaskStatus, TimerHandle } from '@vdsm-kit/client';
+import type { CallOptions, Clock, TaskStatus } from '@vdsm-kit/client';
 import { NoSpmError, SubmissionUncertainError, TrackerClosedError } from './errors.js';
 import { DEFAULT_FIRST_EARLY_POLL_MS, DEFAULT_POLL_INTERVAL_MS, PollSchedule } from './poll-schedule.js';
 import type { PoolHost } from './pool-host.js';
 import { localStatusSource } from './status-source.js';
 import type { StatusRound, TaskStatusSource } from './status-source.js';
 import { DEFAULT_SUBMISSION_WINDOW, SubmissionWindow } from './submission-window.js';
+import { SoonestTimer } from './soonest-timer.js';
 
 /** The engine's AsyncTaskZombieTaskLifeInMinutes: 3000 minutes. */
 export const DEFAULT_ZOMBIE_AFTER_MS = 3000 * 60_000;
@@ -149,8 +150,7 @@ export class PoolTaskTracker {
   #lastRoundSpm: string | undefined;
   #lastRoundAt = -Infinity;
   #graceUntil = -Infinity;
-  #timer: TimerHandle | undefined;
-  #timerDue = Infinity;
+  readonly #timer: SoonestTimer;
   #ticking = false;
   #closed = false;
   #polls = 0;
@@ -160,6 +160,7 @@ export class PoolTaskTracker {
     this.poolId = options.poolId;
     this.#hosts = options.hosts;
     this.#clock = options.clock ?? systemClock;
+    this.#timer = new SoonestTimer(this.#clock, () => void this.#tick());
     const interval = options.intervalMs ?? DEFAULT_POLL_INTERVAL_MS;
     this.#schedule = new PollSchedule(interval, options.firstEarlyPollMs ?? DEFAULT_FIRST_EARLY_POLL_MS);
     this.#window = new SubmissionWindow(options.submissionWindow ?? DEFAULT_SUBMISSION_WINDOW);
@@ -343,8 +344,7 @@ export class PoolTaskTracker {
     if (this.#closed) return;
     this.#closed = true;
     this.#closing.abort(new TrackerClosedError());
-    if (this.#timer) this.#clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#timer.cancel();
     this.#window.close();
     for (const wake of this.#busyWaiters) wake();
     this.#watched.clear();
@@ -423,16 +423,7 @@ export class PoolTaskTracker {
   /** Schedules the next poll in `delayMs` unless one is already due sooner. */
   #pollSoon(delayMs: number): void {
     if (this.#closed || (this.#watched.size === 0 && this.#clears.size === 0 && !this.#source.keepPolling?.())) return;
-    const due = this.#clock.now() + delayMs;
-    if (this.#timer && this.#timerDue <= due) return;
-    if (this.#timer) this.#clock.clearTimeout(this.#timer);
-    this.#timerDue = due;
-    this.#timer = this.#clock.setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerDue = Infinity;
-      void this.#tick();
-    }, delayMs);
-    this.#timer.unref?.();
+    this.#timer.schedule(delayMs);
   }
 
   async #tick(): Promise<void> {

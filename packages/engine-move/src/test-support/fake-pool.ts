@@ -37,6 +37,8 @@ export interface FakePool {
   readonly hosts: readonly PoolHost[];
   /** Calls per method, over every host. */
   readonly calls: Map<string, number>;
+  /** Calls per method, by host name (PoolHost.name), host 1 (the SPM) first. */
+  readonly callsByHost: Map<string, Map<string, number>>;
   close(): Promise<void>;
 }
 
@@ -47,21 +49,24 @@ export interface FakePoolOptions extends Omit<FakeVdsmOptions, 'fixture' | 'stat
   readonly chainDisks?: number;
   /** Volumes of each chain disk (default 3). */
   readonly chainLength?: number;
+  /** Format versions of the fixture's domains by id (default: the fake's, V5), e.g. an old V1 target. */
+  readonly domainVersions?: Readonly<Record<string, number>>;
   /** Options of every host's client (heart-beat, timeouts, reconnect ...); the address is the fake's. */
   readonly clientOptions?: Omit<VdsmClientOptions, 'transport' | 'host' | 'port'>;
 }
 
 /** Counts every call by method on its way out: the wire's own tally, not a stand-in for it. */
-function counted(caller: RpcCaller, calls: Map<string, number>): RpcCaller {
+function counted(caller: RpcCaller, ...tallies: Map<string, number>[]): RpcCaller {
   return compose(caller, (next) => (method, params, options) => {
-    calls.set(method, (calls.get(method) ?? 0) + 1);
+    for (const calls of tallies) calls.set(method, (calls.get(method) ?? 0) + 1);
     return next(method, params, options);
   });
 }
 
 export async function startFakePool(options: FakePoolOptions = {}): Promise<FakePool> {
-  const { smallDisks = 4, chainDisks: chains = 0, chainLength = 3, clientOptions = {}, ...fakeOptions } = options;
+  const { smallDisks = 4, chainDisks: chains = 0, chainLength = 3, clientOptions = {}, domainVersions = {}, ...fakeOptions } = options;
   const fixture = defaultFixture();
+  fixture.domains = fixture.domains?.map((domain) => (domainVersions[domain.id] === undefined ? domain : { ...domain, version: domainVersions[domain.id] }));
   const newDisk = (length: number): SmallDisk => {
     const volumes = Array.from({ length }, () => randomUUID());
     return { image: randomUUID(), volume: volumes[length - 1]!, volumes };
@@ -92,10 +97,15 @@ export async function startFakePool(options: FakePoolOptions = {}): Promise<Fake
   const stateDir = await mkdtemp(join(tmpdir(), 'engine-move-fake-'));
   const fake = await startFakeVdsm({ ...fakeOptions, stateDir, fixture });
   const calls = new Map<string, number>();
+  const callsByHost = new Map<string, Map<string, number>>();
   const clients = fake.hosts.map((address) => new VdsmClient({ timeoutMs: 30_000, ...clientOptions, transport: 'tcp', host: address.stomp.host, port: address.stomp.port }));
   const hosts = clients.map((client, index) => {
     const address = fake.hosts[index]!;
-    return poolHost(`host-${address.id}@${address.stomp.host}:${address.stomp.port}`, counted(client, calls));
+    const name = `host-${address.id}@${address.stomp.host}:${address.stomp.port}`;
+    const own = new Map<string, number>();
+    callsByHost.set(name, own);
+    // The client also delivers the host's events (SDM job ends).
+    return poolHost(name, counted(client, calls, own), client);
   });
   return {
     fake,
@@ -104,6 +114,7 @@ export async function startFakePool(options: FakePoolOptions = {}): Promise<Fake
     clients,
     hosts,
     calls,
+    callsByHost,
     close: async () => {
       await Promise.allSettled(clients.map((client) => client.close()));
       await fake.close();

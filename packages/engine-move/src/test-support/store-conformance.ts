@@ -11,6 +11,7 @@ import type { MoveStore, Transition } from '../store/move-store.js';
 import type { ClaimRequest, MoveLease, MoveLeaseStore, StoreWakeUp } from '../store/leases.js';
 import { AUDIT_TYPES } from '../store/records.js';
 import type { DiskRecord, MoveRequest } from '../store/records.js';
+import { describeSdmJobConformance } from './sdm-store-conformance.js';
 
 /** A store under test, and ways to reach the same database again. */
 export interface StoreHarness {
@@ -718,6 +719,8 @@ export function describeMoveStoreConformance(name: string, open: () => Promise<S
         polled.stop();
       });
     });
+
+    describeSdmJobConformance(() => store, diskOf, requestFor);
 
     describe('durability', function () {
       it('shows a committed transition to another connection at once', async function () {

@@ -50,7 +50,7 @@ describe('MoveWorker', function () {
   }
 
   async function submitAll(): Promise<string[]> {
-    const orchestrator = new MoveOrchestrator({ store: open(), hosts: pool.hosts });
+    const orchestrator = new MoveOrchestrator({ copyPath: 'spm', store: open(), hosts: pool.hosts });
     const ids: string[] = [];
     for (const disk of pool.disks) {
       ids.push((await orchestrator.submit({ poolId: IDS.pool, diskId: disk.image, srcDomainId: IDS.fileDomain, dstDomainId: IDS.blockDomain })).moveId);
