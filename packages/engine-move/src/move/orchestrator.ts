@@ -54,7 +54,7 @@ export interface MoveOrchestratorOptions {
 }
 
 /** What a worker hands the runner of a move it holds instead of the orchestrator's own. */
-export type LeasedRunContext = Pick<MoveRunnerContext, 'store' | 'tracker' | 'signal' | 'isPassing' | 'onRetry'>;
+export type LeasedRunContext = Pick<MoveRunnerContext, 'store' | 'tracker' | 'signal' | 'isPassing' | 'onRetry' | 'hosts'>;
 
 export interface MoveDiskRequest {
   readonly poolId: string;
@@ -333,8 +333,9 @@ export class MoveOrchestrator {
         ...leased,
         store,
         tracker: leased?.tracker ?? this.tracker(record.poolId),
-        hosts: this.#hosts,
-        jobTracker: (host) => this.jobTracker(host),
+        hosts: leased?.hosts ?? this.#hosts,
+        // Shared by every move: on the orchestrator's own host, never a leased move's guarded view of it.
+        jobTracker: (host) => this.jobTracker(this.#hosts.find((h) => h.name === host.name) ?? host),
         ...(this.#options.sharedWindow === undefined ? {} : { windowLimit: this.#options.sharedWindow }),
         clock: this.#clock,
         now: this.#now,

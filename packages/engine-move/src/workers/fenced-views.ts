@@ -48,17 +48,32 @@ export function fencedStore(store: MoveStore, fence: Fence, guard: MoveGuard): M
   });
 }
 
+/** A host as one held move calls it: every call first asks the move's guard. */
+function guardedHost(host: PoolHost, guard: MoveGuard): PoolHost {
+  const caller: RpcCaller = compose(host.caller, (next) => (method, params, options) => {
+    guard.check();
+    return next(method, params, options);
+  });
+  return poolHost(host.name, caller, host.events);
+}
+
+/**
+ * The pool's hosts as one held move calls them on the SDM path: its
+ * `SDM.copy_data`, fences (`SDM.update_volume`) and entity reads stop once the
+ * lease is lost or overdue, so a stale worker cannot fence a job the new owner
+ * follows. (The hosts' shared job trackers poll on the plain hosts.)
+ */
+export function guardedHosts(hosts: readonly PoolHost[], guard: MoveGuard): PoolHost[] {
+  return hosts.map((host) => guardedHost(host, guard));
+}
+
 /** The pool's shared tracker as one held move may use it. */
 export function guardedTracker(tracker: PoolTaskTracker, guard: MoveGuard): MoveTaskTracker {
   const hosts = new WeakMap<PoolHost, PoolHost>();
   const guarded = (host: PoolHost): PoolHost => {
     let view = hosts.get(host);
     if (!view) {
-      const caller: RpcCaller = compose(host.caller, (next) => (method, params, options) => {
-        guard.check();
-        return next(method, params, options);
-      });
-      view = poolHost(host.name, caller);
+      view = guardedHost(host, guard);
       hosts.set(host, view);
     }
     return view;

@@ -28,7 +28,7 @@ import type { MoveStore } from '../store/move-store.js';
 import type { PoolHost } from '../tasks/pool-host.js';
 import type { StatusRound } from '../tasks/status-source.js';
 import { DEFAULT_SUBMISSION_WINDOW } from '../tasks/submission-window.js';
-import { fencedStore, guardedTracker } from './fenced-views.js';
+import { fencedStore, guardedHosts, guardedTracker } from './fenced-views.js';
 import { LeaseError, LeaseLostError, MoveGuard, RenewalClock, SelfFencedError } from './lease-guard.js';
 import { PoolLeaseKeeper } from './pool-lease-keeper.js';
 import { SharedStatusSource } from './shared-status-source.js';
@@ -93,6 +93,7 @@ export class MoveWorker {
   readonly #maxMoves: number;
   readonly #renewal: RenewalClock;
   readonly #orchestrator: MoveOrchestrator;
+  readonly #hosts: readonly PoolHost[];
   readonly #held = new Map<string, Held>();
   readonly #pools = new Map<string, PoolRole>();
   #unsubscribe: (() => void) | undefined;
@@ -117,6 +118,7 @@ export class MoveWorker {
     this.#log = options.log ?? (() => {});
     this.#onRun = options.onRun;
     this.metrics = options.metrics ?? new WorkerMetrics();
+    this.#hosts = options.hosts;
     this.#orchestrator = new MoveOrchestrator({
       store: options.store,
       hosts: options.hosts,
@@ -414,6 +416,7 @@ export class MoveWorker {
           const handle = this.#orchestrator.runLeased(record, {
             store: fencedStore(this.#store, fence, guard),
             tracker: guardedTracker(tracker, guard),
+            hosts: guardedHosts(this.#hosts, guard),
             signal: guard.signal,
             isPassing: (error) => error instanceof SelfFencedError,
           });
