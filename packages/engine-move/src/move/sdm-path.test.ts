@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { SqliteMoveStore } from '../store/sqlite-store.js';
+import { poolHost } from '../tasks/pool-host.js';
 import { IDS, startFakePool } from '../test-support/fake-pool.js';
 import type { FakePool, FakePoolOptions } from '../test-support/fake-pool.js';
 import { MoveOrchestrator } from './orchestrator.js';
@@ -24,11 +25,13 @@ describe('the SDM copy path against a real fake VDSM with three hosts', function
   let store: SqliteMoveStore;
   let orchestrator: MoveOrchestrator;
 
-  async function setUp(poolOptions: FakePoolOptions = {}, tuning: Partial<MoveOrchestratorOptions> = {}): Promise<void> {
+  /** `polledOnly`: the hosts without their events, so a job's end is learnt from Host.getJobs (or the volume) alone. */
+  async function setUp(poolOptions: FakePoolOptions = {}, tuning: Partial<MoveOrchestratorOptions> = {}, polledOnly = false): Promise<void> {
     pool = await startFakePool({ hosts: 3, chainDisks: 1, ...poolOptions });
     folder = mkdtempSync(join(tmpdir(), 'engine-move-sdm-'));
     store = SqliteMoveStore.open({ path: join(folder, 'moves.sqlite') });
-    orchestrator = new MoveOrchestrator({ store, hosts: pool.hosts, pollIntervalMs: 50, tracker: { firstEarlyPollMs: 10 }, hostJobs: { firstEarlyPollMs: 10 }, ...tuning });
+    const hosts = polledOnly ? pool.hosts.map((host) => poolHost(host.name, host.caller)) : pool.hosts;
+    orchestrator = new MoveOrchestrator({ store, hosts, pollIntervalMs: 50, tracker: { firstEarlyPollMs: 10 }, hostJobs: { firstEarlyPollMs: 10 }, ...tuning });
   }
   afterEach(async function () {
     orchestrator?.close();
@@ -171,7 +174,7 @@ describe('the SDM copy path against a real fake VDSM with three hosts', function
   });
 
   it('a job that vanishes from Host.getJobs while copying: the held lease says running, the generation G+1 says done; copied once', async function () {
-    await setUp();
+    await setUp({}, {}, true);
     const disk = pool.disks[2]!;
     const before = await checksum(IDS.fileDomain, disk.image, disk.volume);
     await pool.fake.addFault({ match: { task: { kind: 'copy_data', phase: 'copy' } }, action: { dropJob: true }, times: 1 });
@@ -181,13 +184,15 @@ describe('the SDM copy path against a real fake VDSM with three hosts', function
     expect(pool.calls.get('SDM.copy_data')).to.equal(1);
     const [job] = await store.listSdmJobs({ moveId: handle.moveId });
     expect(job!.endMessage).to.match(/generation/);
-    // Known from the volume, never fenced: the copy had written G+1.
-    expect(pool.calls.get('SDM.update_volume') ?? 0).to.equal(0);
+    // Known from the volume. A fence tried while the copy held its lease cannot take (651 from another
+    // host): the volume ends at G+1, written by the one copy. (On a loaded machine the first read of the
+    // volume sometimes gets no answer and a fence is tried; issue 12 notes it.)
+    expect((await pool.clients[0]!.Volume.getInfo({ volumeID: disk.volume, imageID: disk.image, storagepoolID: IDS.pool, storagedomainID: IDS.blockDomain })).generation).to.equal(1);
     await expectClean();
   });
 
   it('a job that vanishes as it ends: the volume at G+1 says done, without a fence or a second copy', async function () {
-    await setUp();
+    await setUp({}, {}, true);
     const disk = pool.disks[2]!;
     const before = await checksum(IDS.fileDomain, disk.image, disk.volume);
     await pool.fake.addFault({ match: { task: { kind: 'copy_data', phase: 'copy' } }, action: { dropJobAtEnd: true }, times: 1 });
@@ -199,7 +204,7 @@ describe('the SDM copy path against a real fake VDSM with three hosts', function
   });
 
   it('a job that vanishes and then fails: the volume at G without a lease, so it is fenced at G+3 and counts as failed; cleaned up', async function () {
-    await setUp();
+    await setUp({}, {}, true);
     const disk = pool.disks[3]!;
     const before = await checksum(IDS.fileDomain, disk.image, disk.volume);
     await pool.fake.addFault({ match: { task: { kind: 'copy_data', phase: 'copy' } }, action: { failAt: 0.5, error: 100 }, times: 1 });

@@ -98,7 +98,7 @@ describe('MoveWorker', function () {
     const [disk, decoy] = pool.disks;
     // The copy's task exists at once; its answer comes long after the lease is taken away.
     await pool.fake.addFault({ match: { method: 'Image.move' }, action: { answerAfterMs: 8000 }, times: 1 });
-    const orchestrator = new MoveOrchestrator({ store: open(), hosts: pool.hosts });
+    const orchestrator = new MoveOrchestrator({ copyPath: 'spm', store: open(), hosts: pool.hosts });
     const { moveId } = await orchestrator.submit({ poolId: IDS.pool, diskId: disk!.image, srcDomainId: IDS.fileDomain, dstDomainId: IDS.blockDomain });
     orchestrator.close();
     const a = worker('a', lines);
