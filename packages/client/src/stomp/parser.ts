@@ -12,6 +12,7 @@
 import { FrameBudgetError, FrameTooLargeError, HeaderTooLongError, StompProtocolError, TooManyHeadersError } from '../errors.js';
 import { unescapeHeaderValue } from './escape.js';
 import type { FrameBudget } from './frame-budget.js';
+import { HeaderTextCache } from './header-text-cache.js';
 import { DEFAULT_FRAME_LIMITS, STOMP_COMMANDS } from './frame.js';
 import type { FrameLimits, StompCommand, StompFrame } from './frame.js';
 
@@ -111,6 +112,8 @@ export class FrameParser {
   /** Bytes of the command and header lines so far, EOLs included; counts toward `maxFrameSize`. */
   #headBytes = 0;
   #contentLength = 0;
+  /** Header names and values decoded before: most repeat in every frame of a connection. */
+  readonly #text = new HeaderTextCache();
 
   constructor(options: FrameParserOptions) {
     this.#onFrame = options.onFrame;
@@ -214,8 +217,8 @@ export class FrameParser {
   #commandLine(buf: Buffer, pos: number): number {
     const next = this.#readLine(buf, pos, 'command');
     if (next === -1) return buf.length;
-    // latin1 is a cheap exact byte->char map; a non-ASCII line cannot match a command either way.
-    const command = this.#line.toString('latin1', this.#lineStart, this.#lineEnd);
+    // From the cache (the same few commands come again and again); a non-ASCII line cannot match a command however decoded.
+    const command = this.#text.decode(this.#line, this.#lineStart, this.#lineEnd);
     if (!KNOWN_COMMANDS.has(command)) {
       const shown = preview(this.#line.toString('utf8', this.#lineStart, this.#lineEnd));
       throw new StompProtocolError(`Unknown STOMP command ${shown}`);
@@ -253,8 +256,8 @@ export class FrameParser {
     if (colon === -1 || colon >= end) {
       throw new StompProtocolError(`STOMP header line without ":": ${preview(line.toString('utf8', start, end))}`);
     }
-    const rawName = line.toString('utf8', start, colon);
-    const rawValue = line.toString('utf8', colon + 1, end);
+    const rawName = this.#text.decode(line, start, colon);
+    const rawValue = this.#text.decode(line, colon + 1, end);
     if (this.#rejectRawColon && rawValue.includes(':')) {
       throw new StompProtocolError(`Raw ":" in the value of STOMP header ${preview(rawName)} (must be escaped as \\c)`);
     }

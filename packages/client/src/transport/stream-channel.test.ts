@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { once } from 'node:events';
 import { connect, createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
+import { Duplex } from 'node:stream';
 import { ManualClock } from '../clock.js';
 import { FrameTooLargeError, StompProtocolError } from '../errors.js';
 import { encodeFrame } from '../stomp/encoder.js';
@@ -10,7 +10,7 @@ import type { FrameInit, StompFrame } from '../stomp/frame.js';
 import type { FrameChannel } from './channel.js';
 import { createDuplexPair } from './duplex-pair.js';
 import { connectChannel } from './connect.js';
-import { StreamChannel } from './stream-channel.js';
+import { CORK_FLUSH_BYTES, StreamChannel } from './stream-channel.js';
 import type { StreamChannelOptions } from './stream-channel.js';
 
 const SEND: FrameInit = {
@@ -176,6 +176,29 @@ describe('StreamChannel', () => {
       await once(peer, 'end');
       const expected = Buffer.concat([SEND_BYTES, Buffer.from('\n'), encodeFrame({ command: 'DISCONNECT', headers: { receipt: 'r' } })]);
       expect(received().equals(expected)).to.equal(true);
+    });
+
+    it('sends a burst of one tick in few transport writes, the first ones before the tick ends', async () => {
+      // What the transport is handed, write by write (a socket's writev hands all buffered chunks at once).
+      const writes: number[] = [];
+      const stream = new Duplex({
+        read() {},
+        writev(chunks, callback) {
+          writes.push(chunks.reduce((sum, { chunk }) => sum + (chunk as Buffer).length, 0));
+          callback();
+        },
+      });
+      const channel = new StreamChannel(stream, { transport: 'memory' });
+      const frames = Math.ceil((3.5 * CORK_FLUSH_BYTES) / SEND_BYTES.length);
+      for (let i = 0; i < frames; i++) channel.send(SEND);
+      const handedInTick = writes.reduce((sum, bytes) => sum + bytes, 0);
+      // The peer can start on three pieces already; the rest leaves with the tick's end.
+      expect(handedInTick).to.be.at.least(3 * CORK_FLUSH_BYTES);
+      await new Promise((resolve) => process.nextTick(resolve));
+      expect(writes.reduce((sum, bytes) => sum + bytes, 0)).to.equal(frames * SEND_BYTES.length);
+      expect(writes.length).to.equal(4);
+      for (const bytes of writes.slice(0, -1)) expect(bytes).to.be.within(CORK_FLUSH_BYTES, CORK_FLUSH_BYTES + SEND_BYTES.length);
+      channel.destroy();
     });
 
     it('drops sends after close, silently', async () => {

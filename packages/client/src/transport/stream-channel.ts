@@ -8,6 +8,9 @@ import type { ChannelInfo } from './channel.js';
 import { FrameChannelBase } from './frame-channel-base.js';
 import type { FrameChannelOptions } from './frame-channel-base.js';
 
+/** Corked bytes that leave at once, without waiting for the end of the tick (see `StreamChannel`). */
+export const CORK_FLUSH_BYTES = 4 * 1024;
+
 /** Options of a `StreamChannel`. */
 export interface StreamChannelOptions extends FrameChannelOptions {
   /**
@@ -28,7 +31,11 @@ export interface StreamChannelOptions extends FrameChannelOptions {
  * of pipelined requests costs one syscall instead of one per frame, for one
  * `process.nextTick` of latency (measured on TCP loopback with 500 calls in
  * flight: about 40% less CPU per round trip; neutral on TLS, which already
- * batches its records).
+ * batches its records). A tick's writes leave early, in `CORK_FLUSH_BYTES`
+ * pieces, once they reach that size: the peer then starts on the first
+ * frames of a burst while this side still encodes the last (pipelined
+ * `Host.ping2` against fake-vdsm otherwise ran in lockstep, each process
+ * idle while the other handled a whole window of 256 calls).
  *
  * The peer ending its side (EOF) closes the channel cleanly; a socket error
  * closes it with that error.
@@ -36,6 +43,8 @@ export interface StreamChannelOptions extends FrameChannelOptions {
 export class StreamChannel extends FrameChannelBase {
   readonly #stream: Duplex;
   #corked = false;
+  /** Bytes written since the stream was corked or last flushed early. */
+  #corkedBytes = 0;
 
   constructor(stream: Duplex, info: ChannelInfo, options: StreamChannelOptions = {}) {
     super(info, options);
@@ -73,6 +82,13 @@ export class StreamChannel extends FrameChannelBase {
     // what is in flight (pending RPC calls), and heart-beats catch a slow peer.
     if (this.tracksWrites) stream.write(bytes, this.#written);
     else stream.write(bytes);
+    this.#corkedBytes += bytes.length;
+    if (this.#corkedBytes >= CORK_FLUSH_BYTES) {
+      // Out now; the stream stays corked for the rest of the tick (the nextTick uncork is still due).
+      this.#corkedBytes = 0;
+      stream.uncork();
+      stream.cork();
+    }
   }
 
   readonly #written = (): void => this.writeProgress();
@@ -92,6 +108,7 @@ export class StreamChannel extends FrameChannelBase {
 
   readonly #uncork = (): void => {
     this.#corked = false;
+    this.#corkedBytes = 0;
     this.#stream.uncork();
     // What the transport did not take of this tick's writes is the backlog now.
     if (this.tracksWrites) this.checkWriteBacklog();

@@ -24,7 +24,9 @@ export function parseJsonBody(body: string): unknown {
   } catch {
     return undefined;
   }
-  if (nestedDeeperThan(parsed, MAX_JSON_DEPTH)) return undefined;
+  // Each level of nesting takes two characters of text at least (`[]`), so a
+  // body shorter than that cannot be too deep: the walk is skipped for it.
+  if (body.length > 2 * MAX_JSON_DEPTH && nestedDeeperThan(parsed, MAX_JSON_DEPTH)) return undefined;
   if (hasInexactId(parsed)) restoreExactIds(parsed, body);
   return parsed;
 }

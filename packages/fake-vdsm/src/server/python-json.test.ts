@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { pyFloat, pythonJsonDumps } from './python-json.js';
+import fc from 'fast-check';
+import { TOKEN, pyFloat, pythonJsonDumps, widenOrEscape } from './python-json.js';
 
 // Every expected string below was printed by CPython 3's json.dumps(...) for the same value.
 describe('pythonJsonDumps', () => {
@@ -36,4 +37,20 @@ describe('pythonJsonDumps', () => {
     // A client's string can carry a NUL and any text: it stays a string, never becomes raw JSON.
     for (const text of ['\u0000pyfloat:1', '\u0000pyfloat:1}, "x": {']) expect(JSON.parse(pythonJsonDumps({ text }) as string)).to.deep.equal({ text });
   });
+
+  it('writes any JSON value, floats and pyFloats included, exactly as the one-regex specification does', () => {
+    const text = fc.string({ unit: fc.oneof(fc.constantFrom(',', ':', '"', '\\', 'e', 'e-1', '\u0000', '\u007f', 'é', '😀'), fc.string({ minLength: 1, maxLength: 1 })) });
+    const number = fc.oneof(fc.double({ noNaN: true }), fc.constantFrom(1e-7, 1e21, -2.5e-9, 1e100), fc.integer());
+    const leaf = fc.oneof(text, number, fc.boolean(), fc.constant(null), number.map(pyFloat));
+    const value = fc.letrec((tie) => ({
+      node: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('node')), fc.dictionary(text, tie('node'))),
+    })).node;
+    fc.assert(
+      fc.property(value, (v) => {
+        expect(pythonJsonDumps(v)).to.equal((JSON.stringify(v) as string).replace(TOKEN, widenOrEscape));
+      }),
+      { numRuns: 500 },
+    );
+  });
 });
+

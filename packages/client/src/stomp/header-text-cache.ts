@@ -1,0 +1,40 @@
+/**
+ * Decoded header text, reused while the same bytes come again: a
+ * connection's frames repeat their header names and most values
+ * (destination, subscription id, content-type) in every frame, and decoding
+ * each one anew (`Buffer#toString`, a native call and a new string) was the
+ * parser's largest cost on a pipelined connection. A hit compares the bytes
+ * with those of the cached text, so the result is always exactly what
+ * `toString('utf8')` gives for them; only the allocation is saved.
+ *
+ * Bounded: `SLOTS` entries of at most `MAX_CACHED_BYTES` bytes each, one per
+ * slot (a newer text of the same slot replaces the older).
+ */
+
+const SLOTS = 64;
+const MAX_CACHED_BYTES = 128;
+
+export class HeaderTextCache {
+  readonly #bytes: (Buffer | undefined)[] = new Array<Buffer | undefined>(SLOTS);
+  readonly #texts: string[] = new Array<string>(SLOTS);
+
+  /** `buf.toString('utf8', start, end)`, from the cache when those bytes were decoded before. */
+  decode(buf: Buffer, start: number, end: number): string {
+    const length = end - start;
+    if (length === 0) return '';
+    if (length > MAX_CACHED_BYTES) return buf.toString('utf8', start, end);
+    const slot = (length * 31 + (buf[start] as number) * 7 + (buf[end - 1] as number) + (buf[start + (length >> 1)] as number)) & (SLOTS - 1);
+    const cached = this.#bytes[slot];
+    if (cached !== undefined && cached.length === length && sameBytes(cached, buf, start)) return this.#texts[slot] as string;
+    const text = buf.toString('utf8', start, end);
+    // A copy: the chunk may be reused by its owner once parsed.
+    this.#bytes[slot] = Buffer.from(buf.subarray(start, end));
+    this.#texts[slot] = text;
+    return text;
+  }
+}
+
+function sameBytes(cached: Buffer, buf: Buffer, start: number): boolean {
+  for (let i = 0; i < cached.length; i++) if (cached[i] !== buf[start + i]) return false;
+  return true;
+}
