@@ -53,6 +53,10 @@
  *  the report states (load average, CPU pressure), so five pairs still
  *  spread widely on a busy machine: read the median with min and max.
  *
+ * The orchestrator's hot path: one status answer for 1,000 tasks, from the
+ * JSON body to every waiting move told its end (bench/status-poll.ts),
+ * printed per task (`status_poll_us_per_task`, median and min-max).
+ *
  * Polling: the production interval (10 s) and first early poll (250 ms)
  * scaled by `--time-scale`, as the fake's storage time is (override with
  * `--poll-interval-ms` / `--first-early-poll-ms`). The copy itself is real
@@ -84,6 +88,8 @@ import type { MoveOutcome } from '@vdsm-kit/engine-move';
 import { ControlClient, DEFAULT_IDS, defaultFixture } from '@vdsm-kit/fake-vdsm';
 import type { FixtureInput } from '@vdsm-kit/fake-vdsm';
 import { cpuPressure, qemuImgVersion } from './machine-state.js';
+import { measureStatusPoll } from './status-poll.js';
+import type { StatusPollFigures } from './status-poll.js';
 import { ROOT, countedHosts, median, round, smallFileDisks, startFakeChild } from './move-support.js';
 import { runSwarmChild } from './move-swarm.js';
 import type { SwarmResult } from './move-swarm.js';
@@ -162,9 +168,11 @@ export async function run(args: readonly string[]): Promise<void> {
     const loadStart = loadavg();
     const { wipe, nowipe } = await measureFlows(settings, work);
     const swarm = settings.skipSwarm ? undefined : await measureSwarm(settings, work);
+    process.stderr.write('status poll: one answer for 1,000 tasks, parsed and dispatched\n');
+    const statusPoll = await measureStatusPoll();
     const cpuPressureEnd = await cpuPressure();
     const env: Environment = { qemuImg, loadStart, loadEnd: loadavg(), ...(cpuPressureEnd === undefined ? {} : { cpuPressureEnd }) };
-    report(settings, env, wipe, nowipe, swarm);
+    report(settings, env, wipe, nowipe, swarm, statusPoll);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
@@ -410,7 +418,7 @@ function stats(values: readonly number[]): { median: number; min: number; max: n
   return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
 }
 
-function report(settings: Settings, env: Environment, wipe: readonly Pair[], nowipe: readonly Pair[], swarm: SwarmResult | undefined): void {
+function report(settings: Settings, env: Environment, wipe: readonly Pair[], nowipe: readonly Pair[], swarm: SwarmResult | undefined, statusPoll: StatusPollFigures): void {
   const availableRatios = ratios(wipe, (t) => t.availableS);
   // Expected: the new flow's disk is usable after its copy; the legacy one after copy and wipe.
   const expectedRatios = wipe.map((pair) => pair.new.copyS! / (pair.new.copyS! + pair.new.deleteS!));
@@ -487,6 +495,10 @@ function report(settings: Settings, env: Environment, wipe: readonly Pair[], now
   }
 
   console.log(
+    `status poll of ${statusPoll.tasks} tasks (JSON body to every waiting move told its end): ${f(statusPoll.perTaskUs.median, 2)} us per task ` +
+      `(min ${f(statusPoll.perTaskUs.min, 2)}, max ${f(statusPoll.perTaskUs.max, 2)}), ${f(statusPoll.roundMs.median, 2)} ms a round, over ${statusPoll.rounds} rounds; the aim is well under 1,000 us\n`,
+  );
+  console.log(
     JSON.stringify({
       benchmark: 'move',
       node: process.version,
@@ -530,6 +542,11 @@ function report(settings: Settings, env: Environment, wipe: readonly Pair[], now
       nowipe_total_ratio_max: round(total.max, 3),
       nowipe_total_ratios: totalRatios.map((r) => round(r, 3)),
       nowipe_total_pass: total.median <= NOWIPE_TARGET,
+      status_poll_tasks: statusPoll.tasks,
+      status_poll_us_per_task: round(statusPoll.perTaskUs.median, 2),
+      status_poll_us_per_task_min: round(statusPoll.perTaskUs.min, 2),
+      status_poll_us_per_task_max: round(statusPoll.perTaskUs.max, 2),
+      status_poll_round_ms: round(statusPoll.roundMs.median, 3),
       wipe_runs: wipe.map((pair) => ({
         new_available_s: round(pair.new.availableS, 3),
         new_total_s: round(pair.new.totalS, 3),
