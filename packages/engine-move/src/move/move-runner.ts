@@ -8,7 +8,7 @@
  * again blindly), a running task is reattached, an ended task's end logic is
  * already committed and only its clear is left.
  */
-import { NotSpmError, VdsmError, VdsmNetworkError, deleteImage, moveImage, sleep } from '@vdsm-kit/client';
+import { NotSpmError, TaskState, VdsmError, VdsmNetworkError, deleteImage, finishedOutcome, moveImage, parseTaskStatus, sleep } from '@vdsm-kit/client';
 import type { Clock, TimerHandle } from '@vdsm-kit/client';
 import { MoveStoreError } from '../store/move-store.js';
 import type { MoveStore } from '../store/move-store.js';
@@ -82,6 +82,32 @@ export interface MoveRunnerContext {
   readonly hosts?: readonly PoolHost[];
   /** The host's job tracker (one per host, shared by every move). */
   readonly jobTracker?: (host: PoolHost) => HostJobTracker;
+  /** The placeholders whose verb's answer a runner of this process lost (shared by every runner of the orchestrator). */
+  readonly lostAnswers?: LostAnswers;
+}
+
+/**
+ * Placeholders (by move and phase) whose verb a runner of this process sent
+ * and got no answer for, not yet found. When one dropped connection loses
+ * the answers of several moves' verbs at once, each of them sees as many
+ * unattributed tasks of that verb as there are such moves: this set tells
+ * them they are one group, all of this process (see MoveRunner#findLostTask).
+ */
+export class LostAnswers {
+  readonly #keys = new Set<string>();
+  add(moveId: string, phase: MovePhase): void {
+    this.#keys.add(lostKey(moveId, phase));
+  }
+  delete(moveId: string, phase: MovePhase): void {
+    this.#keys.delete(lostKey(moveId, phase));
+  }
+  has(moveId: string, phase: MovePhase): boolean {
+    return this.#keys.has(lostKey(moveId, phase));
+  }
+}
+
+function lostKey(moveId: string, phase: MovePhase): string {
+  return `${moveId}/${phase}`;
 }
 
 export class MoveRunner {
@@ -110,12 +136,17 @@ export class MoveRunner {
 
   /** Runs to the end. Resolves with the final record (result set). */
   async run(): Promise<MoveRecord> {
-    await this.#retrying(() => this.#clearEndedTasks());
-    while (this.#move.state !== 'done') {
-      await this.#retrying(() => this.#step());
+    try {
+      await this.#retrying(() => this.#clearEndedTasks());
+      while (this.#move.state !== 'done') {
+        await this.#retrying(() => this.#step());
+      }
+      await this.#retrying(() => this.#clearEndedTasks());
+      return this.#move;
+    } finally {
+      // An ending run vouches for no lost answer any more (its next run looks afresh).
+      for (const phase of this.#uncertain) this.#ctx.lostAnswers?.delete(this.#move.moveId, phase);
     }
-    await this.#retrying(() => this.#clearEndedTasks());
-    return this.#move;
   }
 
   /**
@@ -288,6 +319,11 @@ export class MoveRunner {
     // did start: look before sending anything (s5 row 16).
     if (!this.#wrote.has(phase) || this.#uncertain.has(phase)) {
       const found = await this.#findLostTask(task);
+      if (found === 'group-running') {
+        // A group of lost answers whose tasks still run: no round is counted while they do.
+        await this.#pause(this.#ctx.cancelCheckMs);
+        return;
+      }
       if (found === 'ambiguous') {
         this.#ambiguousRounds += 1;
         if (this.#ambiguousRounds > MAX_AMBIGUOUS_ROUNDS) {
@@ -300,6 +336,7 @@ export class MoveRunner {
         return;
       }
       this.#uncertain.delete(phase);
+      this.#ctx.lostAnswers?.delete(this.#move.moveId, phase);
       if (found) {
         this.#ctx.tracker.adopt(found);
         return this.#apply({ type: 'submitted', taskId: found });
@@ -316,6 +353,7 @@ export class MoveRunner {
       if (error instanceof SubmissionUncertainError) {
         // Keep the placeholder: the next step looks for the task first.
         this.#uncertain.add(phase);
+        this.#ctx.lostAnswers?.add(this.#move.moveId, phase);
         return;
       }
       if (error instanceof VdsmError) {
@@ -474,7 +512,7 @@ export class MoveRunner {
    * means the verb never made a task; several (several moves lost their
    * answers at once) cannot be told apart yet, and are waited on.
    */
-  async #findLostTask(task: TaskRecord): Promise<string | undefined | 'ambiguous'> {
+  async #findLostTask(task: TaskRecord): Promise<string | undefined | 'ambiguous' | 'group-running'> {
     const [onSpm, known] = await Promise.all([this.#ctx.tracker.spmTasks(), this.#ctx.knownTaskIds()]);
     const verb = VDSM_VERB[task.verb];
     const candidates = Object.entries(onSpm)
@@ -485,10 +523,51 @@ export class MoveRunner {
     // may have been answered a moment ago and its id not written yet: while
     // any other placeholder of the verb is open in the pool, a candidate cannot
     // be told to be ours, and is waited on like several candidates.
-    const open = await this.#ctx.store.listTasks({ state: 'placeholder' });
-    if (open.some((t) => t.verb === task.verb && t.poolId === task.poolId && !(t.moveId === task.moveId && t.phase === task.phase))) return 'ambiguous';
-    if (candidates.length === 1) return candidates[0];
-    return 'ambiguous';
+    const open = (await this.#ctx.store.listTasks({ state: 'placeholder' })).filter(
+      (t) => t.verb === task.verb && t.poolId === task.poolId && !(t.moveId === task.moveId && t.phase === task.phase),
+    );
+    if (open.length === 0 && candidates.length === 1) return candidates[0];
+    return this.#fromGroup(task, open, candidates);
+  }
+
+  /**
+   * Several moves of this process lost their answers of one verb at once
+   * (one dropped connection), and no other placeholder of the verb is open:
+   * the group's members whose verb made a task (for Image.delete, those whose
+   * image left its domain; a member whose image is still there sends again)
+   * are as many as the unattributed tasks. Which task is whose cannot be told,
+   * but once every one of them has finished with success it does not
+   * matter: each move's verb succeeded. Each member then takes the task at its
+   * own place in the sorted list (every member sorts the same lists), so each
+   * task is followed and cleared once. While the tasks run, the group waits
+   * ('group-running'); if any failed, it is ambiguous as before.
+   */
+  async #fromGroup(task: TaskRecord, open: readonly TaskRecord[], candidates: readonly string[]): Promise<string | undefined | 'ambiguous' | 'group-running'> {
+    const lost = this.#ctx.lostAnswers;
+    if (!lost || !lost.has(task.moveId, task.phase) || !open.every((t) => lost.has(t.moveId, t.phase))) return 'ambiguous';
+    const spm = await this.#ctx.tracker.spm();
+    let members = [task, ...open];
+    if (task.verb === 'Image.delete') {
+      // Image.delete takes the image out of its domain before it answers (the rename): an image still
+      // listed had no delete run, and the members whose image is gone are those whose verb made a task.
+      const listed = new Map<string, string[]>();
+      for (const domainId of new Set(members.map((t) => t.domainId))) listed.set(domainId, await spm.api.StorageDomain.getImages({ storagedomainID: domainId }));
+      const ran = (t: TaskRecord): boolean => !listed.get(t.domainId)!.includes(t.imageId);
+      if (!ran(task)) return undefined;
+      members = members.filter(ran);
+    }
+    if (candidates.length !== members.length) return 'ambiguous';
+    const statuses = (await spm.caller.call('Host.getAllTasksStatuses', {})) as Record<string, unknown>;
+    let running = false;
+    for (const id of candidates) {
+      const parsed = parseTaskStatus(id, statuses[id]);
+      if (!parsed.ok) return 'ambiguous';
+      if (parsed.status.taskState !== TaskState.Finished) running = true;
+      else if (finishedOutcome(parsed.status).kind !== 'success') return 'ambiguous';
+    }
+    if (running) return 'group-running';
+    const keys = members.map((t) => lostKey(t.moveId, t.phase)).sort();
+    return [...candidates].sort()[keys.indexOf(lostKey(task.moveId, task.phase))] ?? 'ambiguous';
   }
 
   async #follow(): Promise<void> {

@@ -21,7 +21,7 @@ import type { PoolHost } from '../tasks/pool-host.js';
 import type { TaskStatusSource } from '../tasks/status-source.js';
 import { isUuid } from '../ids.js';
 import { discoverDisk } from './discovery.js';
-import { MoveRunner } from './move-runner.js';
+import { LostAnswers, MoveRunner } from './move-runner.js';
 import type { MoveRunnerContext } from './move-runner.js';
 import { outcomeOf } from './outcome.js';
 import { requestCancel } from './request-cancel.js';
@@ -149,6 +149,7 @@ export class MoveOrchestrator {
   readonly #options: MoveOrchestratorOptions;
   readonly #trackers = new Map<string, PoolTaskTracker>();
   readonly #jobTrackers = new Map<string, HostJobTracker>();
+  readonly #lostAnswers = new LostAnswers();
   readonly #handles = new Map<string, MoveHandle>();
   #closed = false;
 
@@ -336,6 +337,7 @@ export class MoveOrchestrator {
         hosts: leased?.hosts ?? this.#hosts,
         // Shared by every move: on the orchestrator's own host, never a leased move's guarded view of it.
         jobTracker: (host) => this.jobTracker(this.#hosts.find((h) => h.name === host.name) ?? host),
+        lostAnswers: this.#lostAnswers,
         ...(this.#options.sharedWindow === undefined ? {} : { windowLimit: this.#options.sharedWindow }),
         clock: this.#clock,
         now: this.#now,
