@@ -534,7 +534,7 @@ export class MoveRunner {
    * Several moves of this process lost their answers of one verb at once
    * (one dropped connection), and no other placeholder of the verb is open:
    * the group's members whose verb made a task (for Image.delete, those whose
-   * image left its domain; a member whose image is still there sends again)
+   * image left its domain; one whose image is still there waits)
    * are as many as the unattributed tasks. Which task is whose cannot be told,
    * but once every one of them has finished with success it does not
    * matter: each move's verb succeeded. Each member then takes the task at its
@@ -548,12 +548,13 @@ export class MoveRunner {
     const spm = await this.#ctx.tracker.spm();
     let members = [task, ...open];
     if (task.verb === 'Image.delete') {
-      // Image.delete takes the image out of its domain before it answers (the rename): an image still
-      // listed had no delete run, and the members whose image is gone are those whose verb made a task.
+      // Image.delete takes the image out of its domain before it answers (the rename): the members whose
+      // image is gone are those whose verb made a task. One whose image is still listed waits a round (its
+      // request may yet run late) and then looks again like any lost answer, once the others took theirs.
       const listed = new Map<string, string[]>();
       for (const domainId of new Set(members.map((t) => t.domainId))) listed.set(domainId, await spm.api.StorageDomain.getImages({ storagedomainID: domainId }));
       const ran = (t: TaskRecord): boolean => !listed.get(t.domainId)!.includes(t.imageId);
-      if (!ran(task)) return undefined;
+      if (!ran(task)) return 'ambiguous';
       members = members.filter(ran);
     }
     if (candidates.length !== members.length) return 'ambiguous';

@@ -80,6 +80,8 @@ describe('MoveWorker', function () {
     b.start();
     const store = open();
     await allDone(store, ids);
+    // A worker says "move done" once the run's last Task.clear is through, a moment after the state reads done.
+    await until(() => ids.every((id) => lines.some((l) => l.message === 'move done' && l.fields['move'] === id)));
     for (const id of ids) expect((await store.getMove(id))!.result, JSON.stringify(lines)).to.equal('moved');
     const ran = new Set(lines.filter((l) => l.message === 'move done').map((l) => l.name));
     expect([...ran].sort(), 'both workers ran moves').to.deep.equal(['a', 'b']);
