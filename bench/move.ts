@@ -90,7 +90,8 @@ import type { FixtureInput } from '@vdsm-kit/fake-vdsm';
 import { cpuPressure, qemuImgVersion } from './machine-state.js';
 import { measureStatusPoll } from './status-poll.js';
 import type { StatusPollFigures } from './status-poll.js';
-import { ROOT, countedHosts, median, round, smallFileDisks, startFakeChild } from './move-support.js';
+import { ROOT, countedHosts, round, smallFileDisks, startFakeChild } from './move-support.js';
+import { spreadOf } from './spread.js';
 import { runSwarmChild } from './move-swarm.js';
 import type { SwarmResult } from './move-swarm.js';
 
@@ -414,23 +415,19 @@ function ratios(pairs: readonly Pair[], pick: (t: Timed) => number): number[] {
   return pairs.map((pair) => pick(pair.new) / pick(pair.legacy));
 }
 
-function stats(values: readonly number[]): { median: number; min: number; max: number } {
-  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
-}
-
 function report(settings: Settings, env: Environment, wipe: readonly Pair[], nowipe: readonly Pair[], swarm: SwarmResult | undefined, statusPoll: StatusPollFigures): void {
   const availableRatios = ratios(wipe, (t) => t.availableS);
   // Expected: the new flow's disk is usable after its copy; the legacy one after copy and wipe.
   const expectedRatios = wipe.map((pair) => pair.new.copyS! / (pair.new.copyS! + pair.new.deleteS!));
   const totalRatios = ratios(nowipe, (t) => t.totalS);
-  const available = stats(availableRatios);
-  const expected = stats(expectedRatios);
-  const total = stats(totalRatios);
+  const available = spreadOf(availableRatios);
+  const expected = spreadOf(expectedRatios);
+  const total = spreadOf(totalRatios);
   const sdmPairs = wipe.filter((pair) => pair.sdm !== undefined);
   const sdmAvailableRatios = sdmPairs.map((pair) => pair.sdm!.availableS / pair.legacy.availableS);
   const spmCallRatios = sdmPairs.map((pair) => pair.sdm!.spmCalls / pair.new.spmCalls);
-  const sdmAvailable = stats(sdmAvailableRatios);
-  const spmCallRatio = stats(spmCallRatios);
+  const sdmAvailable = spreadOf(sdmAvailableRatios);
+  const spmCallRatio = spreadOf(spmCallRatios);
   const modelledWipeS = (settings.size / (settings.wipeRateMiBps * MiB)) * settings.timeScale;
   const f = (v: number, d = 3): string => v.toFixed(d);
   const loads = (values: readonly number[]): string => values.map((v) => f(v, 2)).join(' ');
