@@ -564,6 +564,21 @@ describe('engine-move.md s5 failure modes against a real fake VDSM', function ()
     await expectNothingLeftOnSpm();
   });
 
+  it('row 16: Image.move and Image.delete that start only after the call timeout (VDSM busy) are sent once: the late task is found, not sent again', async function () {
+    // Looks come a poll apart (300 ms); each verb starts 100 ms after its caller gave up, before the second look.
+    await start({}, { pollIntervalMs: 300, tracker: { callTimeoutMs: 1000 } });
+    const disk = pool.disks[0]!;
+    await pool.fake.addFault({ match: { method: 'Image.move' }, action: { startAfterMs: 1100 }, times: 1 });
+    await pool.fake.addFault({ match: { method: 'Image.delete' }, action: { startAfterMs: 1100 }, times: 1 });
+    const outcome = await (await moveOf(disk)).outcome;
+    expect(outcome).to.include({ result: 'moved', failedPhase: null });
+    expect(await firings('startAfterMs')).to.equal(2);
+    expect(calls('Image.move')).to.equal(1);
+    expect(calls('Image.delete')).to.equal(1);
+    expect(await imagesOn(IDS.fileDomain)).to.not.include(disk.image);
+    await expectNothingLeftOnSpm();
+  });
+
   it('row 17: heart-beats stop while Image.move waits for its answer: the call fails (5022), the client reconnects, the task is adopted, nothing is sent twice', async function () {
     // The client wants a beat every second (VDSM's floor); the fake then goes silent on the SPM's connection.
     await start({ clientOptions: { heartbeat: [0, 1000] } });

@@ -45,6 +45,16 @@ const DELETE_TRIES = 4;
 /** Polls to wait for several unattributed tasks to be told apart before giving up on the phase. */
 const MAX_AMBIGUOUS_ROUNDS = 10;
 
+/**
+ * Looks, a poll interval apart, that must all find no task of the verb before
+ * a verb whose answer was lost (or whose sender crashed) is taken never to
+ * have made one. VDSM may still be preparing the request when the first look
+ * comes (taking its locks, renaming the image): its task appears only when
+ * the job is scheduled, and a verb sent again then would leave the first
+ * task unattributed and uncleared (move/hostile-vdsm.test.ts, 1 CI run in 3).
+ */
+const QUIET_LOOKS = 3;
+
 /** Domain types VDSM serves from files (postZero is meaningless there, as the engine's PostDeleteActionHandler knows). */
 const FILE_DOMAIN_TYPES = new Set(['NFS', 'LOCALFS', 'POSIXFS', 'GLUSTERFS', 'SHAREDFS', 'CIFS']);
 
@@ -335,6 +345,11 @@ export class MoveRunner {
         await this.#pause(this.#ctx.cancelCheckMs);
         return;
       }
+      if (found === undefined && !(await this.#quietLongEnough(phase))) {
+        await this.#pause(this.#ctx.cancelCheckMs);
+        return;
+      }
+      this.#quietLooks = 0;
       this.#uncertain.delete(phase);
       this.#ctx.lostAnswers?.delete(this.#move.moveId, phase);
       if (found) {
@@ -411,6 +426,8 @@ export class MoveRunner {
   /** Phases whose last submission got no answer. */
   readonly #uncertain = new Set<MovePhase>();
   #ambiguousRounds = 0;
+  /** Looks in a row that found no task for the phase's placeholder (QUIET_LOOKS). */
+  #quietLooks = 0;
   /** Refusals of this move's delete verbs (a move has one delete phase). */
   #deleteRefusals = 0;
 
@@ -484,6 +501,19 @@ export class MoveRunner {
         await sleep(this.#ctx.clock, this.#ctx.cancelCheckMs);
       }
     }
+  }
+
+  /**
+   * Whether the looks that found no task have been enough to send the verb
+   * again: QUIET_LOOKS of them; for a delete whose image already left its
+   * domain (VDSM renames it before scheduling the task, so the request ran
+   * and its task is on the way), MAX_AMBIGUOUS_ROUNDS, after which sending
+   * again is answered 268 and ends the phase as the image being gone.
+   */
+  async #quietLongEnough(phase: MovePhase): Promise<boolean> {
+    this.#quietLooks += 1;
+    const late = (phase === 'delete-source' || phase === 'delete-target') && !(await this.#imageStillThere(phase));
+    return this.#quietLooks >= (late ? MAX_AMBIGUOUS_ROUNDS : QUIET_LOOKS);
   }
 
   /** Whether the domain a delete phase works on still lists the image; when it cannot be told, it is taken to be there. */

@@ -134,6 +134,24 @@ describe('faults/rpc-faults and status-faults: from a real client over TCP', fun
     expect(Object.keys(await listing(vdsmClient))).to.have.length(1);
   });
 
+  it('startAfterMs: the verb starts late, so its task appears only then, and the answer follows it', async () => {
+    const clock = new ManualClock();
+    vdsm = await startFakeVdsm({ clock });
+    vdsm.faults.add({ match: { method: 'Image.move' }, action: { startAfterMs: 5_000 }, times: 1 });
+    const vdsmClient = client(60_000);
+    let answer: string | undefined;
+    const call = vdsmClient.Image.move(MOVE).then((value) => (answer = value));
+    for (let i = 0; i < 200 && vdsm.faults.log().length === 0; i++) await realPause(5);
+    // The request is in, its verb has not run: no task yet, and a caller that gave up now would see none.
+    expect(await listing(vdsmClient)).to.deep.equal({});
+    await clock.advanceAsync(4_999);
+    expect(await listing(vdsmClient)).to.deep.equal({});
+    expect(answer).to.equal(undefined);
+    await clock.advanceAsync(1);
+    await call;
+    expect(Object.keys(await listing(vdsmClient))).to.deep.equal([answer]);
+  });
+
   it('hideForPolls K: the task is missing from K polls, then listed again', async () => {
     vdsm = await startFakeVdsm();
     const vdsmClient = client();

@@ -9,7 +9,12 @@
  *   name that says what a test usually wants: an answer after the client's
  *   timeout while the verb's effect (a task) already exists;
  * - `{noAnswer: true}`: the verb runs, its answer is never sent (the client
- *   times out with 5022; the task it started exists).
+ *   times out with 5022; the task it started exists);
+ * - `{startAfterMs: N}`: the verb starts N ms after the request arrived and is
+ *   answered when it ends: VDSM's executor busy, or the verb waiting for a
+ *   lock. A client whose timeout is shorter gives up while the verb has not
+ *   made its task yet, which appears later (a caller that looks once and
+ *   sends again makes two).
  */
 import { pyTuple, VdsmErrorCode, vdsmErrorInfo, vdsmMessage } from '@vdsm-kit/client/api';
 import type { FaultEngine, FaultPoint, FiredFault } from './engine.js';
@@ -20,6 +25,7 @@ import type { ActionOf } from './rule.js';
 export type RpcFault =
   | { readonly kind: 'error'; readonly code: number; readonly message: string; readonly fired: FiredFault }
   | { readonly kind: 'delay'; readonly ms: number; readonly fired: FiredFault }
+  | { readonly kind: 'startDelay'; readonly ms: number; readonly fired: FiredFault }
   | { readonly kind: 'noAnswer'; readonly fired: FiredFault };
 
 /**
@@ -43,6 +49,8 @@ export function rpcFaultFor(
       return { kind: 'delay', ms: (action as ActionOf<'delayMs'>).delayMs, fired };
     case 'answerAfterMs':
       return { kind: 'delay', ms: (action as ActionOf<'answerAfterMs'>).answerAfterMs, fired };
+    case 'startAfterMs':
+      return { kind: 'startDelay', ms: (action as ActionOf<'startAfterMs'>).startAfterMs, fired };
     default: {
       // 'error', the last of RPC_ACTIONS.
       const { error, message } = action as ActionOf<'error'>;
@@ -75,7 +83,7 @@ function isGeneralException(code: number): boolean {
 
 /**
  * Waits until `ms` after `startedAt` on the engine's clock (the answer of a
- * delayed call); returns at once when that time has passed.
+ * delayed call, the start of a late one); returns at once when that time has passed.
  */
 export function waitUntilAnswer(engine: FaultEngine, startedAt: number, ms: number): Promise<void> {
   const left = startedAt + ms - engine.clock.now();

@@ -33,6 +33,7 @@ const ACTION_SCHEMAS = {
   delayMs: z.strictObject({ delayMs: delay }),
   noAnswer: z.strictObject({ noAnswer: z.literal(true) }),
   answerAfterMs: z.strictObject({ answerAfterMs: delay }),
+  startAfterMs: z.strictObject({ startAfterMs: delay }),
   // Task status layer (faults core).
   hideForPolls: z.strictObject({ hideForPolls: positiveInt }),
   malformedStatus: z.strictObject({ malformedStatus: z.literal(true) }),
@@ -70,6 +71,7 @@ export const ACTION_LAYERS: Readonly<Record<ActionKind, FaultLayer>> = {
   delayMs: 'rpc',
   noAnswer: 'rpc',
   answerAfterMs: 'rpc',
+  startAfterMs: 'rpc',
   hideForPolls: 'status',
   malformedStatus: 'status',
   failAt: 'task',
@@ -96,7 +98,7 @@ export type ActionOf<K extends ActionKind> = z.infer<(typeof ACTION_SCHEMAS)[K]>
 export type FaultAction = { [K in ActionKind]: ActionOf<K> }[ActionKind];
 
 /** The action kinds of the RPC layer (the dispatcher's hook). */
-export const RPC_ACTIONS = ['error', 'delayMs', 'noAnswer', 'answerAfterMs'] as const satisfies readonly ActionKind[];
+export const RPC_ACTIONS = ['error', 'delayMs', 'noAnswer', 'answerAfterMs', 'startAfterMs'] as const satisfies readonly ActionKind[];
 /** The action kinds of the task status layer (`Host.getAllTasksStatuses`). */
 export const STATUS_ACTIONS = ['hideForPolls', 'malformedStatus'] as const satisfies readonly ActionKind[];
 /** The method the status faults act on (what their `match.method` may name). */

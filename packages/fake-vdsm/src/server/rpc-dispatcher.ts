@@ -166,8 +166,13 @@ export class RpcDispatcher {
     const fault = faults === undefined ? undefined : rpcFaultFor(faults, this.#hostId, request.method, checked.data);
     if (fault === undefined) return this.#call(verb, id, checked.data, context);
     if (fault.kind === 'error') return { jsonrpc: '2.0', id, error: { code: fault.code, message: fault.message } };
-    // delay / noAnswer: the verb runs now either way, so its effect (a task) exists when the answer is late or lost.
     const startedAt = (faults as FaultEngine).clock.now();
+    // A late start: the verb's effect (a task) appears only after the wait, its answer when it ends.
+    if (fault.kind === 'startDelay') {
+      await waitUntilAnswer(faults as FaultEngine, startedAt, fault.ms);
+      return this.#call(verb, id, checked.data, context);
+    }
+    // delay / noAnswer: the verb runs now either way, so its effect (a task) exists when the answer is late or lost.
     const response = await this.#call(verb, id, checked.data, context);
     if (fault.kind === 'noAnswer') return undefined;
     await waitUntilAnswer(faults as FaultEngine, startedAt, fault.ms);
