@@ -340,11 +340,21 @@ withControl(
     .argument('<jobId>', "the SDM job's id")
     .description('abort an SDM host job (VDSM has no verb for it): it ends aborted, its destination left as the copy left it'),
 ).action(async (host: number, jobId: string, _options: unknown, command: Command) => runControl(command, (client) => client.abortJob(host, jobId)));
-withControl(program.command('crash').description('crash the fake (under serve: the process SIGKILLs itself)')).action(
-  async (_options: unknown, command: Command) => runControl(command, (client) => client.crash()),
+withControl(
+  program
+    .command('crash')
+    .description('crash the fake (under serve: the process SIGKILLs itself), or with --host one host alone (its jobs lost, the others live on)')
+    .option('--host <id>', 'crash this host only (not its pool\'s SPM)', parsePositiveInteger),
+).action(async (options: { host?: number }, command: Command) =>
+  runControl(command, (client) => (options.host === undefined ? client.crash() : client.crashHost(options.host))),
 );
-withControl(program.command('restart').description('start a crashed in-process fake again (recovery runs)')).action(
-  async (_options: unknown, command: Command) => runControl(command, (client) => client.restart()),
+withControl(
+  program
+    .command('restart')
+    .description('start a crashed in-process fake again (recovery runs), or with --host a host crashed alone')
+    .option('--host <id>', 'restart this host only, on its port, with no jobs', parsePositiveInteger),
+).action(async (options: { host?: number }, command: Command) =>
+  runControl(command, (client) => (options.host === undefined ? client.restart() : client.restartHost(options.host))),
 );
 withControl(program.command('invariants').description('check the state; exit 1 when an invariant is violated')).action(
   async (_options: unknown, command: Command) =>

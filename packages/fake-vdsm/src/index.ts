@@ -21,6 +21,7 @@ import { FakeHost, hostPort } from './host/fake-host.js';
 import type { HostAddress, HostListenOptions } from './host/fake-host.js';
 import { openStorageHost } from './host/storage-host.js';
 import type { StorageHost } from './host/storage-host.js';
+import type { HostRecord } from './model/records.js';
 import { silentLogger } from './logger.js';
 import type { Logger } from './logger.js';
 import { defaultFixture } from './model/default-fixture.js';
@@ -246,7 +247,7 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
       jobAutodeleteMs: options.jobAutodeleteMs,
       faults,
       // A {crash: true} fault: SIGKILL under serve, else this fake's own crash() (declared below, called later).
-      crash: { mode: options.crashExitsProcess ? 'exit' : 'emulate', onCrash: () => crash() },
+      crash: { mode: options.crashExitsProcess ? 'exit' : 'emulate', onCrash: () => crash(), onHostCrash: (hostId) => crashHost(hostId) },
       meter: metrics.dataMeter,
     });
   const listen: Omit<HostListenOptions, 'port'> = {
@@ -290,6 +291,38 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
     return crashing;
   };
 
+  // Hosts crashed alone (crashHost), by id: the port each comes back on.
+  const downHosts = new Map<number, number>();
+  const crashHost = async (hostId: number): Promise<void> => {
+    const { storage: opened, hosts: up } = running();
+    const host = up.find((candidate) => candidate.id === hostId);
+    if (host === undefined) {
+      if (downHosts.has(hostId)) return;
+      throw new ControlError('not_found', `the fake serves no host ${hostId}`);
+    }
+    const pool = opened.store.getHost(hostId)?.poolId ?? undefined;
+    if (pool !== undefined && opened.store.getPool(pool)?.spmHostId === hostId) {
+      throw new ControlError('conflict', `host ${hostId} is the SPM of pool ${pool}: crash() the fake, or move the role first (a loseSpm fault)`);
+    }
+    hosts = up.filter((candidate) => candidate !== host);
+    downHosts.set(hostId, host.address.stomp.port);
+    opened.crashHost(hostId);
+    await host.close();
+  };
+  const restartHost = async (hostId: number): Promise<void> => {
+    const { storage: opened } = running();
+    const port = downHosts.get(hostId);
+    if (port === undefined) {
+      if (hosts.some((candidate) => candidate.id === hostId)) throw new ControlError('conflict', `host ${hostId} is running: crashHost(${hostId}) it first`);
+      throw new ControlError('not_found', `the fake serves no host ${hostId}`);
+    }
+    const record = opened.hosts.find((candidate) => candidate.id === hostId) as HostRecord;
+    // The same port, so its clients reconnect where they were; an empty job table (VDSM keeps jobs in memory).
+    const started = await FakeHost.start(record, opened.contextFor(hostId), { ...listen, port });
+    downHosts.delete(hostId);
+    hosts = [...hosts, started].sort((a, b) => a.id - b.id);
+  };
+
   try {
     storage = await openStorage();
     // Every port is checked before the first host listens.
@@ -306,6 +339,9 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
       calls,
       metrics,
       crash,
+      crashHost,
+      restartHost,
+      hostUp: (hostId) => !downHosts.has(hostId),
       restart: async () => {
         await crashing;
         if (closing !== undefined) throw new ControlError('unavailable', 'the fake is closed');
@@ -321,6 +357,7 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
           throw error;
         }
         [storage, hosts] = [opened, started];
+        downHosts.clear();
       },
     });
     controlServer = await startControlServer(control, {

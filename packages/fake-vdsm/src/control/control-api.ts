@@ -58,6 +58,8 @@ export interface HostView {
   readonly poolId: string | null;
   /** True when this host holds its pool's SPM role. */
   readonly spm: boolean;
+  /** False while the host is crashed on its own (`crashHost`): its port refuses connections. */
+  readonly up: boolean;
 }
 
 /** `GET /domains`. */
@@ -265,6 +267,22 @@ export interface ControlApi {
   crash(): Promise<void>;
   /** Starts a crashed fake again on the same state folder and ports: the startup recovery runs. */
   restart(): Promise<void>;
+  /**
+   * Crashes host `hostId` alone, as a VDSM process dying on one host of the
+   * pool while the others (and the SPM) live on: its listener and every
+   * connection close, its SDM host jobs are lost (not persisted, as VDSM's
+   * are not: a copy's destination stays ILLEGAL at its old generation, and
+   * its volume lease is freed as sanlock frees a dead holder's). Resolves
+   * once the host is down; again for a host already down.
+   * ControlError 'not_found' for no such host, 'conflict' for the pool's SPM
+   * (crash() the fake, or move the role first).
+   */
+  crashHost(hostId: number): Promise<void>;
+  /**
+   * Starts host `hostId` again on its port, with an empty job table.
+   * ControlError 'not_found' for no such host, 'conflict' for a host that is up.
+   */
+  restartHost(hostId: number): Promise<void>;
   /** The recent JSON-RPC calls (a bounded ring, `callLogCapacity`), filtered and paged by `query`. */
   listCalls(query?: CallQuery): Promise<CallPage>;
   /** Empties the call log; resolves with how many calls it held. `seq` goes on counting. */

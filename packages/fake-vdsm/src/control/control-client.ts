@@ -139,6 +139,14 @@ export class ControlClient implements ControlApi {
     await this.#request('POST', '/crash');
   }
 
+  async crashHost(hostId: number): Promise<void> {
+    await this.#request('POST', `/hosts/${encodeURIComponent(String(hostId))}/crash`);
+  }
+
+  async restartHost(hostId: number): Promise<void> {
+    await this.#request('POST', `/hosts/${encodeURIComponent(String(hostId))}/restart`);
+  }
+
   async restart(): Promise<void> {
     await this.#request('POST', '/restart');
   }

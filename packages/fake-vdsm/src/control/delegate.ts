@@ -30,6 +30,8 @@ export function controlMethods(api: ControlApi): ControlApi {
     invariants: () => api.invariants(),
     crash: () => api.crash(),
     restart: () => api.restart(),
+    crashHost: (hostId) => api.crashHost(hostId),
+    restartHost: (hostId) => api.restartHost(hostId),
     listCalls: (query) => api.listCalls(query),
     clearCalls: () => api.clearCalls(),
     metrics: () => api.metrics(),

@@ -110,7 +110,7 @@ describe('control API over HTTP', () => {
     });
 
     it('shows hosts, domains, images, volumes, tasks and locks', async () => {
-      expect(await client.listHosts()).to.deep.equal([{ id: 1, uuid: DEFAULT_IDS.host, name: 'host-1', poolId: pool, spm: true }]);
+      expect(await client.listHosts()).to.deep.equal([{ id: 1, uuid: DEFAULT_IDS.host, name: 'host-1', poolId: pool, spm: true, up: true }]);
       const domains = await client.listDomains();
       expect(domains.map((domain) => [domain.id, domain.kind])).to.deep.equal([
         [fileDomain, 'file'],

@@ -161,6 +161,14 @@ const ROUTES: readonly Route[] = [
     sendJson(response, 202, { crashing: true }, () => void control.crash().catch(() => undefined));
     return undefined;
   }),
+  route('POST', '/hosts/:host/crash', async ({ control, params }) => {
+    await control.crashHost(hostParam(params.host));
+    return [200, { crashed: true }];
+  }),
+  route('POST', '/hosts/:host/restart', async ({ control, params }) => {
+    await control.restartHost(hostParam(params.host));
+    return [200, { restarted: true }];
+  }),
   route('POST', '/restart', async ({ control }) => {
     await control.restart();
     return [200, { restarted: true }];

@@ -34,6 +34,11 @@ export interface ControlTarget {
   /** The fake's crash and restart (index.ts owns the hosts they stop and start). */
   crash(): Promise<void>;
   restart(): Promise<void>;
+  /** One host's crash and restart (ControlApi.crashHost). */
+  crashHost(hostId: number): Promise<void>;
+  restartHost(hostId: number): Promise<void>;
+  /** False while host `hostId` is crashed alone. */
+  hostUp(hostId: number): boolean;
 }
 
 /** `ControlApi` over a running fake in this process. */
@@ -97,7 +102,7 @@ export class InProcessControl implements ControlApi {
   }
 
   async listHosts() {
-    return listHostViews(this.#storage);
+    return listHostViews(this.#storage, (hostId) => this.#target.hostUp(hostId));
   }
 
   async listDomains() {
@@ -159,6 +164,14 @@ export class InProcessControl implements ControlApi {
 
   restart(): Promise<void> {
     return this.#target.restart();
+  }
+
+  crashHost(hostId: number): Promise<void> {
+    return this.#target.crashHost(hostId);
+  }
+
+  restartHost(hostId: number): Promise<void> {
+    return this.#target.restartHost(hostId);
   }
 
   async listCalls(query: CallQuery = {}): Promise<CallPage> {

@@ -17,7 +17,7 @@ export function requireUuid(name: string, value: unknown): string {
 }
 
 /** Every host with its pool and whether it is that pool's SPM. */
-export function listHostViews(storage: StorageHost): HostView[] {
+export function listHostViews(storage: StorageHost, isUp: (hostId: number) => boolean): HostView[] {
   const spmOf = new Map(storage.store.listPools().map((pool) => [pool.id, pool.spmHostId]));
   return storage.store.listHosts().map((host) => ({
     id: host.id,
@@ -25,6 +25,7 @@ export function listHostViews(storage: StorageHost): HostView[] {
     name: host.name,
     poolId: host.poolId,
     spm: host.poolId !== null && spmOf.get(host.poolId) === host.id,
+    up: isUp(host.id),
   }));
 }
 

@@ -57,4 +57,23 @@ describe('control/jobs: SDM host jobs over HTTP', function () {
     expect((await controlError(http.listJobs(9))).status).to.equal(404);
     expect(await http.listJobs()).to.deep.equal([]);
   });
+
+  it('POST /hosts/:host/crash and /restart: one host down and up again; the SPM, an unknown host and a host in the wrong state are refused', async () => {
+    expect((await controlError(http.crashHost(1))).code).to.equal('conflict');
+    expect((await controlError(http.crashHost(9))).code).to.equal('not_found');
+    expect((await controlError(http.restartHost(2))).code).to.equal('conflict');
+    await http.crashHost(2);
+    // Again for a host already down: nothing more happens.
+    await http.crashHost(2);
+    expect((await http.listHosts()).map((host) => [host.id, host.up])).to.deep.equal([
+      [1, true],
+      [2, false],
+    ]);
+    await http.restartHost(2);
+    expect((await http.listHosts()).map((host) => [host.id, host.up])).to.deep.equal([
+      [1, true],
+      [2, true],
+    ]);
+    expect(await hosts.client(2).Host.ping2()).to.not.equal(undefined);
+  });
 });

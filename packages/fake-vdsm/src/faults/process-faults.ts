@@ -1,6 +1,7 @@
 /**
  * The process layer of the fault engine: `{crash: true}`, the whole fake
- * dying at a chosen point of a task (for restart tests, issue 4).
+ * dying at a chosen point of a task (for restart tests, issue 4), or, on an
+ * SDM host job of a host that is not the SPM, that host alone (crashHost).
  *
  * How it dies depends on how the fake runs:
  * - `exit` (`fake-vdsm serve`): the process SIGKILLs itself, exactly the
@@ -27,6 +28,13 @@ export interface CrashOptions {
    * fake's `crash()`. Its errors are logged, not thrown.
    */
   readonly onCrash?: () => void | Promise<void>;
+  /**
+   * Called (on a later turn) when a `crash` fault fires on a host job of a
+   * host that is not its pool's SPM: that host alone dies (the fake's
+   * `crashHost(id)`), in either mode, since the process serves the other
+   * hosts too. Without it such a crash takes the whole fake.
+   */
+  readonly onHostCrash?: (hostId: number) => void | Promise<void>;
 }
 
 /** The error the crashing job ends with (nobody sees it: the task is let go of first). */
@@ -54,4 +62,20 @@ export function crashProcess(options: CrashOptions, letGo: () => void, onError: 
     });
   }
   return new ProcessCrashError('the fake crashed (fault rule)');
+}
+
+/**
+ * Host `hostId` dies (CrashOptions.onHostCrash): `letGo` now (its tasks),
+ * `onHostCrash` on the next turn (its sockets, its job table). Returns the
+ * error the crashing job should throw.
+ */
+export function crashHost(options: CrashOptions, hostId: number, letGo: () => void, onError: (error: unknown) => void): ProcessCrashError {
+  letGo();
+  const { onHostCrash } = options;
+  setImmediate(() => {
+    Promise.resolve()
+      .then(() => onHostCrash?.(hostId))
+      .catch(onError);
+  });
+  return new ProcessCrashError(`host ${hostId} crashed (fault rule)`);
 }

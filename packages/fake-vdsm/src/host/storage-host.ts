@@ -104,6 +104,11 @@ export interface StorageHost {
   /** The context of host `hostId`'s calls: the shared store, tasks, locks and clock, with its host id. */
   contextFor(hostId: number): StorageContext;
   /**
+   * Host `hostId`'s process died, the others' live on: the tasks its workers
+   * ran are let go of and its job table is gone (index.ts closes its sockets).
+   */
+  crashHost(hostId: number): void;
+  /**
    * Lets go of running jobs WITHOUT changing their persisted state (the next
    * start recovers them as after a crash), then closes the database. Idempotent.
    */
@@ -206,6 +211,10 @@ export async function openStorageHost(options: StorageHostOptions): Promise<Stor
       hosts,
       startup: { seeded, recoveredPools, reconcile },
       contextFor,
+      crashHost: (hostId) => {
+        tasks.letGoOfHost(hostId);
+        hostJobs.dropHost(hostId);
+      },
       close: () => (closing ??= closeAll()),
     };
   } catch (error) {

@@ -126,6 +126,19 @@ export class HostJobs {
     return table.infos(null, [jobId])[jobId] ?? { id: jobId, status: job.status, description: job.description, job_type: 'storage' };
   }
 
+  /**
+   * Host `hostId`'s process died (StorageHost.crashHost): its job table goes
+   * and a new, empty one is made when the host comes back. The leases its
+   * jobs held are freed as their work stops (sanlock frees a dead holder's).
+   */
+  dropHost(hostId: number): void {
+    const table = this.#tables.get(hostId);
+    if (table === undefined) return;
+    for (const [taskId, entry] of this.#running) if (entry.table === table) this.#running.delete(taskId);
+    table.close();
+    this.#tables.delete(hostId);
+  }
+
   /** Forgets every job and lease (the process is gone; a restart starts empty). */
   close(): void {
     for (const table of this.#tables.values()) table.close();

@@ -35,7 +35,7 @@ import type { TaskDetails, TaskInfo, TaskInternalState, TaskStatus, VdsmError } 
 import { sleep } from '@vdsm-kit/client/clock';
 import type { Clock } from '@vdsm-kit/client/clock';
 import type { FaultEngine } from '../faults/engine.js';
-import { crashProcess } from '../faults/process-faults.js';
+import { crashHost, crashProcess } from '../faults/process-faults.js';
 import type { CrashOptions } from '../faults/process-faults.js';
 import type { ActionKind, TaskPhase } from '../faults/rule.js';
 import { currentOperation, inOperation } from '../faults/operation.js';
@@ -392,6 +392,24 @@ export class TaskManager {
     if (this.#ownsLocks) this.#locks.close();
   }
 
+  /**
+   * Host `hostId` crashed while the process and its other hosts live on:
+   * every task its workers run or hold queued is let go of, as a crash lets
+   * go of the process's. Only tasks that live in memory can run on a host
+   * other than its pool's SPM (its SDM and HSM tasks): their rows and locks
+   * go with that host's process (VDSM's resource manager is per process).
+   * Returns the ids let go of.
+   */
+  letGoOfHost(hostId: number): string[] {
+    const lost = [...this.#live.values()].filter((live) => hostOf(live) === hostId);
+    for (const live of lost) {
+      this.#detach(live, new Error(`host ${hostId} crashed`));
+      this.#locks.release(live.id);
+      if (!live.tag.includes(TaskTag.Spm)) this.#repo.deleteTask(live.id);
+    }
+    return lost.map((live) => live.id);
+  }
+
   // ---- scheduling and running ----
 
   #schedule(tag: string, poolId: string | null, verb: string, kind: string, params: unknown, options: ScheduleOptions): string {
@@ -746,6 +764,11 @@ export class TaskManager {
     } else if ('loseSpm' in action) {
       await this.#loseSpm(live, action.toHost);
     } else if ('crash' in action) {
+      // A host job dies with its host alone; anything else (an SPM task) with the process that owns the pool's storage.
+      const host = hostOf(live);
+      if (live.tag === TaskTag.Sdm && this.#crash.onHostCrash !== undefined && !this.#isSpmHost(host)) {
+        throw crashHost(this.#crash, host, () => this.letGoOfHost(host), (error) => this.#logger.error({ error: describeError(error) }, 'host crash callback failed'));
+      }
       throw crashProcess(this.#crash, () => this.#crashed(), (error) => this.#logger.error({ error: describeError(error) }, 'crash callback failed'));
     }
   }
@@ -785,6 +808,13 @@ export class TaskManager {
       });
     }
     await untilAborted(live.jobAbort.signal);
+  }
+
+  /** True when host `hostId` is the SPM of its pool. */
+  #isSpmHost(hostId: number): boolean {
+    const store = new StateStore(this.#db);
+    const poolId = store.getHost(hostId)?.poolId ?? undefined;
+    return poolId !== undefined && store.getPool(poolId)?.spmHostId === hostId;
   }
 
   /** An emulated crash: every task let go of without another write, nothing scheduled any more. */
