@@ -256,51 +256,69 @@ describe('the SDM copy path against a real fake VDSM with three hosts', function
     await expectClean();
   });
 
-  async function crashMidJob(extra: Partial<MoveDiskRequest>): Promise<{ outcome: MoveOutcome; moveId: string; before: string; image: string; volume: string }> {
-    await setUp({ clientOptions: { reconnect: { retries: 50, minTimeoutMs: 20, maxTimeoutMs: 100 } } });
+  /**
+   * A copy job lost mid-copy. `fake`: VDSM dies on every host (the job held
+   * by a hang, then the whole fake crashed and restarted, so every host
+   * comes back knowing no job). `host`: the host running the job dies alone
+   * (a crash fault on its copy) and stays down, the SPM alive.
+   */
+  async function crashMidJob(
+    extra: Partial<MoveDiskRequest>,
+    dies: 'fake' | 'host',
+  ): Promise<{ outcome: MoveOutcome; moveId: string; before: string; image: string; volume: string }> {
+    // Clients wait out a restart of the fake; a host that stays down is given up on after a few tries, as by default.
+    await setUp({ clientOptions: { reconnect: { retries: dies === 'fake' ? 50 : 3, minTimeoutMs: 20, maxTimeoutMs: 100 } } });
     const disk = pool.disks[1]!;
     const before = await checksum(IDS.fileDomain, disk.image, disk.volume);
-    await pool.fake.addFault({ match: { task: { kind: 'copy_data', phase: 'copy' } }, action: { crash: true }, times: 1 });
+    const [kind, action] = dies === 'host' ? (['crash', { crash: true as const }] as const) : (['hang', { hang: true as const }] as const);
+    await pool.fake.addFault({ match: { task: { kind: 'copy_data', phase: 'copy' } }, action, times: 1 });
     const handle = await move(1, extra);
-    // Restarted once the crash fault fired and the fake is down (restart() says 'conflict' while it is up).
-    const restarted = (async () => {
-      for (;;) {
-        const fired = pool.fake.faults.log().some((f) => f.kind === 'crash');
-        const error = fired ? await pool.fake.restart().then(() => undefined, (e: unknown) => e) : 'not yet';
-        if (error === undefined) return;
-        if (error !== 'not yet' && (error as { code?: string }).code !== 'conflict') throw error;
-        await new Promise((resolve) => setTimeout(resolve, 20));
+    const lost = (async () => {
+      // Once the fault fired (the job is copying): the host is down by itself, or the whole fake is crashed and started again.
+      while (!pool.fake.faults.log().some((f) => f.kind === kind)) await new Promise((resolve) => setTimeout(resolve, 20));
+      if (dies === 'fake') {
+        await pool.fake.crash();
+        await pool.fake.restart();
       }
     })();
     const outcome = await handle.outcome;
-    await restarted;
+    await lost;
     return { outcome, moveId: handle.moveId, before, image: disk.image, volume: disk.volume };
   }
 
-  it('VDSM dying mid-job (every host restarts, the job lost): the volume at G without a lease is fenced, the copy failed, the target cleaned, copied once', async function () {
-    const { outcome, before, image, volume } = await crashMidJob({});
-    await expectFailedOnSource(outcome, image, volume, before);
-    // Told by the volume and the fence, not by the host (a restarted VDSM knows no job).
-    expect(outcome.error?.message, JSON.stringify(outcome.error)).to.match(/fenced at generation/);
-    expect(pool.calls.get('SDM.update_volume')).to.equal(1);
-    expect(pool.calls.get('SDM.copy_data')).to.equal(1);
-    await expectClean();
-  });
+  for (const dies of ['fake', 'host'] as const) {
+    const what = dies === 'fake' ? 'VDSM dying mid-job on every host (each restarts knowing no job)' : 'the copy host dying alone mid-job (it stays down, the SPM lives)';
 
-  it('VDSM dying mid-job with --copy-retries 1: a new job id with a fresh generation on another host, then moved', async function () {
-    const { outcome, moveId, before, image, volume } = await crashMidJob({ copyRetries: 1 });
-    await expectMovedIntact(outcome, image, [volume], [before]);
-    const jobs = await store.listSdmJobs({ moveId });
-    expect(jobs).to.have.length(2);
-    // The lost job ended by its fence (911, what a late copy of it gets), the retry done.
-    expect(jobs.map((j) => j.endCode)).to.deep.equal([911, 0]);
-    expect(jobs[1]!.generation).to.equal((jobs[0]!.generation + 3) % 1000);
-    expect(jobs[1]!.host).to.not.equal(jobs[0]!.host);
-    expect(jobs[1]!.jobId).to.not.equal(jobs[0]!.jobId);
-    expect(outcome.copyHost).to.equal(jobs[1]!.host);
-    expect(pool.calls.get('SDM.copy_data')).to.equal(2);
-    await expectClean();
-  });
+    it(`${what}: the volume at G without a lease is fenced, the copy failed, the target cleaned, copied once`, async function () {
+      const { outcome, moveId, before, image, volume } = await crashMidJob({}, dies);
+      await expectFailedOnSource(outcome, image, volume, before);
+      // Told by the volume and the fence, not by the host (a restarted VDSM knows no job; a dead one cannot be asked).
+      expect(outcome.error?.message, JSON.stringify(outcome.error)).to.match(dies === 'fake' ? /fenced at generation/ : /cannot be asked \(host unreachable\).*fenced at generation/);
+      expect(pool.calls.get('SDM.update_volume')).to.equal(1);
+      expect(pool.calls.get('SDM.copy_data')).to.equal(1);
+      if (dies === 'host') {
+        const [job] = await store.listSdmJobs({ moveId });
+        // The host that ran it is the one down.
+        expect((await pool.fake.listHosts()).filter((host) => !host.up).map((host) => host.id)).to.deep.equal([Number(/^host-(\d+)@/.exec(job!.host)![1])]);
+      }
+      await expectClean();
+    });
+
+    it(`${what}, with --copy-retries 1: a new job id with a fresh generation on another host, then moved`, async function () {
+      const { outcome, moveId, before, image, volume } = await crashMidJob({ copyRetries: 1 }, dies);
+      await expectMovedIntact(outcome, image, [volume], [before]);
+      const jobs = await store.listSdmJobs({ moveId });
+      expect(jobs).to.have.length(2);
+      // The lost job ended by its fence (911, what a late copy of it gets), the retry done.
+      expect(jobs.map((j) => j.endCode)).to.deep.equal([911, 0]);
+      expect(jobs[1]!.generation).to.equal((jobs[0]!.generation + 3) % 1000);
+      expect(jobs[1]!.host).to.not.equal(jobs[0]!.host);
+      expect(jobs[1]!.jobId).to.not.equal(jobs[0]!.jobId);
+      expect(outcome.copyHost).to.equal(jobs[1]!.host);
+      expect(pool.calls.get('SDM.copy_data')).to.equal(2);
+      await expectClean();
+    });
+  }
 
   it('cancel mid-job: no abort exists, so the running job is fenced (refused while it holds the lease) and waited for; no next volume; cancelled and cleaned', async function () {
     await setUp();
