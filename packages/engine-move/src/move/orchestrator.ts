@@ -15,6 +15,7 @@ import { AUDIT_TYPES } from '../store/records.js';
 import type { AuditRecord, CopyPath, CopyPathChoice, MoveMode, MovePhase, MoveRecord, MoveState } from '../store/records.js';
 import { HostJobTracker } from '../tasks/host-job-tracker.js';
 import type { HostJobTrackerOptions } from '../tasks/host-job-tracker.js';
+import type { JobStatusSource } from '../tasks/job-status-source.js';
 import { PoolTaskTracker } from '../tasks/pool-task-tracker.js';
 import type { PoolTaskTrackerOptions, TrackerEvent } from '../tasks/pool-task-tracker.js';
 import type { PoolHost } from '../tasks/pool-host.js';
@@ -42,6 +43,8 @@ export interface MoveOrchestratorOptions {
   readonly onTrackerEvent?: (poolId: string, event: TrackerEvent) => void;
   /** Where each pool's tracker gets its status rounds (default: it polls the SPM itself). */
   readonly statusSource?: (poolId: string) => TaskStatusSource;
+  /** Where a host's job tracker gets its rounds (a worker shares them through the store); default: its own Host.getJobs. */
+  readonly jobStatusSource?: (host: PoolHost, poolId: string) => JobStatusSource;
   /**
    * The per-SPM submission window shared with other instances through the
    * store (each new copy's placeholder carries it as `windowLimit`).
@@ -184,11 +187,12 @@ export class MoveOrchestrator {
     return tracker;
   }
 
-  /** The host's SDM job tracker (made on first use, shared by every move). */
-  jobTracker(host: PoolHost): HostJobTracker {
+  /** The host's SDM job tracker (made on first use, shared by every move; a host serves one pool, `poolId`). */
+  jobTracker(host: PoolHost, poolId: string): HostJobTracker {
     let tracker = this.#jobTrackers.get(host.name);
     if (!tracker) {
-      tracker = new HostJobTracker({ ...this.#options.hostJobs, host, clock: this.#clock, intervalMs: this.#intervalMs });
+      const statusSource = this.#options.jobStatusSource?.(host, poolId);
+      tracker = new HostJobTracker({ ...this.#options.hostJobs, host, clock: this.#clock, intervalMs: this.#intervalMs, ...(statusSource ? { statusSource } : {}) });
       this.#jobTrackers.set(host.name, tracker);
     }
     return tracker;
@@ -336,7 +340,7 @@ export class MoveOrchestrator {
         tracker: leased?.tracker ?? this.tracker(record.poolId),
         hosts: leased?.hosts ?? this.#hosts,
         // Shared by every move: on the orchestrator's own host, never a leased move's guarded view of it.
-        jobTracker: (host) => this.jobTracker(this.#hosts.find((h) => h.name === host.name) ?? host),
+        jobTracker: (host) => this.jobTracker(this.#hosts.find((h) => h.name === host.name) ?? host, record.poolId),
         lostAnswers: this.#lostAnswers,
         ...(this.#options.sharedWindow === undefined ? {} : { windowLimit: this.#options.sharedWindow }),
         clock: this.#clock,

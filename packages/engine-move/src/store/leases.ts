@@ -61,6 +61,11 @@ export interface PoolStatus {
   readonly body: unknown;
 }
 
+/** The pool_status row of a pool's round on `topic` (the SPM's task statuses without one). */
+export function poolStatusKey(poolId: string, topic?: string): string {
+  return topic === undefined ? poolId : `${poolId}/${topic}`;
+}
+
 /** A wake-up: a move to look at (claimable or changed) or a pool with a fresh status. */
 export type StoreWakeUp = { readonly kind: 'move'; readonly id: string } | { readonly kind: 'pool'; readonly id: string };
 
@@ -93,9 +98,11 @@ export interface MoveLeaseStore {
   /**
    * Writes the pool's latest status under the pool lease's epoch and wakes the
    * others in the same transaction; false (nothing written) if the lease was lost.
+   * `topic` names another round the pool's poller shares than the SPM's task
+   * statuses (`jobs/<host>`: a host's SDM jobs); each topic has its own row and seq.
    */
-  publishPoolStatus(lease: Pick<PoolLease, 'poolId' | 'owner' | 'epoch'>, polledAt: number, body: unknown): Promise<boolean>;
-  getPoolStatus(poolId: string): Promise<PoolStatus | undefined>;
+  publishPoolStatus(lease: Pick<PoolLease, 'poolId' | 'owner' | 'epoch'>, polledAt: number, body: unknown, topic?: string): Promise<boolean>;
+  getPoolStatus(poolId: string, topic?: string): Promise<PoolStatus | undefined>;
 
   /**
    * Calls `listener` on wake-ups from any instance (PostgreSQL: LISTEN/NOTIFY

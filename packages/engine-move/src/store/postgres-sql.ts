@@ -154,7 +154,7 @@ const statements = {
   // The lease row is read FOR SHARE, so a takeover waits until this status (and its NOTIFY) commits.
   publishPool: `WITH l AS (SELECT epoch FROM pool_leases WHERE pool_id = $1 AND owner = $2 AND epoch = $3 FOR SHARE),
      u AS (
-       INSERT INTO pool_status (pool_id, epoch, polled_at, seq, body) SELECT $1, l.epoch, $4, 1, $5::jsonb FROM l
+       INSERT INTO pool_status (pool_id, epoch, polled_at, seq, body) SELECT $6, l.epoch, $4, 1, $5::jsonb FROM l
        ON CONFLICT (pool_id) DO UPDATE SET epoch = excluded.epoch, polled_at = excluded.polled_at,
          seq = pool_status.seq + 1, body = excluded.body
        RETURNING pool_id)

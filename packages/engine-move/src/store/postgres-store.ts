@@ -17,6 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
+import { poolStatusKey } from './leases.js';
 import type { ClaimRequest, Fence, MoveLease, PoolLease, PoolStatus } from './leases.js';
 import { loadMigrations } from './migrations.js';
 import type { Migration } from './migrations.js';
@@ -368,14 +369,14 @@ export class PostgresMoveStore implements MoveStore {
     await this.#query('releasePoolLease', SQL.releasePool, [lease.poolId, lease.owner, lease.epoch]);
   }
 
-  async publishPoolStatus(lease: Pick<PoolLease, 'poolId' | 'owner' | 'epoch'>, polledAt: number, body: unknown): Promise<boolean> {
-    const values = [lease.poolId, lease.owner, lease.epoch, polledAt, JSON.stringify(body)];
+  async publishPoolStatus(lease: Pick<PoolLease, 'poolId' | 'owner' | 'epoch'>, polledAt: number, body: unknown, topic?: string): Promise<boolean> {
+    const values = [lease.poolId, lease.owner, lease.epoch, polledAt, JSON.stringify(body), poolStatusKey(lease.poolId, topic)];
     return (await this.#query('publishPoolStatus', SQL.publishPool, values)).rowCount === 1;
   }
 
-  async getPoolStatus(poolId: string): Promise<PoolStatus | undefined> {
+  async getPoolStatus(poolId: string, topic?: string): Promise<PoolStatus | undefined> {
     type Row = { epoch: string; polled_at: string; seq: string; body: unknown };
-    const row = (await this.#query<Row>('getPoolStatus', SQL.getPoolStatus, [poolId])).rows[0];
+    const row = (await this.#query<Row>('getPoolStatus', SQL.getPoolStatus, [poolStatusKey(poolId, topic)])).rows[0];
     return row && { poolId, epoch: Number(row.epoch), polledAt: Number(row.polled_at), seq: Number(row.seq), body: row.body };
   }
 

@@ -16,6 +16,7 @@ import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
 import { loadMigrations, pendingMigrations } from './migrations.js';
 import type { Migration } from './migrations.js';
+import { poolStatusKey } from './leases.js';
 import type { ClaimRequest, Fence, MoveLease, PoolLease, PoolStatus } from './leases.js';
 import { MoveStoreError } from './move-store.js';
 import type { MoveFilter, MoveStore, NewMove, Transition } from './move-store.js';
@@ -406,22 +407,23 @@ export class SqliteMoveStore implements MoveStore {
     }
   }
 
-  async publishPoolStatus(lease: Pick<PoolLease, 'poolId' | 'owner' | 'epoch'>, polledAt: number, body: unknown): Promise<boolean> {
+  async publishPoolStatus(lease: Pick<PoolLease, 'poolId' | 'owner' | 'epoch'>, polledAt: number, body: unknown, topic?: string): Promise<boolean> {
     const { poolId, owner, epoch } = lease;
     const text = JSON.stringify(body);
+    const key = poolStatusKey(poolId, topic);
     const written = this.#db
       .transaction((): boolean => {
         if (!this.#s.holdsPool.get({ pool_id: poolId, owner, epoch })) return false;
-        this.#s.upsertPoolStatus.run({ pool_id: poolId, epoch, polled_at: polledAt, body: text });
+        this.#s.upsertPoolStatus.run({ pool_id: key, epoch, polled_at: polledAt, body: text });
         return true;
       })
       .immediate();
-    if (written) this.#hub.emit({ kind: 'pool', id: poolId });
+    if (written) this.#hub.emit({ kind: 'pool', id: key });
     return written;
   }
 
-  async getPoolStatus(poolId: string): Promise<PoolStatus | undefined> {
-    const row = this.#s.getPoolStatus.get(poolId);
+  async getPoolStatus(poolId: string, topic?: string): Promise<PoolStatus | undefined> {
+    const row = this.#s.getPoolStatus.get(poolStatusKey(poolId, topic));
     return row && { poolId, epoch: row.epoch, polledAt: row.polled_at, seq: row.seq, body: JSON.parse(row.body) as unknown };
   }
 

@@ -11,9 +11,15 @@
  * asked `missesBeforeUnreachable` polls in a row ends its jobs as
  * `unreachable`: what happened is then for entity polling to tell (the
  * target volume's lease and generation), never for a guess.
+ *
+ * Several instances sharing a pool make one `Host.getJobs` per host per
+ * interval between them: the rounds come from a JobStatusSource (the pool's
+ * poller asks, the others read what it published).
  */
 import { HOST_JOB_ENDED_STATUSES, HostJobStatus, jobStatusEventId } from '@vdsm-kit/client';
 import type { CallOptions, Clock, EventSource, HostJobInfo } from '@vdsm-kit/client';
+import { localJobStatusSource } from './job-status-source.js';
+import type { JobRound, JobStatusSource } from './job-status-source.js';
 import { PollSchedule } from './poll-schedule.js';
 import type { PoolHost } from './pool-host.js';
 import { SoonestTimer } from './soonest-timer.js';
@@ -40,6 +46,8 @@ export interface HostJobTrackerOptions {
   readonly callTimeoutMs?: number;
   /** The host's events, if its connection delivers them. */
   readonly events?: EventSource;
+  /** Where rounds come from (default: this tracker's own Host.getJobs). */
+  readonly statusSource?: JobStatusSource;
 }
 
 interface Watched {
@@ -48,6 +56,8 @@ interface Watched {
   progress: number | undefined;
   status: string | undefined;
   stopListening: () => void;
+  /** When the watch began (clock time): a round polled before it says nothing of the job. */
+  readonly since: number;
 }
 
 export class HostJobTracker {
@@ -56,6 +66,8 @@ export class HostJobTracker {
   readonly #missLimit: number;
   readonly #callOptions: CallOptions;
   readonly #events: EventSource | undefined;
+  readonly #source: JobStatusSource;
+  readonly #clock: Clock;
   readonly #watched = new Map<string, Watched>();
   #misses = 0;
   #lastError: unknown;
@@ -71,6 +83,8 @@ export class HostJobTracker {
     this.#missLimit = options.missesBeforeUnreachable ?? DEFAULT_MISSES_BEFORE_UNREACHABLE;
     this.#callOptions = options.callTimeoutMs === undefined ? {} : { timeoutMs: options.callTimeoutMs };
     this.#events = options.events ?? options.host.events;
+    this.#source = options.statusSource ?? localJobStatusSource;
+    this.#clock = options.clock;
   }
 
   /** Host.getJobs calls made. */
@@ -92,7 +106,7 @@ export class HostJobTracker {
     return new Promise((resolve) => {
       let watched = this.#watched.get(jobId);
       if (!watched) {
-        const entry: Watched = { jobId, ends: [], progress: undefined, status: undefined, stopListening: () => {} };
+        const entry: Watched = { jobId, ends: [], progress: undefined, status: undefined, stopListening: () => {}, since: this.#clock.now() };
         if (this.#events) {
           entry.stopListening = this.#events.on(jobStatusEventId(jobId), (event) => {
             const info = event.params as Partial<HostJobInfo>;
@@ -105,6 +119,15 @@ export class HostJobTracker {
       }
       watched.ends.push(resolve);
     });
+  }
+
+  /**
+   * A round soon, no sooner than `delayMs` (0: now): the pool's poller was
+   * told that another instance has jobs on this host, which its polls must serve.
+   */
+  kick(delayMs = 0): void {
+    if (this.#closed) return;
+    this.#timer.schedule(delayMs);
   }
 
   close(): void {
@@ -138,7 +161,7 @@ export class HostJobTracker {
   }
 
   #pollSoon(delayMs: number): void {
-    if (this.#closed || this.#watched.size === 0) return;
+    if (this.#closed || (this.#watched.size === 0 && this.#source.keepPolling?.() !== true)) return;
     this.#timer.schedule(delayMs);
   }
 
@@ -155,11 +178,10 @@ export class HostJobTracker {
 
   async #poll(): Promise<void> {
     const asked = [...this.#watched.values()];
-    if (asked.length === 0) return;
-    let jobs: Record<string, HostJobInfo>;
+    if (asked.length === 0 && this.#source.keepPolling?.() !== true) return;
+    let round: JobRound | undefined;
     try {
-      this.#polls += 1;
-      jobs = await this.host.api.Host.getJobs({ job_type: 'storage', job_ids: asked.map((w) => w.jobId) }, this.#callOptions);
+      round = await this.#source.next((ids) => this.#ask(ids), asked.map((w) => w.jobId));
     } catch (error) {
       if (this.#closed) return;
       this.#misses += 1;
@@ -172,12 +194,20 @@ export class HostJobTracker {
       // A VDSM error (99 while it starts, ...) counts as a miss like a lost connection.
       return;
     }
-    if (this.#closed) return;
+    if (this.#closed || round === undefined) return;
     this.#misses = 0;
     for (const watched of asked) {
-      const info = jobs[watched.jobId];
-      if (info === undefined) this.#end(watched, { kind: 'missing' });
-      else this.#observe(watched, info);
+      const info = round.jobs[watched.jobId];
+      if (info !== undefined) this.#observe(watched, info);
+      else if (round.polledAt >= watched.since) this.#end(watched, { kind: 'missing' });
     }
+  }
+
+  /** This tracker's own Host.getJobs of `ids`. */
+  async #ask(ids: readonly string[]): Promise<JobRound> {
+    this.#polls += 1;
+    const polledAt = this.#clock.now();
+    const jobs = await this.host.api.Host.getJobs({ job_type: 'storage', job_ids: [...ids] }, this.#callOptions);
+    return { jobs, polledAt, polledHere: true };
   }
 }

@@ -641,6 +641,22 @@ export function describeMoveStoreConformance(name: string, open: () => Promise<S
         expect(latest).to.deep.include({ epoch: 2, polledAt: 300, body: [1, 'two', null] });
         expect(latest!.seq).to.be.greaterThan(first!.seq);
       });
+
+      it("keeps each topic's round apart from the pool's task statuses, under the same lease", async function () {
+        const other = await harness.another();
+        const lease = (await store.claimPoolLease(POOL, 'a', LONG))!;
+        expect(await store.publishPoolStatus(lease, 100, { spm: 'h1', statuses: {} })).to.equal(true);
+        expect(await store.publishPoolStatus(lease, 150, { jobs: { j1: { status: 'running' } } }, 'jobs/h2')).to.equal(true);
+        expect(await store.publishPoolStatus(lease, 160, { jobs: {} }, 'jobs/h3')).to.equal(true);
+        expect(await other.getPoolStatus(POOL)).to.deep.include({ polledAt: 100, body: { spm: 'h1', statuses: {} } });
+        expect(await other.getPoolStatus(POOL, 'jobs/h2')).to.deep.include({ poolId: POOL, epoch: lease.epoch, polledAt: 150, body: { jobs: { j1: { status: 'running' } } } });
+        expect(await other.getPoolStatus(POOL, 'jobs/h3')).to.deep.include({ polledAt: 160 });
+        expect(await other.getPoolStatus(POOL, 'jobs/h4')).to.equal(undefined);
+        await store.releasePoolLease(lease);
+        // A topic's round is written under the lease too: none once it is lost.
+        expect(await store.publishPoolStatus(lease, 200, { jobs: {} }, 'jobs/h2')).to.equal(false);
+        expect(await other.getPoolStatus(POOL, 'jobs/h2')).to.deep.include({ polledAt: 150 });
+      });
     });
 
     describe('the shared submission window', function () {

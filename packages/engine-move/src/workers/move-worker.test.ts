@@ -95,6 +95,40 @@ describe('MoveWorker', function () {
     expect(pool.calls.get('Image.move')).to.equal(ids.length);
   });
 
+  it("two workers on the SDM path: only the pool's poller asks the copy host for jobs, its own and the other's", async () => {
+    const lines: { name: string; message: string; fields: Record<string, unknown> }[] = [];
+    const a = worker('a', lines);
+    const b = worker('b', lines);
+    // Each copy lasts several poll intervals, so its job is polled and not only ended by its event.
+    await pool.fake.addFault({ match: { task: { kind: 'copy_data', phase: 'copy' } }, action: { phaseDelayMs: 8 * INTERVAL_MS } });
+    const submitter = new MoveOrchestrator({ store: open(), hosts: pool.hosts });
+    const ids: string[] = [];
+    for (const disk of pool.disks) {
+      ids.push((await submitter.submit({ poolId: IDS.pool, diskId: disk.image, srcDomainId: IDS.fileDomain, dstDomainId: IDS.blockDomain, copyPath: 'sdm' })).moveId);
+    }
+    submitter.close();
+    a.start();
+    b.start();
+    const store = open();
+    await allDone(store, ids);
+    await until(() => ids.every((id) => lines.some((l) => l.message === 'move done' && l.fields['move'] === id)));
+    for (const id of ids) expect((await store.getMove(id))!, JSON.stringify(lines)).to.deep.include({ result: 'moved', path: 'sdm' });
+    expect([...new Set(lines.filter((l) => l.message === 'move done').map((l) => l.name))].sort(), 'both workers ran moves').to.deep.equal(['a', 'b']);
+    const polledBy = lines.filter((l) => l.message === 'polling the pool (pool lease taken)').map((l) => l.name);
+    expect(polledBy).to.have.length(1);
+    const jobPolls = async (w: MoveWorker): Promise<number> => (await w.metrics.jobPolls.get()).values.reduce((sum, v) => sum + v.value, 0);
+    const [pollsA, pollsB] = [await jobPolls(a), await jobPolls(b)];
+    // The poller asked, for both workers' jobs; the other never called Host.getJobs. Every such call on the wire was the poller's.
+    expect(polledBy[0] === 'a' ? [pollsA > 0, pollsB] : [pollsB > 0, pollsA]).to.deep.equal([true, 0]);
+    expect(pollsA + pollsB).to.equal(pool.calls.get('Host.getJobs'));
+    expect(pool.calls.get('SDM.copy_data')).to.equal(ids.length);
+    // The follower's jobs were among those the poller asked for.
+    const followerJobs = new Set((await store.listSdmJobs({})).filter((job) => lines.some((l) => l.name !== polledBy[0] && l.message === 'move done' && l.fields['move'] === job.moveId)).map((job) => job.jobId));
+    const asked = new Set((await pool.fake.listCalls({ method: 'Host.getJobs' })).calls.flatMap((call) => ((call.params as { job_ids?: string[] }).job_ids ?? [])));
+    expect(followerJobs.size).to.be.greaterThan(0);
+    expect([...followerJobs].filter((id) => !asked.has(id))).to.deep.equal([]);
+  });
+
   it("a worker that loses a move while its copy verb is on the wire records the answer, and the next owner follows that task", async () => {
     const lines: { name: string; message: string; fields: Record<string, unknown> }[] = [];
     const [disk, decoy] = pool.disks;

@@ -31,6 +31,7 @@ import { DEFAULT_SUBMISSION_WINDOW } from '../tasks/submission-window.js';
 import { fencedStore, guardedHosts, guardedTracker } from './fenced-views.js';
 import { LeaseError, LeaseLostError, MoveGuard, RenewalClock, SelfFencedError } from './lease-guard.js';
 import { PoolLeaseKeeper } from './pool-lease-keeper.js';
+import { SharedJobSource } from './shared-job-source.js';
 import { SharedStatusSource } from './shared-status-source.js';
 import { WorkerMetrics } from './worker-metrics.js';
 
@@ -73,6 +74,8 @@ interface PoolRole {
   busy: boolean;
   /** The pool's running tasks at the last look (undefined before the first): new ones are other instances' submissions. */
   running?: ReadonlySet<string>;
+  /** Hosts with SDM jobs of the pool's moves in flight, any instance's (the poller asks them for all). */
+  jobHosts: ReadonlySet<string>;
 }
 
 /** Backoff between attempts of a move whose run broke on a passing trouble (the database down ...). */
@@ -125,6 +128,16 @@ export class MoveWorker {
       ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
       ...(options.submissionWindow === undefined ? {} : { tracker: { submissionWindow: options.submissionWindow } }),
       sharedWindow: options.submissionWindow ?? DEFAULT_SUBMISSION_WINDOW,
+      jobStatusSource: (host, poolId) => {
+        const role = this.#poolRole(poolId);
+        return new SharedJobSource({
+          store: this.#store,
+          keeper: role.keeper,
+          hostName: host.name,
+          hostBusy: () => role.jobHosts.has(host.name),
+          onPoll: () => this.metrics.jobPolls.inc({ host: host.name }),
+        });
+      },
       statusSource: (poolId) => {
         const role = this.#poolRole(poolId);
         return new SharedStatusSource({
@@ -183,6 +196,7 @@ export class MoveWorker {
     if (!role) {
       const created: PoolRole = {
         busy: false,
+        jobHosts: new Set(),
         keeper: new PoolLeaseKeeper({
           store: this.#store,
           poolId,
@@ -192,7 +206,10 @@ export class MoveWorker {
           onChange: (holding, lease) => {
             this.metrics.poolLeasesHeld.set([...this.#pools.values()].filter((r) => r.keeper.current()).length);
             this.#log('info', holding ? 'polling the pool (pool lease taken)' : 'no longer polling the pool', { pool: poolId, ...(lease ? { epoch: lease.epoch } : {}) });
-            if (holding) this.#kickPool(poolId);
+            if (holding) {
+              this.#kickPool(poolId);
+              this.#kickJobHosts(poolId, this.#pools.get(poolId)?.jobHosts ?? []);
+            }
           },
           onError: (error) => this.#trouble('pool lease', error),
           onOk: () => {
@@ -224,14 +241,47 @@ export class MoveWorker {
       role.busy = busy;
       const seen = role.running;
       role.running = new Set(running.filter((task) => task.poolId === poolId && task.vdsmTaskId !== null).map((task) => task.vdsmTaskId!));
+      const jobHosts = await this.#jobHostsOf(poolId);
+      const newJobHosts = [...jobHosts].filter((host) => !role.jobHosts.has(host));
+      role.jobHosts = jobHosts;
       this.#recovered('task scan');
       if (!role.keeper.current()) return;
       if (woke) this.#kickPool(poolId);
+      this.#kickJobHosts(poolId, newJobHosts);
       // A task submitted by another instance: the poller's early polls serve it as they serve its own.
       if (seen && [...role.running].some((id) => !seen.has(id))) this.#orchestrator.tracker(poolId).submittedElsewhere(role.running.size);
     } catch (error) {
       this.#trouble('task scan', error);
     }
+  }
+
+  /**
+   * As the pool's poller: jobs on hosts it was not asking (new ones, or all
+   * when it has just taken the pool) make each host's tracker poll soon, and
+   * then every interval while any instance has jobs there.
+   */
+  #kickJobHosts(poolId: string, names: Iterable<string>): void {
+    for (const name of names) {
+      const host = this.#hosts.find((h) => h.name === name);
+      if (host) this.#orchestrator.jobTracker(host, poolId).kick();
+    }
+  }
+
+  /** Every move's pool, by move id (it never changes): read once per move. */
+  readonly #poolOfMove = new Map<string, string>();
+
+  /** The hosts running SDM jobs (placeholders included) of the pool's moves, whoever runs the moves. */
+  async #jobHostsOf(poolId: string): Promise<Set<string>> {
+    const hosts = new Set<string>();
+    for (const job of await this.#store.listSdmJobs({ states: ['placeholder', 'running'] })) {
+      let jobPool = this.#poolOfMove.get(job.moveId);
+      if (jobPool === undefined) {
+        jobPool = (await this.#store.getMove(job.moveId))?.poolId;
+        if (jobPool !== undefined) this.#poolOfMove.set(job.moveId, jobPool);
+      }
+      if (jobPool === poolId) hosts.add(job.host);
+    }
+    return hosts;
   }
 
   /**

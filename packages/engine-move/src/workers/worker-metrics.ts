@@ -2,7 +2,7 @@
  * A worker's Prometheus metrics (prom-client) and, when asked, their page:
  * `GET /metrics` on 127.0.0.1 only. Moves held by state and the outcomes of
  * those run here, leases held, takeovers and leases lost, the status polls
- * this worker made and their latency, and the tasks in flight per SPM as the
+ * this worker made and their latency, its Host.getJobs calls by host, and the tasks in flight per SPM as the
  * last status round showed them.
  */
 import { createServer } from 'node:http';
@@ -25,6 +25,7 @@ export class WorkerMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   });
+  readonly jobPolls = new Counter({ name: 'engine_move_worker_job_polls_total', help: 'Host.getJobs calls this worker made (as its pool\'s poller), by host', labelNames: ['host'], registers: [this.registry] });
   readonly tasksInFlight = new Gauge({ name: 'engine_move_worker_tasks_in_flight', help: 'Tasks not finished on the SPM at the last status round', labelNames: ['spm'], registers: [this.registry] });
 
   constructor() {

@@ -1,0 +1,98 @@
+/**
+ * The job source of a host's HostJobTracker in a worker (tasks/job-status-source.ts):
+ * the holder of the pool's leader lease makes the round's one
+ * `Host.getJobs` for every instance's jobs in flight on the host (the
+ * store's job rows, besides its own) and publishes it under its lease, on
+ * the pool's topic `jobs/<host>`; the others read the last published round
+ * instead of asking the host. A host the poller cannot ask is published as
+ * such, so every instance counts the miss; a round already read counts as
+ * none, so a poller that died makes the others wait, not miss their jobs.
+ */
+import { systemClock } from '@vdsm-kit/client';
+import type { Clock, HostJobInfo } from '@vdsm-kit/client';
+import type { MoveLeaseStore } from '../store/leases.js';
+import type { MoveStore } from '../store/move-store.js';
+import type { JobPoll, JobRound, JobStatusSource } from '../tasks/job-status-source.js';
+import type { PoolLeaseKeeper } from './pool-lease-keeper.js';
+
+/** What the poller publishes: the host's jobs, or why it could not ask. */
+type PublishedBody = { readonly jobs: Record<string, HostJobInfo> } | { readonly unreachable: string };
+
+function isPublishedBody(body: unknown): body is PublishedBody {
+  if (typeof body !== 'object' || body === null) return false;
+  const { jobs, unreachable } = body as Record<string, unknown>;
+  return (typeof jobs === 'object' && jobs !== null) || typeof unreachable === 'string';
+}
+
+/** The pool topic a host's jobs are published on. */
+export function jobsTopic(hostName: string): string {
+  return `jobs/${hostName}`;
+}
+
+/** The host could not be asked by the instance that polls for the pool. */
+export class HostUnreachableError extends Error {
+  override name = 'HostUnreachableError';
+  readonly code = 'HOST_UNREACHABLE';
+}
+
+export interface SharedJobSourceOptions {
+  readonly store: MoveLeaseStore & Pick<MoveStore, 'listSdmJobs'>;
+  readonly keeper: PoolLeaseKeeper;
+  readonly hostName: string;
+  /** True while any instance has jobs in flight on the host (the poller polls for them all). */
+  readonly hostBusy: () => boolean;
+  /** This instance asked the host (for metrics). */
+  readonly onPoll?: () => void;
+  readonly clock?: Clock;
+  readonly wallNow?: () => number;
+}
+
+export class SharedJobSource implements JobStatusSource {
+  readonly #options: SharedJobSourceOptions;
+  readonly #clock: Clock;
+  readonly #wallNow: () => number;
+  #lastSeq = -Infinity;
+
+  constructor(options: SharedJobSourceOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#wallNow = options.wallNow ?? Date.now;
+  }
+
+  keepPolling(): boolean {
+    return this.#options.keeper.current() !== undefined && this.#options.hostBusy();
+  }
+
+  async next(poll: JobPoll, watched: readonly string[]): Promise<JobRound | undefined> {
+    const { store, keeper, hostName } = this.#options;
+    const topic = jobsTopic(hostName);
+    const lease = keeper.current();
+    if (lease) {
+      const inFlight = await store.listSdmJobs({ states: ['placeholder', 'running'] });
+      const ids = [...new Set([...watched, ...inFlight.filter((job) => job.host === hostName).map((job) => job.jobId)])];
+      // VDSM reads an empty job_ids as "every job": with nothing to ask for, nothing is asked.
+      if (ids.length === 0) return undefined;
+      let round: JobRound;
+      this.#options.onPoll?.();
+      try {
+        round = await poll(ids);
+      } catch (error) {
+        await this.#publish(lease, this.#clock.now(), { unreachable: error instanceof Error ? error.message : String(error) });
+        throw error;
+      }
+      await this.#publish(lease, round.polledAt, { jobs: { ...round.jobs } });
+      return round;
+    }
+    const status = await store.getPoolStatus(keeper.poolId, topic);
+    if (!status || status.seq <= this.#lastSeq || !isPublishedBody(status.body)) return undefined;
+    this.#lastSeq = status.seq;
+    if ('unreachable' in status.body) throw new HostUnreachableError(`${hostName} cannot be asked by the pool's poller: ${status.body.unreachable}`);
+    const polledAt = this.#clock.now() - (this.#wallNow() - status.polledAt);
+    return { jobs: status.body.jobs, polledAt, polledHere: false };
+  }
+
+  async #publish(lease: NonNullable<ReturnType<PoolLeaseKeeper['current']>>, polledAt: number, body: PublishedBody): Promise<void> {
+    const polledAtWall = Math.round(this.#wallNow() - (this.#clock.now() - polledAt));
+    if (!(await this.#options.store.publishPoolStatus(lease, polledAtWall, body, jobsTopic(this.#options.hostName)))) this.#options.keeper.lost();
+  }
+}
