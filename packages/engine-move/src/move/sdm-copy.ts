@@ -93,6 +93,20 @@ export function nextSdmStep(volumes: readonly VolumeRecord[], jobs: readonly Sdm
   return { kind: 'copied' };
 }
 
+/**
+ * The copy's fraction done when the volume at chain index `index` is
+ * `percent` done, each volume counting for its share of the data (`sizes`,
+ * base first: the source's allocated bytes, which is what a copy moves);
+ * equal shares when the sizes are unknown or all zero.
+ */
+export function copyFraction(sizes: readonly number[], index: number, percent: number): number {
+  const total = sizes.reduce((sum, size) => sum + size, 0);
+  const share = (i: number): number => (total > 0 ? sizes[i]! / total : 1 / sizes.length);
+  let done = 0;
+  for (let i = 0; i < index; i++) done += share(i);
+  return Math.min(1, done + share(index) * (Math.max(0, Math.min(100, percent)) / 100));
+}
+
 /** What the target volume says about a job whose host cannot tell. */
 type EntityVerdict = 'running' | 'done' | 'fenced' | 'unknown';
 
@@ -101,6 +115,9 @@ export class SdmCopy {
   #volumes: readonly VolumeRecord[] = [];
   /** Jobs a cancel has already been fenced for. */
   readonly #cancelFenced = new Set<string>();
+  /** The source volumes' allocated bytes, base first, once read (progress weights them). */
+  #sizes: number[] | undefined;
+  #sizesRead: Promise<void> | undefined;
 
   constructor(ctx: SdmCopyContext) {
     this.#ctx = ctx;
@@ -112,6 +129,8 @@ export class SdmCopy {
     const disk = await this.#ctx.store.getDisk(move.diskId);
     if (!disk) throw new Error(`Move ${move.moveId}: disk ${move.diskId} is not in the store`);
     this.#volumes = disk.volumes;
+    // Someone watches the bar: its weights are known before the first job reports.
+    if (this.#ctx.wantsProgress?.()) await this.#sizesOnce();
     for (;;) {
       const current = this.#ctx.move();
       if (current.state !== 'copying') return;
@@ -255,8 +274,36 @@ export class SdmCopy {
 
   #report(job: SdmJobRecord, percent: number | undefined): void {
     if (percent === undefined || !this.#ctx.wantsProgress?.()) return;
-    const total = this.#volumes.length;
-    this.#ctx.onProgress?.(Math.min(1, (job.position + percent / 100) / total));
+    const chain = this.#chain();
+    void this.#sizesOnce();
+    const index = chain.findIndex((volume) => volume.position === job.position);
+    this.#ctx.onProgress?.(copyFraction(this.#sizes ?? chain.map(() => 1), Math.max(0, index), percent));
+  }
+
+  #chain(): VolumeRecord[] {
+    return [...this.#volumes].sort((a, b) => a.position - b.position);
+  }
+
+  /** Reads the sizes the first time it is called (later calls share that read). */
+  #sizesOnce(): Promise<void> {
+    this.#sizesRead ??= this.#readSizes(this.#chain());
+    return this.#sizesRead;
+  }
+
+  /** The source volumes' allocated bytes (Volume.getInfo truesize on any host that answers); equal shares meanwhile or if unreadable. */
+  async #readSizes(chain: readonly VolumeRecord[]): Promise<void> {
+    const move = this.#ctx.move();
+    for (const host of this.#ctx.hosts) {
+      try {
+        const infos = await Promise.all(
+          chain.map((volume) => host.api.Volume.getInfo({ volumeID: volume.volumeId, imageID: move.diskId, storagepoolID: move.poolId, storagedomainID: move.srcDomainId })),
+        );
+        this.#sizes = infos.map((info) => Number(info.truesize) || 0);
+        return;
+      } catch {
+        // The next host.
+      }
+    }
   }
 
   /** The target volume on any up host that answers (the job's own host last). */

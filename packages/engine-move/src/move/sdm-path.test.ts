@@ -104,6 +104,9 @@ describe('the SDM copy path against a real fake VDSM with three hosts', function
     await setUp();
     const disk = pool.chainDisks[0]!;
     const before = await Promise.all(disk.volumes.map((v) => checksum(IDS.fileDomain, disk.image, v)));
+    const sizes = await Promise.all(
+      disk.volumes.map(async (v) => Number((await spm().Volume.getInfo({ volumeID: v, imageID: disk.image, storagepoolID: IDS.pool, storagedomainID: IDS.fileDomain })).truesize)),
+    );
     const handle = await orchestrator.moveDisk({ poolId: IDS.pool, diskId: disk.image, srcDomainId: IDS.fileDomain, dstDomainId: IDS.blockDomain });
     const fractions: number[] = [];
     handle.on('progress', (p: { phase: string; fraction: number | null }) => {
@@ -119,6 +122,10 @@ describe('the SDM copy path against a real fake VDSM with three hosts', function
     // The progress is the jobs' own, over the chain: it only grows.
     expect(fractions.length).to.be.greaterThan(0);
     for (let i = 1; i < fractions.length; i++) expect(fractions[i]!).to.be.at.least(fractions[i - 1]!);
+    // Each volume counts for its share of the data (its allocation on the source): at each job's end the bar shows the share copied so far.
+    const total = sizes.reduce((sum, size) => sum + size, 0);
+    const atEnds = sizes.map((_, i) => sizes.slice(0, i + 1).reduce((sum, size) => sum + size, 0) / total);
+    for (const share of atEnds) expect(fractions.some((f) => Math.abs(f - share) < 1e-9), `${share} among ${fractions.join(', ')}`).to.equal(true);
     await expectClean();
   });
 

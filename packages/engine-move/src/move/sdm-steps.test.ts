@@ -7,7 +7,7 @@
  */
 import { expect } from 'chai';
 import type { SdmJobRecord, VolumeRecord } from '../store/records.js';
-import { JOB_NEVER_RAN, nextSdmStep } from './sdm-copy.js';
+import { JOB_NEVER_RAN, copyFraction, nextSdmStep } from './sdm-copy.js';
 
 const volumes: VolumeRecord[] = [1, 0].map((position) => ({
   volumeId: `v${position}`,
@@ -60,5 +60,21 @@ describe('nextSdmStep', function () {
     expect(nextSdmStep(volumes, [job(0, 0, 'ended', 0)], 0, true)).to.deep.equal({ kind: 'failed', code: 0, message: 'cancelled' });
     const inFlight = job(0, 0, 'running');
     expect(nextSdmStep(volumes, [inFlight], 0, true)).to.deep.equal({ kind: 'follow', job: inFlight });
+  });
+});
+
+describe('copyFraction', function () {
+  it("weights each volume by its data: a 3 GiB base half done is 3/8 of a chain with a 1 GiB layer on top", function () {
+    const GiB = 1024 ** 3;
+    expect(copyFraction([6 * GiB, 2 * GiB], 0, 50)).to.equal(3 / 8);
+    expect(copyFraction([6 * GiB, 2 * GiB], 0, 100)).to.equal(6 / 8);
+    expect(copyFraction([6 * GiB, 2 * GiB], 1, 50)).to.equal(7 / 8);
+    expect(copyFraction([6 * GiB, 2 * GiB], 1, 100)).to.equal(1);
+  });
+
+  it('counts volumes equally when no size is known, and keeps within 0..1 for a percent out of range', function () {
+    expect(copyFraction([0, 0, 0, 0], 1, 50)).to.equal(3 / 8);
+    expect(copyFraction([1, 1], 1, 250)).to.equal(1);
+    expect(copyFraction([1, 1], 0, -5)).to.equal(0);
   });
 });
