@@ -22,3 +22,18 @@ export function spreadOf(values: readonly number[]): Spread {
 export function formatSpread(spread: Spread, digits = 2, unit = 'x'): string {
   return `${spread.median.toFixed(digits)}${unit} (${spread.min.toFixed(digits)}-${spread.max.toFixed(digits)})`;
 }
+
+/** `value` rounded to `digits` decimals, as the JSON lines carry figures. */
+export function round(value: number, digits = 0): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+/** `{ name_median, name_min, name_max }`: a spread's keys beside its figure in a JSON line (issue 13), rounded to `digits`. */
+export function spreadKeys(name: string, spread: Spread, digits = 3): Record<string, number> {
+  return {
+    [`${name}_median`]: round(spread.median, digits),
+    [`${name}_min`]: round(spread.min, digits),
+    [`${name}_max`]: round(spread.max, digits),
+  };
+}
