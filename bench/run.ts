@@ -28,7 +28,7 @@ const BENCHMARKS: Record<string, { readonly description: string; load(): Promise
     load: () => import('./hostile.js'),
   },
   load: {
-    description: "200 clients x 500 calls to fake-vdsm while disks are copied: calls/s, latency, the fake's heap after GC per connection and after",
+    description: "200 clients x 500 calls to fake-vdsm while disks are copied, against the same calls alone in the same run (5 rounds): calls/s and p99 ratios, latency, the fake's heap after GC",
     load: () => import('./load.js'),
   },
   move: {
