@@ -434,12 +434,14 @@ describe('fault table (docs/faults.md): every row fires from a real client, or i
       expect((await ctl.faultLog()).length).to.equal(1);
     });
 
-    it('J4 method × crash: the fake crashes mid-copy; after the restart the job is gone, the destination ILLEGAL at G', async () => {
+    it('J4 method × crash: host 2, running the copy, crashes alone (the SPM answers on); after its restart the job is gone, the destination ILLEGAL at G', async () => {
       const generation = await destination();
       await ctl.addFault({ match: { method: 'SDM.copy_data' }, action: { crash: true }, times: 1 });
       const jobId = await copyData(bed.host(2), SMALL, generation);
-      await waitUntil(() => ctl.listHosts().then(() => false, () => true), 'the fake crashed');
-      await ctl.restart();
+      await waitUntil(async () => (await ctl.listHosts()).find((host) => host.id === 2)?.up === false, 'host 2 crashed');
+      expect((await ctl.listHosts()).find((host) => host.id === 1)?.up).to.equal(true);
+      expect(await volumeAt(spm, SMALL, SMALL.to)).to.deep.include({ legality: 'ILLEGAL', generation });
+      await ctl.restartHost(2);
       expect(await storageJob(bed.host(2), jobId)).to.equal(undefined);
       const after = await volumeAt(spm, SMALL, SMALL.to);
       expect(after).to.deep.include({ legality: 'ILLEGAL', generation });
