@@ -70,7 +70,8 @@ export function countedHosts(ready: FakeReady, timeoutMs = 60_000): CountedHosts
       calls.push({ method, at: performance.now() });
       return next(method, params, callOptions);
     });
-  const hosts = clients.map((client, index) => poolHost(`host-${ready.hosts[index]!.id}`, counted(client)));
+  // Each client delivers its host's events too (an SDM job's end), as the CLI's hosts do.
+  const hosts = clients.map((client, index) => poolHost(`host-${ready.hosts[index]!.id}`, counted(client), client));
   return {
     hosts,
     calls,

@@ -283,7 +283,9 @@ async function measureFlows(settings: Settings, work: string): Promise<{ wipe: P
     store,
     hosts: counted.hosts,
     pollIntervalMs: settings.pollIntervalMs,
+    // The SPM's tasks and the SDM path's host jobs are followed alike.
     tracker: { firstEarlyPollMs: settings.firstEarlyPollMs },
+    hostJobs: { firstEarlyPollMs: settings.firstEarlyPollMs },
   });
   let on = DEFAULT_IDS.blockDomain as string;
   /** Calls host 1 (the SPM) answered since `since`, paging the fake's call log. */

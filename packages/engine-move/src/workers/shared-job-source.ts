@@ -68,6 +68,8 @@ export class SharedJobSource implements JobStatusSource {
     const topic = jobsTopic(hostName);
     const lease = keeper.current();
     if (lease) {
+      // The round answers for the jobs known when the store was read: one watched later may not be in it.
+      const listedAt = this.#clock.now();
       const inFlight = await store.listSdmJobs({ states: ['placeholder', 'running'] });
       const ids = [...new Set([...watched, ...inFlight.filter((job) => job.host === hostName).map((job) => job.jobId)])];
       // VDSM reads an empty job_ids as "every job": with nothing to ask for, nothing is asked.
@@ -75,7 +77,8 @@ export class SharedJobSource implements JobStatusSource {
       let round: JobRound;
       this.#options.onPoll?.();
       try {
-        round = await poll(ids);
+        const polled = await poll(ids);
+        round = { ...polled, polledAt: Math.min(polled.polledAt, listedAt) };
       } catch (error) {
         await this.#publish(lease, this.#clock.now(), { unreachable: error instanceof Error ? error.message : String(error) });
         throw error;
