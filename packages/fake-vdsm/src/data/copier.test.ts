@@ -110,10 +110,12 @@ describe('data/copier', function () {
         const seen: number[] = [];
         await copyVolume({ src: source, dst, srcFormat: RAW, dstFormat: RAW, copier, onProgress: (fraction) => seen.push(fraction) });
         // qemu-img's records can arrive several to a chunk under load, and only the
-        // newest of a chunk is reported: the first report need not be 0.
-        expect(seen[0]).to.be.below(1);
+        // newest of a chunk is reported: on a loaded machine all of them can come in
+        // one chunk, the final 1 alone (its records split anyhow: qemu-convert.test.ts).
+        // The built-in copier reports each piece it wrote.
         expect(seen.at(-1)).to.equal(1);
-        expect(seen.length).to.be.at.least(2);
+        if (copier === 'builtin') expect(seen.length).to.be.at.least(2);
+        for (const fraction of seen) expect(fraction).to.be.within(0, 1);
         for (let i = 1; i < seen.length; i++) expect(seen[i]).to.be.above(seen[i - 1]!);
       });
 
