@@ -14,6 +14,7 @@
 import { SCHEMA_METHODS } from '@vdsm-kit/client/api';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { RpcInterceptor } from '../server/rpc-interceptor.js';
+import { afterValue } from '../server/maybe-promise.js';
 import { answeredCode } from '../server/rpc-interceptor.js';
 import type { DataMeter } from '../storage/data-meter.js';
 
@@ -101,18 +102,18 @@ export class FakeMetrics {
   /** Counts every call `hostId` answers, when it is answered. */
   interceptor(hostId: number): RpcInterceptor {
     const host = String(hostId);
-    return (next) => async (call, context) => {
-      const response = await next(call, context);
-      const answered = answeredCode(call, response);
-      const method = KNOWN_METHODS.has(call.method) ? call.method : UNKNOWN_METHOD_LABEL;
-      const code = answered === null ? NO_ANSWER_LABEL : String(answered);
-      // Neither label value holds a NUL: methods are the schema's names or 'unknown', codes digits or 'none'.
-      const key = `${host}\0${method}\0${code}`;
-      const entry = this.#uncounted.get(key);
-      if (entry === undefined) this.#uncounted.set(key, { labels: { host, method, code }, calls: 1 });
-      else entry.calls++;
-      return response;
-    };
+    return (next) => (call, context) =>
+      afterValue(next(call, context), (response) => {
+        const answered = answeredCode(call, response);
+        const method = KNOWN_METHODS.has(call.method) ? call.method : UNKNOWN_METHOD_LABEL;
+        const code = answered === null ? NO_ANSWER_LABEL : String(answered);
+        // Neither label value holds a NUL: methods are the schema's names or 'unknown', codes digits or 'none'.
+        const key = `${host}\0${method}\0${code}`;
+        const entry = this.#uncounted.get(key);
+        if (entry === undefined) this.#uncounted.set(key, { labels: { host, method, code }, calls: 1 });
+        else entry.calls++;
+        return response;
+      });
   }
 
   /** The metrics text. */
