@@ -28,4 +28,22 @@ describe('HeaderTextCache', () => {
     expect(cache.decode(chunk, 12, 15)).to.equal('xyz');
     expect(cache.decode(Buffer.from('abc'), 0, 3)).to.equal('abc');
   });
+
+  it('keeps any two texts at once, however they hash (a reply-to and a subscription id on every frame)', () => {
+    const uuid = fc.uuid().map((text) => Buffer.from(text));
+    fc.assert(
+      fc.property(uuid, uuid, (a, b) => {
+        const cache = new HeaderTextCache();
+        cache.decode(a, 0, a.length);
+        cache.decode(b, 0, b.length);
+        for (const text of [a, b, a, b]) {
+          // A hit never decodes the bytes again.
+          const chunk = Buffer.from(text);
+          chunk.toString = () => expect.fail(`decoded ${text.toString()} again`);
+          expect(cache.decode(chunk, 0, chunk.length)).to.equal(text.toString());
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
 });
