@@ -46,4 +46,19 @@ describe('HeaderTextCache', () => {
       { numRuns: 300 },
     );
   });
+
+  it('keeps every text that one direction of a VDSM connection repeats: commands, header names, fixed values', () => {
+    const toVdsm = ['CONNECT', 'SEND', 'SUBSCRIBE', 'UNSUBSCRIBE', 'DISCONNECT', 'accept-version', 'heart-beat', 'destination', 'content-type', 'content-length', 'reply-to', 'id', 'ack', 'receipt', 'ovirtCorrelationId', '1.2', 'auto', 'application/json', 'jms.topic.vdsm_requests', 'jms.queue.events'];
+    const fromVdsm = ['CONNECTED', 'MESSAGE', 'RECEIPT', 'ERROR', 'version', 'heart-beat', 'destination', 'content-type', 'subscription', 'content-length', 'receipt-id', '1.2', 'application/json', 'jms.queue.events'];
+    for (const direction of [toVdsm, fromVdsm]) {
+      const texts = direction.map((text) => Buffer.from(text));
+      const cache = new HeaderTextCache();
+      for (const text of texts) cache.decode(text, 0, text.length);
+      for (const text of texts) {
+        const chunk = Buffer.from(text);
+        chunk.toString = () => expect.fail(`decoded ${text.toString()} again`);
+        expect(cache.decode(chunk, 0, chunk.length)).to.equal(text.toString());
+      }
+    }
+  });
 });
