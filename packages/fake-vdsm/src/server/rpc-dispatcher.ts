@@ -27,6 +27,7 @@ import { parseJsonBody } from './json-body.js';
 import { afterValue, isPromiseLike } from './maybe-promise.js';
 import type { MaybePromise } from './maybe-promise.js';
 import { pythonJsonDumps } from './python-json.js';
+import { responseJson } from './response-json.js';
 import { composeInterceptors } from './rpc-interceptor.js';
 import type { RpcCall, RpcCallHandler, RpcInterceptor, RpcResponse } from './rpc-interceptor.js';
 import type { RpcAnswer, RpcId } from './stomp-broker.js';
@@ -305,7 +306,7 @@ function encodeAnswer(responses: readonly Response[]): RpcAnswer {
 function dumps(response: Response): string {
   if (typeof response.id === 'bigint') return dumpsExactId(response, response.id);
   try {
-    return pythonJsonDumps(response) as string;
+    return responseJson(response) as string;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     return pythonJsonDumps(errorResponse(response.id, VdsmErrorCode.JsonRpcInternalError, { reason })) as string;
