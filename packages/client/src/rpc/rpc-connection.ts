@@ -15,7 +15,6 @@
  * settle one call: whichever comes first wins, the others find no pending id.
  */
 import { randomUUID } from 'node:crypto';
-import type { JSONRPCRequest } from 'json-rpc-2.0';
 import { Destination } from '../api/constants.js';
 import { ConnectionLostError, RpcTimeoutError, vdsmErrorFromRpc } from '../api/errors.js';
 import type { RpcErrorObject } from '../api/errors.js';
@@ -26,6 +25,7 @@ import type { DisconnectOptions, StompClientSession } from '../stomp/client-sess
 import type { StompFrame } from '../stomp/frame.js';
 import type { CallOptions, RpcCaller } from './caller.js';
 import { EventRouter } from './event-router.js';
+import { requestText } from './request-text.js';
 
 /** The engine's `vdsTimeout`: a call without an answer fails after 180 s. */
 export const DEFAULT_CALL_TIMEOUT_MS = 180_000;
@@ -167,21 +167,21 @@ export class RpcConnection implements RpcCaller {
     }
 
     const id = randomUUID();
-    // Key order as vdsm's client writes it; one object, never a batch array.
-    const request: JSONRPCRequest = { jsonrpc: '2.0', method, params, id };
     let body: string;
     try {
-      body = JSON.stringify(request);
+      body = requestText(method, params, id);
     } catch (error) {
       // A BigInt or a cycle in params: the caller's bug, reported as thrown.
       return Promise.reject(error);
     }
     const headers = flowId === undefined ? this.#headers : [...this.#headers, ['ovirtCorrelationId', flowId] as const];
-    let settle!: Pick<PendingCall, 'resolve' | 'reject'>;
-    const answered = new Promise<unknown>((resolve, reject) => {
-      settle = { resolve, reject };
+    let resolve!: (result: unknown) => void;
+    let reject!: (error: unknown) => void;
+    const answered = new Promise<unknown>((resolveCall, rejectCall) => {
+      resolve = resolveCall;
+      reject = rejectCall;
     });
-    const call = new PendingCall(id, method, timeoutMs, this.#clock.now() + timeoutMs, this.#bucketFor(timeoutMs), signal, settle.resolve, settle.reject);
+    const call = new PendingCall(id, method, timeoutMs, this.#clock.now() + timeoutMs, this.#bucketFor(timeoutMs), signal, resolve, reject);
     this.#track(call);
     if (signal) {
       call.onAbort = () => this.#fail(call, signal.reason);

@@ -66,6 +66,27 @@ describe('encodeFrame', () => {
     }
   });
 
+  it('writes the headers of each frame, whether they repeat the last frame\'s or differ, even after the caller changed its array', () => {
+    const headers: [string, string][] = [
+      ['destination', 'jms.topic.vdsm_requests'],
+      ['reply-to', REPLY_TO],
+    ];
+    const send = (): string => encodeFrame({ command: 'SEND', headers, body: '{}' }).toString('latin1');
+    const expected = (replyTo: string, extra = ''): string => `SEND\ndestination:jms.topic.vdsm_requests\nreply-to:${replyTo}\n${extra}content-length:2\n\n{}\0`;
+    expect(send()).to.equal(expected(REPLY_TO));
+    expect(send()).to.equal(expected(REPLY_TO));
+    headers[1] = ['reply-to', 'a:b'];
+    expect(send()).to.equal(expected('a\\cb'));
+    (headers[1] as [string, string])[1] = SUB_ID;
+    expect(send()).to.equal(expected(SUB_ID));
+    headers.push(['ovirtCorrelationId', 'flow']);
+    expect(send()).to.equal(expected(SUB_ID, 'ovirtCorrelationId:flow\n'));
+    headers.pop();
+    expect(send()).to.equal(expected(SUB_ID));
+    // Another command with the same headers has its own head.
+    expect(encodeFrame({ command: 'MESSAGE', headers, body: '{}' }).toString('latin1')).to.equal(expected(SUB_ID).replace('SEND', 'MESSAGE'));
+  });
+
   it('accepts headers as a record, an array of entries or a Map, in their order', () => {
     const expected = wire('SEND\nb:2\na:1\n\n\0');
     const entries: Array<[string, string]> = [['b', '2'], ['a', '1']];

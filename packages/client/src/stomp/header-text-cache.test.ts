@@ -28,4 +28,37 @@ describe('HeaderTextCache', () => {
     expect(cache.decode(chunk, 12, 15)).to.equal('xyz');
     expect(cache.decode(Buffer.from('abc'), 0, 3)).to.equal('abc');
   });
+
+  it('keeps any two texts at once, however they hash (a reply-to and a subscription id on every frame)', () => {
+    const uuid = fc.uuid().map((text) => Buffer.from(text));
+    fc.assert(
+      fc.property(uuid, uuid, (a, b) => {
+        const cache = new HeaderTextCache();
+        cache.decode(a, 0, a.length);
+        cache.decode(b, 0, b.length);
+        for (const text of [a, b, a, b]) {
+          // A hit never decodes the bytes again.
+          const chunk = Buffer.from(text);
+          chunk.toString = () => expect.fail(`decoded ${text.toString()} again`);
+          expect(cache.decode(chunk, 0, chunk.length)).to.equal(text.toString());
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('keeps every text that one direction of a VDSM connection repeats: commands, header names, fixed values', () => {
+    const toVdsm = ['CONNECT', 'SEND', 'SUBSCRIBE', 'UNSUBSCRIBE', 'DISCONNECT', 'accept-version', 'heart-beat', 'destination', 'content-type', 'content-length', 'reply-to', 'id', 'ack', 'receipt', 'ovirtCorrelationId', '1.2', 'auto', 'application/json', 'jms.topic.vdsm_requests', 'jms.queue.events'];
+    const fromVdsm = ['CONNECTED', 'MESSAGE', 'RECEIPT', 'ERROR', 'version', 'heart-beat', 'destination', 'content-type', 'subscription', 'content-length', 'receipt-id', '1.2', 'application/json', 'jms.queue.events'];
+    for (const direction of [toVdsm, fromVdsm]) {
+      const texts = direction.map((text) => Buffer.from(text));
+      const cache = new HeaderTextCache();
+      for (const text of texts) cache.decode(text, 0, text.length);
+      for (const text of texts) {
+        const chunk = Buffer.from(text);
+        chunk.toString = () => expect.fail(`decoded ${text.toString()} again`);
+        expect(cache.decode(chunk, 0, chunk.length)).to.equal(text.toString());
+      }
+    }
+  });
 });

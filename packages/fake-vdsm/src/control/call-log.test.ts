@@ -52,7 +52,7 @@ describe('CallLog', () => {
   }
 
   const context: CallContext = { flowId: 'flow-7', connection: { transport: 'tcp', id: 41 } };
-  const send = (body: unknown): Promise<unknown> => dispatcher.prepare(JSON.stringify(body)).run(context);
+  const send = async (body: unknown): Promise<unknown> => dispatcher.prepare(JSON.stringify(body)).run(context);
   /** One request; `id` null sends a notification (no id). */
   const call = (method: string, params: unknown, id: string | number | null): Promise<unknown> =>
     send({ jsonrpc: '2.0', method, params, ...(id === null ? {} : { id }) });

@@ -18,6 +18,7 @@
  */
 import type { Clock } from '@vdsm-kit/client/clock';
 import type { RpcInterceptor } from '../server/rpc-interceptor.js';
+import { afterValue } from '../server/maybe-promise.js';
 import { answeredCode } from '../server/rpc-interceptor.js';
 import type { CallPage, CallQuery, CallView } from './control-api.js';
 
@@ -71,28 +72,29 @@ export class CallLog {
 
   /** Records every call `hostId` answers, when it is answered. */
   interceptor(hostId: number): RpcInterceptor {
-    return (next) => async (call, context) => {
+    return (next) => (call, context) => {
       const at = this.#clock.now();
       const timeMs = Date.now();
-      const response = await next(call, context);
-      const text = paramsJson(call.params);
-      this.#append({
-        seq: 0,
-        at,
-        timeMs,
-        durationMs: this.#clock.now() - at,
-        host: hostId,
-        connection: context.connection.id ?? null,
-        transport: context.connection.transport,
-        flowId: context.flowId ?? null,
-        // An integer id beyond 2^53 arrives as a bigint (echoed exactly); JSON has no bigint, so its digits go as a string.
-        id: typeof call.id === 'bigint' ? call.id.toString() : (call.id ?? null),
-        method: call.method,
-        paramsText: text.slice(0, MAX_RECORDED_PARAMS_CHARS),
-        paramsTruncated: text === '' || text.length > MAX_RECORDED_PARAMS_CHARS,
-        code: answeredCode(call, response),
+      return afterValue(next(call, context), (response) => {
+        const text = paramsJson(call.params);
+        this.#append({
+          seq: 0,
+          at,
+          timeMs,
+          durationMs: this.#clock.now() - at,
+          host: hostId,
+          connection: context.connection.id ?? null,
+          transport: context.connection.transport,
+          flowId: context.flowId ?? null,
+          // An integer id beyond 2^53 arrives as a bigint (echoed exactly); JSON has no bigint, so its digits go as a string.
+          id: typeof call.id === 'bigint' ? call.id.toString() : (call.id ?? null),
+          method: call.method,
+          paramsText: text.slice(0, MAX_RECORDED_PARAMS_CHARS),
+          paramsTruncated: text === '' || text.length > MAX_RECORDED_PARAMS_CHARS,
+          code: answeredCode(call, response),
+        });
+        return response;
       });
-      return response;
     };
   }
 

@@ -42,7 +42,7 @@ describe('FakeMetrics', () => {
       hostId: 3,
       interceptors: [metrics.interceptor(3)],
     });
-    const send = (method: string, params: unknown, id: number): Promise<unknown> =>
+    const send = async (method: string, params: unknown, id: number): Promise<unknown> =>
       dispatcher.prepare(JSON.stringify({ jsonrpc: '2.0', method, params, id })).run(context);
     await send('Host.ping2', {}, 1);
     await send('Host.ping2', {}, 2);

@@ -14,6 +14,7 @@
 import { SCHEMA_METHODS } from '@vdsm-kit/client/api';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { RpcInterceptor } from '../server/rpc-interceptor.js';
+import { afterValue } from '../server/maybe-promise.js';
 import { answeredCode } from '../server/rpc-interceptor.js';
 import type { DataMeter } from '../storage/data-meter.js';
 
@@ -35,6 +36,12 @@ interface CallLabels {
   readonly code: string;
 }
 
+/** Calls of one label set not yet added to the counter. */
+interface UncountedCalls {
+  readonly labels: CallLabels;
+  calls: number;
+}
+
 /** What the scrape-time metrics read; both empty while the fake is crashed. */
 export interface MetricsSources {
   /** Every stored task's verb and (VDSM-internal) state. */
@@ -49,8 +56,12 @@ export class FakeMetrics {
   readonly registry = new Registry();
   /** Where the storage counts the bytes of copies and wipes. */
   readonly dataMeter: DataMeter;
-  /** Calls answered since the counter last read them, by their label values. */
-  readonly #uncounted = new Map<string, { labels: CallLabels; calls: number }>();
+  /**
+   * Calls answered since the counter last read them, by host, then method
+   * label, then the code answered (null: none): nested maps of the values as
+   * they come, so counting a call builds no key string.
+   */
+  readonly #uncounted = new Map<string, Map<string, Map<number | null, UncountedCalls>>>();
 
   constructor(sources: MetricsSources) {
     const registers = [this.registry];
@@ -61,8 +72,11 @@ export class FakeMetrics {
       labelNames: ['host', 'method', 'code'],
       registers,
       collect() {
-        for (const { labels, calls } of uncounted.values()) this.inc(labels, calls);
-        uncounted.clear();
+        for (const byMethod of uncounted.values()) {
+          for (const byCode of byMethod.values()) for (const { labels, calls } of byCode.values()) this.inc(labels, calls);
+          // Emptied, not dropped: the host's interceptor keeps counting into this map.
+          byMethod.clear();
+        }
       },
     });
     new Gauge({
@@ -101,18 +115,26 @@ export class FakeMetrics {
   /** Counts every call `hostId` answers, when it is answered. */
   interceptor(hostId: number): RpcInterceptor {
     const host = String(hostId);
-    return (next) => async (call, context) => {
-      const response = await next(call, context);
-      const answered = answeredCode(call, response);
-      const method = KNOWN_METHODS.has(call.method) ? call.method : UNKNOWN_METHOD_LABEL;
-      const code = answered === null ? NO_ANSWER_LABEL : String(answered);
-      // Neither label value holds a NUL: methods are the schema's names or 'unknown', codes digits or 'none'.
-      const key = `${host}\0${method}\0${code}`;
-      const entry = this.#uncounted.get(key);
-      if (entry === undefined) this.#uncounted.set(key, { labels: { host, method, code }, calls: 1 });
-      else entry.calls++;
-      return response;
-    };
+    let byMethod = this.#uncounted.get(host);
+    if (byMethod === undefined) {
+      byMethod = new Map();
+      this.#uncounted.set(host, byMethod);
+    }
+    const counts = byMethod;
+    return (next) => (call, context) =>
+      afterValue(next(call, context), (response) => {
+        const answered = answeredCode(call, response);
+        const method = KNOWN_METHODS.has(call.method) ? call.method : UNKNOWN_METHOD_LABEL;
+        let byCode = counts.get(method);
+        if (byCode === undefined) {
+          byCode = new Map();
+          counts.set(method, byCode);
+        }
+        const entry = byCode.get(answered);
+        if (entry === undefined) byCode.set(answered, { labels: { host, method, code: answered === null ? NO_ANSWER_LABEL : String(answered) }, calls: 1 });
+        else entry.calls++;
+        return response;
+      });
   }
 
   /** The metrics text. */

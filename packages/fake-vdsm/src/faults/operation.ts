@@ -12,11 +12,10 @@
  *   params, which task rules match with `match.method` / `match.params`.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 
 /** One call or one job. */
 export interface Operation {
-  /** Unique per operation: a fresh UUID for a call, the task id for a job. */
+  /** Unique per operation: `call.<n>` for a call, the task id for a job (which never holds a `.`, so the two cannot meet). */
   readonly id: string;
   /** The JSON-RPC method of the call (or of the call that started the task). */
   readonly method?: string;
@@ -26,9 +25,12 @@ export interface Operation {
 
 const current = new AsyncLocalStorage<Operation>();
 
+/** Calls numbered in this process: a counter, not a UUID per call (randomUUID was ~3% of the fake's CPU in pipelined Host.ping2). */
+let calls = 0;
+
 /** Runs `work` as the call `method(params)`: everything it awaits belongs to that operation. */
 export function inCall<T>(method: string, params: Readonly<Record<string, unknown>>, work: () => T): T {
-  return current.run({ id: randomUUID(), method, params }, work);
+  return current.run({ id: `call.${++calls}`, method, params }, work);
 }
 
 /** Runs `work` as the operation `operation` (a task's job). */

@@ -51,8 +51,15 @@ function requestObjects(parsed: unknown): Record<string, unknown>[] {
   return candidates.filter((item): item is Record<string, unknown> => item !== null && typeof item === 'object' && !Array.isArray(item));
 }
 
+/** Whether a request of the body has an integer id a double cannot hold; a lone request is checked without building the list. */
 function hasInexactId(parsed: unknown): boolean {
-  return requestObjects(parsed).some(({ id }) => typeof id === 'number' && Number.isInteger(id) && !Number.isSafeInteger(id));
+  return Array.isArray(parsed) ? parsed.some(hasInexactOwnId) : hasInexactOwnId(parsed);
+}
+
+function hasInexactOwnId(item: unknown): boolean {
+  if (item === null || typeof item !== 'object' || Array.isArray(item)) return false;
+  const { id } = item as Record<string, unknown>;
+  return typeof id === 'number' && Number.isInteger(id) && !Number.isSafeInteger(id);
 }
 
 /** Replaces each integer id a double cannot hold with the exact `bigint` of its text. */

@@ -21,9 +21,13 @@ import type { PyValue } from '@vdsm-kit/client/api';
 import type { ApiRegistry, CallContext, EmulatedVerb } from '../api/registry.js';
 import type { FaultEngine } from '../faults/engine.js';
 import { rpcFaultFor, waitUntilAnswer } from '../faults/rpc-faults.js';
+import type { RpcFault } from '../faults/rpc-faults.js';
 import type { Logger } from '../logger.js';
 import { parseJsonBody } from './json-body.js';
+import { afterValue, isPromiseLike } from './maybe-promise.js';
+import type { MaybePromise } from './maybe-promise.js';
 import { pythonJsonDumps } from './python-json.js';
+import { responseJson } from './response-json.js';
 import { composeInterceptors } from './rpc-interceptor.js';
 import type { RpcCall, RpcCallHandler, RpcInterceptor, RpcResponse } from './rpc-interceptor.js';
 import type { RpcAnswer, RpcId } from './stomp-broker.js';
@@ -57,8 +61,12 @@ export interface RpcDispatcherOptions {
 export interface PreparedRequest {
   /** The ids of the well-formed requests with an id, in body order. */
   readonly ids: readonly RpcId[];
-  /** Runs every request; resolves with the encoded answer, or undefined when nothing is to be sent. Never rejects. */
-  run(context: CallContext): Promise<RpcAnswer | undefined>;
+  /**
+   * Runs every request: the encoded answer, or undefined when nothing is to
+   * be sent; a promise of it only when a verb (or a fault) waits, so an
+   * answer known now leaves in this tick. Never throws or rejects.
+   */
+  run(context: CallContext): MaybePromise<RpcAnswer | undefined>;
 }
 
 type Response = RpcResponse;
@@ -114,40 +122,44 @@ export class RpcDispatcher {
     return { ids: ids.length === 0 ? NO_IDS : ids, run: (context) => this.#run(items, context) };
   }
 
-  async #run(items: readonly Item[], context: CallContext): Promise<RpcAnswer | undefined> {
+  #run(items: readonly Item[], context: CallContext): MaybePromise<RpcAnswer | undefined> {
     if (items.length === 1) {
-      const response = await this.#settle(items[0] as Item, context);
-      return response === undefined ? undefined : encodeAnswer([response]);
+      return afterValue(this.#settle(items[0] as Item, context), (response) => (response === undefined ? undefined : encodeAnswer([response])));
     }
-    const settled = await Promise.all(items.map((item) => this.#settle(item, context)));
-    const responses = settled.filter((response): response is Response => response !== undefined);
-    return responses.length === 0 ? undefined : encodeAnswer(responses);
+    return Promise.all(items.map((item) => this.#settle(item, context))).then((settled) => {
+      const responses = settled.filter((response): response is Response => response !== undefined);
+      return responses.length === 0 ? undefined : encodeAnswer(responses);
+    });
   }
 
-  async #settle(item: Item, context: CallContext): Promise<Response | undefined> {
+  #settle(item: Item, context: CallContext): MaybePromise<Response | undefined> {
     if ('response' in item) return item.response;
     const { request } = item;
-    let response: Response | undefined;
-    try {
-      response = await this.#handle(request, context);
-    } catch (error) {
-      // Only a broken interceptor gets here: #executeSafely never rejects.
-      response = this.#internalError(request.id ?? null, error, request.method);
-    }
     // A notification runs but is never answered; neither is a call a noAnswer fault took.
-    return request.id === undefined ? undefined : response;
+    const answered = (response: Response | undefined): Response | undefined => (request.id === undefined ? undefined : response);
+    // Only a broken interceptor fails here: #executeSafely never throws or rejects.
+    const broken = (error: unknown): Response | undefined => answered(this.#internalError(request.id ?? null, error, request.method));
+    let pending: MaybePromise<Response | undefined>;
+    try {
+      pending = this.#handle(request, context);
+    } catch (error) {
+      return broken(error);
+    }
+    return isPromiseLike(pending) ? pending.then(answered, broken) : answered(pending);
   }
 
-  async #executeSafely(request: Request, context: CallContext): Promise<Response | undefined> {
+  #executeSafely(request: Request, context: CallContext): MaybePromise<Response | undefined> {
+    const failed = (error: unknown): Response => this.#internalError(request.id ?? null, error, request.method);
     try {
-      return await this.#execute(request, context);
+      const response = this.#execute(request, context);
+      return isPromiseLike(response) ? response.then(undefined, failed) : response;
     } catch (error) {
-      return this.#internalError(request.id ?? null, error, request.method);
+      return failed(error);
     }
   }
 
   /** The call's response; undefined when a `noAnswer` fault swallows it. */
-  async #execute(request: Request, context: CallContext): Promise<Response | undefined> {
+  #execute(request: Request, context: CallContext): MaybePromise<Response | undefined> {
     const id = request.id ?? null;
     // VDSM checks readiness before it even looks the method up.
     if (!this.#isReady()) return errorResponse(id, VdsmErrorCode.RecoveryInProgress);
@@ -166,28 +178,44 @@ export class RpcDispatcher {
     const fault = faults === undefined ? undefined : rpcFaultFor(faults, this.#hostId, request.method, checked.data);
     if (fault === undefined) return this.#call(verb, id, checked.data, context);
     if (fault.kind === 'error') return { jsonrpc: '2.0', id, error: { code: fault.code, message: fault.message } };
-    const startedAt = (faults as FaultEngine).clock.now();
+    return this.#callLate(verb, id, checked.data, context, faults as FaultEngine, fault);
+  }
+
+  /** A call a timing fault holds: its answer late, lost, or the verb started late. */
+  async #callLate(
+    verb: EmulatedVerb,
+    id: RpcId | null,
+    params: Record<string, unknown>,
+    context: CallContext,
+    faults: FaultEngine,
+    fault: Exclude<RpcFault, { kind: 'error' }>,
+  ): Promise<Response | undefined> {
+    const startedAt = faults.clock.now();
     // A late start: the verb's effect (a task) appears only after the wait, its answer when it ends.
     if (fault.kind === 'startDelay') {
-      await waitUntilAnswer(faults as FaultEngine, startedAt, fault.ms);
-      return this.#call(verb, id, checked.data, context);
+      await waitUntilAnswer(faults, startedAt, fault.ms);
+      return this.#call(verb, id, params, context);
     }
     // delay / noAnswer: the verb runs now either way, so its effect (a task) exists when the answer is late or lost.
-    const response = await this.#call(verb, id, checked.data, context);
+    const response = await this.#call(verb, id, params, context);
     if (fault.kind === 'noAnswer') return undefined;
-    await waitUntilAnswer(faults as FaultEngine, startedAt, fault.ms);
+    await waitUntilAnswer(faults, startedAt, fault.ms);
     return response;
   }
 
-  async #call(verb: EmulatedVerb, id: RpcId | null, params: Record<string, unknown>, context: CallContext): Promise<Response> {
+  /** Runs the verb: its result or its error as a response, at once when the handler answers synchronously. Never throws or rejects. */
+  #call(verb: EmulatedVerb, id: RpcId | null, params: Record<string, unknown>, context: CallContext): MaybePromise<Response> {
+    // VDSM: `res = True if res is None else res`.
+    const succeeded = (result: unknown): Response => ({ jsonrpc: '2.0', id, result: result ?? true });
+    const failed = (error: unknown): Response =>
+      error instanceof VdsmError ? { jsonrpc: '2.0', id, error: error.toRpcError() } : this.#internalError(id, error, verb.method);
+    let result: unknown;
     try {
-      const result: unknown = await verb.handler(params, context);
-      // VDSM: `res = True if res is None else res`.
-      return { jsonrpc: '2.0', id, result: result ?? true };
+      result = verb.handler(params, context);
     } catch (error) {
-      if (error instanceof VdsmError) return { jsonrpc: '2.0', id, error: error.toRpcError() };
-      return this.#internalError(id, error, verb.method);
+      return failed(error);
     }
+    return isPromiseLike(result) ? result.then(succeeded, failed) : succeeded(result);
   }
 
   /** Any exception but a `VdsmError` is a bug in the fake; VDSM answers such with -32603 and `str(e)`. */
@@ -211,7 +239,7 @@ export class RpcDispatcher {
 /** A body whose answer is known at parse time (a parse error, an empty batch). */
 function answered(response: Response): PreparedRequest {
   const answer = encodeAnswer([response]);
-  return { ids: NO_IDS, run: () => Promise.resolve(answer) };
+  return { ids: NO_IDS, run: () => answer };
 }
 
 /**
@@ -278,7 +306,7 @@ function encodeAnswer(responses: readonly Response[]): RpcAnswer {
 function dumps(response: Response): string {
   if (typeof response.id === 'bigint') return dumpsExactId(response, response.id);
   try {
-    return pythonJsonDumps(response) as string;
+    return responseJson(response) as string;
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     return pythonJsonDumps(errorResponse(response.id, VdsmErrorCode.JsonRpcInternalError, { reason })) as string;

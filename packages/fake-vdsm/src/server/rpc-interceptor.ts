@@ -8,6 +8,7 @@
  * got, or undefined when no answer is sent (a `noAnswer` fault).
  */
 import type { CallContext } from '../api/registry.js';
+import type { MaybePromise } from './maybe-promise.js';
 import type { RpcId } from './stomp-broker.js';
 
 /** One request of a body, as the client sent it (params not yet named or checked). */
@@ -23,8 +24,13 @@ export type RpcResponse =
   | { readonly jsonrpc: '2.0'; readonly id: RpcId | null; readonly result: unknown }
   | { readonly jsonrpc: '2.0'; readonly id: RpcId | null; readonly error: { readonly code: number; readonly message: string } };
 
-/** Runs one call; resolves with its response, or undefined when none is sent. Never rejects. */
-export type RpcCallHandler = (call: RpcCall, context: CallContext) => Promise<RpcResponse | undefined>;
+/**
+ * Runs one call: its response, or undefined when none is sent; a promise of
+ * it when the call waits for something (a synchronous verb answers at once,
+ * and an interceptor should pass a plain value on as one: see
+ * `afterValue`). Never rejects.
+ */
+export type RpcCallHandler = (call: RpcCall, context: CallContext) => MaybePromise<RpcResponse | undefined>;
 
 /** Wraps the next handler (it must call `next` for the call to run at all). */
 export type RpcInterceptor = (next: RpcCallHandler) => RpcCallHandler;

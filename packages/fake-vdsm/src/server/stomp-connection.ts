@@ -30,8 +30,9 @@ import type { WireFaultTarget, WireFaults } from '../faults/wire-faults.js';
 import type { Logger } from '../logger.js';
 import { DEFAULT_CONNECTION_LIMITS } from './connection-limits.js';
 import { PacedChannel } from './paced-channel.js';
+import { isPromiseLike } from './maybe-promise.js';
 import type { RpcDispatcher } from './rpc-dispatcher.js';
-import type { MessageSink, StompBroker, Subscription } from './stomp-broker.js';
+import type { MessageSink, RpcAnswer, StompBroker, Subscription } from './stomp-broker.js';
 
 /** VDSM's floor for a non-zero heart-beat interval (ms): a client asking for faster gets this. */
 export const MIN_HEARTBEAT_MS = 1000;
@@ -204,17 +205,21 @@ export class StompServerConnection implements MessageSink {
     const request = this.#dispatcher.prepare(body);
     const route = this.#broker.rememberReplyTo(request.ids, frame.headers.get('reply-to'));
     const context: CallContext = { flowId: frame.headers.get('ovirtCorrelationId'), connection: this.#description };
-    request.run(context).then(
-      (answer) => {
-        if (answer !== undefined) this.#broker.deliverResponse(answer);
-        this.#broker.forgetReplyTo(request.ids, route);
-      },
+    const deliver = (answer: RpcAnswer | undefined): void => {
+      if (answer !== undefined) this.#broker.deliverResponse(answer);
+      this.#broker.forgetReplyTo(request.ids, route);
+    };
+    const answer = request.run(context);
+    // An answer known now leaves in this tick, without a promise hop.
+    if (!isPromiseLike(answer)) {
+      deliver(answer);
+      return;
+    }
+    answer.then(deliver, (error: unknown) => {
       // The dispatcher turns every failure into a JSON-RPC error; reaching here is a bug in the fake.
-      (error: unknown) => {
-        this.#broker.forgetReplyTo(request.ids, route);
-        this.#log.error({ err: String(error) }, 'JSON-RPC dispatch failed unexpectedly');
-      },
-    );
+      this.#broker.forgetReplyTo(request.ids, route);
+      this.#log.error({ err: String(error) }, 'JSON-RPC dispatch failed unexpectedly');
+    });
   }
 
   #subscribe(frame: StompFrame): void {
