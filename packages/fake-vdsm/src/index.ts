@@ -300,8 +300,8 @@ export async function startFakeVdsm(options: FakeVdsmOptions = {}): Promise<Fake
       if (downHosts.has(hostId)) return;
       throw new ControlError('not_found', `the fake serves no host ${hostId}`);
     }
-    const pool = opened.store.getHost(hostId)?.poolId ?? undefined;
-    if (pool !== undefined && opened.store.getPool(pool)?.spmHostId === hostId) {
+    const pool = opened.store.spmPoolOf(hostId);
+    if (pool !== undefined) {
       throw new ControlError('conflict', `host ${hostId} is the SPM of pool ${pool}: crash() the fake, or move the role first (a loseSpm fault)`);
     }
     hosts = up.filter((candidate) => candidate !== host);

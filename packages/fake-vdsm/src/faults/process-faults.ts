@@ -53,14 +53,8 @@ export function crashProcess(options: CrashOptions, letGo: () => void, onError: 
   }
   letGo();
   const { onCrash } = options;
-  if (onCrash !== undefined) {
-    // Not awaited: the fake's crash() waits for the jobs to return, this one included.
-    setImmediate(() => {
-      Promise.resolve()
-        .then(onCrash)
-        .catch(onError);
-    });
-  }
+  // Not awaited: the fake's crash() waits for the jobs to return, this one included.
+  if (onCrash !== undefined) onNextTurn(onCrash, onError);
   return new ProcessCrashError('the fake crashed (fault rule)');
 }
 
@@ -72,10 +66,15 @@ export function crashProcess(options: CrashOptions, letGo: () => void, onError: 
 export function crashHost(options: CrashOptions, hostId: number, letGo: () => void, onError: (error: unknown) => void): ProcessCrashError {
   letGo();
   const { onHostCrash } = options;
+  if (onHostCrash !== undefined) onNextTurn(() => onHostCrash(hostId), onError);
+  return new ProcessCrashError(`host ${hostId} crashed (fault rule)`);
+}
+
+/** Runs `callback` on the next turn, never awaited by the crashing job; its failure goes to `onError`. */
+function onNextTurn(callback: () => void | Promise<void>, onError: (error: unknown) => void): void {
   setImmediate(() => {
     Promise.resolve()
-      .then(() => onHostCrash?.(hostId))
+      .then(callback)
       .catch(onError);
   });
-  return new ProcessCrashError(`host ${hostId} crashed (fault rule)`);
 }

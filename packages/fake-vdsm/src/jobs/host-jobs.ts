@@ -176,9 +176,7 @@ function jobError(signal: AbortSignal, error: unknown): HostJobError {
  * plain one on its pool's SPM, a host-suffixed one elsewhere.
  */
 export function hostLockNamespace(store: StateStore, hostId: number, namespace: string): string {
-  const poolId = store.getHost(hostId)?.poolId ?? undefined;
-  const spmHostId = poolId === undefined ? undefined : store.getPool(poolId)?.spmHostId;
-  return spmHostId === hostId ? namespace : `${namespace}_host${hostId}`;
+  return store.spmPoolOf(hostId) !== undefined ? namespace : `${namespace}_host${hostId}`;
 }
 
 /** One lock of a job: namespace (unscoped), name, mode. */

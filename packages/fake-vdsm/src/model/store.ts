@@ -186,6 +186,12 @@ export class StateStore {
     return row && hostFromRow(row);
   }
 
+  /** The pool whose SPM host `id` is now, or undefined (connected to no pool, or another host holds the role). */
+  spmPoolOf(id: number): string | undefined {
+    const poolId = this.getHost(id)?.poolId ?? undefined;
+    return poolId !== undefined && this.getPool(poolId)?.spmHostId === id ? poolId : undefined;
+  }
+
   /** Every host by id, or those connected to `poolId`. */
   listHosts(poolId?: string): HostRecord[] {
     const rows = poolId === undefined ? this.#listHosts.all() : this.#listHostsOfPool.all(poolId);

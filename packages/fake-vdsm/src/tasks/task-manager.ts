@@ -405,7 +405,7 @@ export class TaskManager {
     for (const live of lost) {
       this.#detach(live, new Error(`host ${hostId} crashed`));
       this.#locks.release(live.id);
-      if (!live.tag.includes(TaskTag.Spm)) this.#repo.deleteTask(live.id);
+      if (!isPersisted(live)) this.#repo.deleteTask(live.id);
     }
     return lost.map((live) => live.id);
   }
@@ -766,7 +766,7 @@ export class TaskManager {
     } else if ('crash' in action) {
       // A host job dies with its host alone; anything else (an SPM task) with the process that owns the pool's storage.
       const host = hostOf(live);
-      if (live.tag === TaskTag.Sdm && this.#crash.onHostCrash !== undefined && !this.#isSpmHost(host)) {
+      if (live.tag === TaskTag.Sdm && this.#crash.onHostCrash !== undefined && new StateStore(this.#db).spmPoolOf(host) === undefined) {
         throw crashHost(this.#crash, host, () => this.letGoOfHost(host), (error) => this.#logger.error({ error: describeError(error) }, 'host crash callback failed'));
       }
       throw crashProcess(this.#crash, () => this.#crashed(), (error) => this.#logger.error({ error: describeError(error) }, 'crash callback failed'));
@@ -810,13 +810,6 @@ export class TaskManager {
     await untilAborted(live.jobAbort.signal);
   }
 
-  /** True when host `hostId` is the SPM of its pool. */
-  #isSpmHost(hostId: number): boolean {
-    const store = new StateStore(this.#db);
-    const poolId = store.getHost(hostId)?.poolId ?? undefined;
-    return poolId !== undefined && store.getPool(poolId)?.spmHostId === hostId;
-  }
-
   /** An emulated crash: every task let go of without another write, nothing scheduled any more. */
   #crashed(): void {
     this.#closed = true;
@@ -855,7 +848,7 @@ function phaseTask(live: LiveTask): PhaseTask {
 }
 
 /** SPM tasks are persisted with the pool (clean policy manual); HSM tasks are not. */
-function isPersisted(row: TaskRow): boolean {
+function isPersisted(row: Pick<TaskRow, 'tag'>): boolean {
   return row.tag.includes(TaskTag.Spm);
 }
 
