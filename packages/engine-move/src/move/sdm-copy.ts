@@ -128,7 +128,8 @@ export class SdmCopy {
     const move = this.#ctx.move();
     const disk = await this.#ctx.store.getDisk(move.diskId);
     if (!disk) throw new Error(`Move ${move.moveId}: disk ${move.diskId} is not in the store`);
-    this.#volumes = disk.volumes;
+    // Base first: the order volumes are copied in, and the bar's weights.
+    this.#volumes = [...disk.volumes].sort((a, b) => a.position - b.position);
     // Someone watches the bar: its weights are known before the first job reports.
     if (this.#ctx.wantsProgress?.()) await this.#sizesOnce();
     for (;;) {
@@ -274,19 +275,14 @@ export class SdmCopy {
 
   #report(job: SdmJobRecord, percent: number | undefined): void {
     if (percent === undefined || !this.#ctx.wantsProgress?.()) return;
-    const chain = this.#chain();
     void this.#sizesOnce();
-    const index = chain.findIndex((volume) => volume.position === job.position);
-    this.#ctx.onProgress?.(copyFraction(this.#sizes ?? chain.map(() => 1), Math.max(0, index), percent));
-  }
-
-  #chain(): VolumeRecord[] {
-    return [...this.#volumes].sort((a, b) => a.position - b.position);
+    const index = this.#volumes.findIndex((volume) => volume.position === job.position);
+    this.#ctx.onProgress?.(copyFraction(this.#sizes ?? this.#volumes.map(() => 1), Math.max(0, index), percent));
   }
 
   /** Reads the sizes the first time it is called (later calls share that read). */
   #sizesOnce(): Promise<void> {
-    this.#sizesRead ??= this.#readSizes(this.#chain());
+    this.#sizesRead ??= this.#readSizes(this.#volumes);
     return this.#sizesRead;
   }
 

@@ -121,13 +121,10 @@ export class HostJobTracker {
     });
   }
 
-  /**
-   * A round soon, no sooner than `delayMs` (0: now): the pool's poller was
-   * told that another instance has jobs on this host, which its polls must serve.
-   */
-  kick(delayMs = 0): void {
+  /** A round now: the pool's poller was told that another instance has jobs on this host, which its polls must serve. */
+  kick(): void {
     if (this.#closed) return;
-    this.#timer.schedule(delayMs);
+    this.#timer.schedule(0);
   }
 
   close(): void {

@@ -14,6 +14,7 @@ import type { MoveLeaseStore } from '../store/leases.js';
 import type { MoveStore } from '../store/move-store.js';
 import type { JobPoll, JobRound, JobStatusSource } from '../tasks/job-status-source.js';
 import type { PoolLeaseKeeper } from './pool-lease-keeper.js';
+import { PublishedRounds } from './published-rounds.js';
 
 /** What the poller publishes: the host's jobs, or why it could not ask. */
 type PublishedBody = { readonly jobs: Record<string, HostJobInfo> } | { readonly unreachable: string };
@@ -49,14 +50,13 @@ export interface SharedJobSourceOptions {
 
 export class SharedJobSource implements JobStatusSource {
   readonly #options: SharedJobSourceOptions;
+  readonly #rounds: PublishedRounds<PublishedBody>;
   readonly #clock: Clock;
-  readonly #wallNow: () => number;
-  #lastSeq = -Infinity;
 
   constructor(options: SharedJobSourceOptions) {
     this.#options = options;
+    this.#rounds = new PublishedRounds({ ...options, topic: jobsTopic(options.hostName) }, isPublishedBody);
     this.#clock = options.clock ?? systemClock;
-    this.#wallNow = options.wallNow ?? Date.now;
   }
 
   keepPolling(): boolean {
@@ -65,7 +65,6 @@ export class SharedJobSource implements JobStatusSource {
 
   async next(poll: JobPoll, watched: readonly string[]): Promise<JobRound | undefined> {
     const { store, keeper, hostName } = this.#options;
-    const topic = jobsTopic(hostName);
     const lease = keeper.current();
     if (lease) {
       // The round answers for the jobs known when the store was read: one watched later may not be in it.
@@ -80,22 +79,15 @@ export class SharedJobSource implements JobStatusSource {
         const polled = await poll(ids);
         round = { ...polled, polledAt: Math.min(polled.polledAt, listedAt) };
       } catch (error) {
-        await this.#publish(lease, this.#clock.now(), { unreachable: error instanceof Error ? error.message : String(error) });
+        await this.#rounds.publish(lease, this.#clock.now(), { unreachable: error instanceof Error ? error.message : String(error) });
         throw error;
       }
-      await this.#publish(lease, round.polledAt, { jobs: { ...round.jobs } });
+      await this.#rounds.publish(lease, round.polledAt, { jobs: { ...round.jobs } });
       return round;
     }
-    const status = await store.getPoolStatus(keeper.poolId, topic);
-    if (!status || status.seq <= this.#lastSeq || !isPublishedBody(status.body)) return undefined;
-    this.#lastSeq = status.seq;
-    if ('unreachable' in status.body) throw new HostUnreachableError(`${hostName} cannot be asked by the pool's poller: ${status.body.unreachable}`);
-    const polledAt = this.#clock.now() - (this.#wallNow() - status.polledAt);
-    return { jobs: status.body.jobs, polledAt, polledHere: false };
-  }
-
-  async #publish(lease: NonNullable<ReturnType<PoolLeaseKeeper['current']>>, polledAt: number, body: PublishedBody): Promise<void> {
-    const polledAtWall = Math.round(this.#wallNow() - (this.#clock.now() - polledAt));
-    if (!(await this.#options.store.publishPoolStatus(lease, polledAtWall, body, jobsTopic(this.#options.hostName)))) this.#options.keeper.lost();
+    const published = await this.#rounds.readNew();
+    if (!published) return undefined;
+    if ('unreachable' in published.body) throw new HostUnreachableError(`${hostName} cannot be asked by the pool's poller: ${published.body.unreachable}`);
+    return { jobs: published.body.jobs, polledAt: published.polledAt, polledHere: false };
   }
 }

@@ -6,11 +6,11 @@
  * calling the SPM. A round it has already read counts as no round, so a
  * poller that died makes the followers wait, not miss their tasks.
  */
-import { systemClock } from '@vdsm-kit/client';
 import type { Clock } from '@vdsm-kit/client';
 import type { MoveLeaseStore } from '../store/leases.js';
 import type { SpmPoll, StatusRound, TaskStatusSource } from '../tasks/status-source.js';
 import type { PoolLeaseKeeper } from './pool-lease-keeper.js';
+import { PublishedRounds } from './published-rounds.js';
 
 /** What the poller publishes: the SPM that answered and its statuses. */
 interface PublishedBody {
@@ -39,14 +39,11 @@ export interface SharedStatusSourceOptions {
 
 export class SharedStatusSource implements TaskStatusSource {
   readonly #options: SharedStatusSourceOptions;
-  readonly #clock: Clock;
-  readonly #wallNow: () => number;
-  #lastSeq = -Infinity;
+  readonly #rounds: PublishedRounds<PublishedBody>;
 
   constructor(options: SharedStatusSourceOptions) {
     this.#options = options;
-    this.#clock = options.clock ?? systemClock;
-    this.#wallNow = options.wallNow ?? Date.now;
+    this.#rounds = new PublishedRounds(options, isPublishedBody);
   }
 
   keepPolling(): boolean {
@@ -54,21 +51,17 @@ export class SharedStatusSource implements TaskStatusSource {
   }
 
   async next(poll: SpmPoll): Promise<StatusRound | undefined> {
-    const { store, keeper } = this.#options;
-    const lease = keeper.current();
+    const lease = this.#options.keeper.current();
     if (lease) {
       const { spm, statuses, durationMs, polledAt } = await poll();
       const round: StatusRound = { spm: spm.name, statuses, polledAt, polledHere: true, durationMs };
-      const polledAtWall = Math.round(this.#wallNow() - (this.#clock.now() - polledAt));
-      if (!(await store.publishPoolStatus(lease, polledAtWall, { spm: spm.name, statuses } satisfies PublishedBody))) keeper.lost();
+      await this.#rounds.publish(lease, polledAt, { spm: spm.name, statuses });
       this.#options.onRound?.(round);
       return round;
     }
-    const status = await store.getPoolStatus(keeper.poolId);
-    if (!status || status.seq <= this.#lastSeq || !isPublishedBody(status.body)) return undefined;
-    this.#lastSeq = status.seq;
-    const polledAt = this.#clock.now() - (this.#wallNow() - status.polledAt);
-    const round: StatusRound = { spm: status.body.spm, statuses: status.body.statuses, polledAt, polledHere: false, durationMs: 0 };
+    const published = await this.#rounds.readNew();
+    if (!published) return undefined;
+    const round: StatusRound = { spm: published.body.spm, statuses: published.body.statuses, polledAt: published.polledAt, polledHere: false, durationMs: 0 };
     this.#options.onRound?.(round);
     return round;
   }
